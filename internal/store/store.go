@@ -1,0 +1,139 @@
+// Package store defines the ledger: the durable records GiveLive keeps about
+// nonprofits, broadcasters, fundraisers and viewer sessions, and the Store
+// interface every backend (SQLite now, PostgreSQL later) implements.
+//
+// Entry points: the Store interface, its record types, and the sentinel errors
+// callers branch on (ErrNotFound, ErrConflict, ErrNotVerified).
+//
+// Concurrency: every Store method is safe to call from many goroutines. Each
+// state change runs in exactly one transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them, so callers test with errors.Is.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the change contradicts the record's current state,
+	// such as an invalid status transition.
+	ErrConflict = errors.New("conflict")
+	// ErrNotVerified means a fundraiser was asked for an unverified nonprofit.
+	ErrNotVerified = errors.New("nonprofit not verified")
+)
+
+// Nonprofit is a registered charity. Only verified nonprofits may receive
+// fundraisers.
+type Nonprofit struct {
+	ID             string
+	Name           string
+	RegistrationID string
+	Country        string // ISO 3166-1 alpha-2
+	Verified       bool
+	CreatedAt      time.Time
+	VerifiedAt     time.Time // zero until verified
+}
+
+// Broadcaster is a streamer who runs fundraisers. The API token itself is
+// never stored, only its SHA-256 hash.
+type Broadcaster struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Fundraiser statuses. A fundraiser only moves forward:
+// scheduled → live → ended, or scheduled → ended. A live fundraiser whose
+// stream stops stays live (the stream status is separate).
+const (
+	StatusScheduled = "scheduled"
+	StatusLive      = "live"
+	StatusEnded     = "ended"
+)
+
+// Fundraiser is one live-stream fundraiser for one nonprofit.
+type Fundraiser struct {
+	ID            string
+	BroadcasterID string
+	NonprofitID   string
+	Title         string
+	GoalAmount    int64  // minor units
+	Currency      string // ISO 4217, upper case
+	Status        string
+	StreamKey     string // secret: never in public responses or logs
+	CreatedAt     time.Time
+	StartedAt     time.Time // zero until live
+	EndedAt       time.Time // zero until ended
+}
+
+// Session is a viewer identity created by POST /api/v1/sessions.
+type Session struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// NewNonprofit holds the fields a caller supplies to create a nonprofit.
+type NewNonprofit struct {
+	Name           string
+	RegistrationID string
+	Country        string
+}
+
+// NewFundraiser holds the fields a caller supplies to create a fundraiser.
+type NewFundraiser struct {
+	BroadcasterID string
+	NonprofitID   string
+	Title         string
+	GoalAmount    int64
+	Currency      string
+	StreamKey     string
+}
+
+// FundraiserFilter selects fundraisers for listing. Zero values match all.
+type FundraiserFilter struct {
+	Status        string // one of the Status constants, or "" for any
+	BroadcasterID string // or "" for any
+	Limit         int    // 0 means 100
+}
+
+// Store is the ledger. Implementations: internal/store/sqlite.
+type Store interface {
+	CreateNonprofit(ctx context.Context, n NewNonprofit) (Nonprofit, error)
+	// VerifyNonprofit marks a nonprofit verified; verifying twice is not an error.
+	VerifyNonprofit(ctx context.Context, id string) (Nonprofit, error)
+	GetNonprofit(ctx context.Context, id string) (Nonprofit, error)
+	// ListNonprofits returns nonprofits ordered by name; verifiedOnly filters.
+	ListNonprofits(ctx context.Context, verifiedOnly bool) ([]Nonprofit, error)
+
+	CreateBroadcaster(ctx context.Context, name string, tokenHash []byte) (Broadcaster, error)
+	GetBroadcaster(ctx context.Context, id string) (Broadcaster, error)
+	// BroadcasterByTokenHash finds the broadcaster whose token hashes to tokenHash.
+	BroadcasterByTokenHash(ctx context.Context, tokenHash []byte) (Broadcaster, error)
+
+	// CreateFundraiser fails with ErrNotFound for an unknown nonprofit or
+	// broadcaster and ErrNotVerified for an unverified nonprofit.
+	CreateFundraiser(ctx context.Context, f NewFundraiser) (Fundraiser, error)
+	GetFundraiser(ctx context.Context, id string) (Fundraiser, error)
+	FundraiserByStreamKey(ctx context.Context, key string) (Fundraiser, error)
+	// ListFundraisers returns the newest first.
+	ListFundraisers(ctx context.Context, f FundraiserFilter) ([]Fundraiser, error)
+	// SetFundraiserStatus moves a fundraiser forward. Setting the status it
+	// already has is a no-op; a backwards move is ErrConflict.
+	SetFundraiserStatus(ctx context.Context, id, status string) (Fundraiser, error)
+
+	CreateSession(ctx context.Context, name string) (Session, error)
+	GetSession(ctx context.Context, id string) (Session, error)
+
+	// Secret returns the named secret, creating it with gen on first use, so
+	// every node sharing the ledger signs tokens with the same key.
+	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+
+	// Ping reports whether the ledger is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
