@@ -1,0 +1,94 @@
+package hub
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/coder/websocket"
+
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// ServeHTTP upgrades a request to a givelive.v1 WebSocket and serves it
+// until it ends. A handshake that does not offer the subprotocol is refused
+// with 400; a bad origin with 403 (by the WebSocket library); an invalid
+// token is accepted and then closed with 4001 so browsers can see why.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.closing.Load() {
+		writeProblem(w, http.StatusServiceUnavailable, "Server shutting down", "this node is draining; reconnect to another")
+		return
+	}
+	if !offersSubprotocol(r) {
+		writeProblem(w, http.StatusBadRequest, "Subprotocol required",
+			"offer the WebSocket subprotocol "+wire.Subprotocol+" (Sec-WebSocket-Protocol)")
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{wire.Subprotocol},
+		OriginPatterns: h.cfg.OriginPatterns,
+	})
+	if err != nil {
+		h.metrics.handshakeFailures.Inc()
+		h.log.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
+		return // Accept has answered
+	}
+	ws.SetReadLimit(wire.MaxCommandBytes)
+
+	var ident Identity
+	if token := r.URL.Query().Get("token"); token != "" {
+		ident, err = h.authenticate(r, token)
+		if err != nil {
+			h.metrics.closed(wire.CloseBadToken)
+			_ = ws.Close(wire.CloseBadToken, "invalid or expired token")
+			return
+		}
+	}
+	c := newConn(h, ws, ident)
+	h.conns.Add(1)
+	defer h.conns.Done()
+	h.addConn(c)
+	defer h.removeConn(c)
+	if h.closing.Load() { // Shutdown may have missed us
+		c.close(wire.CloseGoingAway, "server shutting down")
+	}
+	defer c.cancel()
+	defer c.leaveAll()
+	c.readLoop()
+	c.abort(nil)
+}
+
+func (h *Hub) authenticate(r *http.Request, token string) (Identity, error) {
+	if h.cfg.Auth == nil {
+		return Identity{}, errNoAuth
+	}
+	return h.cfg.Auth.Authenticate(r.Context(), token)
+}
+
+var errNoAuth = errors.New("no authenticator configured")
+
+func offersSubprotocol(r *http.Request) bool {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(p) == wire.Subprotocol {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeProblem answers a refused handshake with an RFC 9457 problem.
+func writeProblem(w http.ResponseWriter, status int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	b := []byte(`{"type":"about:blank","title":`)
+	b = wire.AppendString(b, title)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"detail":`...)
+	b = wire.AppendString(b, detail)
+	b = append(b, "}\n"...)
+	_, _ = w.Write(b)
+}

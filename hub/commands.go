@@ -1,0 +1,294 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// readLoop reads and runs commands until the connection ends.
+func (c *Conn) readLoop() {
+	for {
+		typ, p, err := c.ws.Read(c.ctx)
+		if err != nil {
+			return
+		}
+		if !c.commands.Allow() {
+			c.close(wire.CloseTooMany, "too many commands")
+			return
+		}
+		if typ != websocket.MessageText {
+			c.send(wire.EncodeError(0, wire.Errorf(wire.ErrBadRequest, "commands are JSON text frames")))
+			continue
+		}
+		c.handle(p)
+	}
+}
+
+// handle runs one command and answers it: always for subscribe (its reply
+// carries the position), otherwise only when the command has an id, or when
+// it could not be parsed at all.
+func (c *Conn) handle(p []byte) {
+	cmd, err := wire.DecodeCommand(p)
+	if err != nil {
+		c.hub.metrics.command("invalid", wire.ErrBadRequest)
+		c.send(wire.EncodeError(cmd.ID, asWireError(err)))
+		return
+	}
+	switch cmd.Op {
+	case wire.OpSubscribe:
+		err = c.subscribe(cmd)
+	case wire.OpUnsubscribe:
+		err = c.unsubscribe(cmd.Room)
+	case wire.OpChat:
+		err = c.chat(cmd)
+	case wire.OpSticker:
+		err = c.sticker(cmd)
+	case wire.OpPing:
+	}
+	code := ""
+	if err != nil {
+		we := asWireError(err)
+		code = we.Code
+		if we.Code == wire.ErrInternal {
+			c.hub.log.Error("command failed", "op", cmd.Op, "room", cmd.Room, "conn", c.id, "err", err)
+		}
+		if cmd.ID != 0 || cmd.Op == wire.OpSubscribe {
+			c.send(wire.EncodeError(cmd.ID, we))
+		}
+	} else if cmd.ID != 0 && cmd.Op != wire.OpSubscribe {
+		c.send(wire.EncodeOK(cmd.ID))
+	}
+	c.hub.metrics.command(cmd.Op, code)
+}
+
+// asWireError returns err's coded form; uncoded errors are internal and
+// their detail stays in the server's log.
+func asWireError(err error) *wire.Error {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	return wire.Errorf(wire.ErrInternal, "internal error")
+}
+
+func (c *Conn) subscribe(cmd wire.Command) error {
+	s := c.subs[cmd.Room]
+	if s == nil {
+		if len(c.subs) >= c.hub.cfg.MaxRoomsPerConn {
+			return wire.Errorf(wire.ErrRoomLimit, fmt.Sprintf("at most %d rooms per connection", c.hub.cfg.MaxRoomsPerConn))
+		}
+		info, err := c.hub.roomInfo(c.ctx, cmd.Room)
+		if err != nil {
+			return err
+		}
+		s, err = c.hub.join(c.ctx, c, cmd.Room, info)
+		if err != nil {
+			return fmt.Errorf("failed to join %s: %w", cmd.Room, err)
+		}
+		c.subs[cmd.Room] = s
+	} else {
+		c.mu.Lock()
+		s.joining, s.pending, s.pendingBytes = true, nil, 0
+		c.mu.Unlock()
+	}
+	hist, err := c.hub.broker.History(c.ctx, cmd.Room, cmd.Since)
+	if err != nil {
+		c.leave(s)
+		return fmt.Errorf("failed to read history of %s: %w", cmd.Room, err)
+	}
+	frames := make([][]byte, len(hist.Publications))
+	for i, p := range hist.Publications {
+		frames[i] = wire.AppendEvent(nil, cmd.Room, p.Type, p.Offset, p.Time, p.Data)
+	}
+	c.finishJoin(s, wire.EncodeSubscribe(cmd.ID, cmd.Room, hist.Position, hist.Recovered, frames), hist.Position)
+	return nil
+}
+
+// finishJoin queues the subscribe reply, then the live events that arrived
+// meanwhile and are newer than the reply's position, and switches the
+// subscription to live delivery, all under c.mu so nothing slips between.
+func (c *Conn) finishJoin(s *subscription, reply []byte, pos wire.Position) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	start, _ := c.push(replyEvent(reply))
+	s.epoch, s.offset = pos.Epoch, pos.Offset
+	ok := true
+	for _, ev := range s.pending {
+		if ev.epoch != s.epoch || ev.offset <= s.offset {
+			continue // in the reply already, or from an epoch the client never saw
+		}
+		var st bool
+		st, ok = c.push(ev)
+		start = start || st
+		if !ok {
+			break
+		}
+		s.offset = ev.offset
+	}
+	s.joining, s.pending, s.pendingBytes = false, nil, 0
+	c.mu.Unlock()
+	if !ok {
+		c.overflow()
+		return
+	}
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *Conn) unsubscribe(room string) error {
+	s := c.subs[room]
+	if s == nil {
+		return nil // not subscribed: nothing to do
+	}
+	c.leave(s)
+	return nil
+}
+
+func (c *Conn) leave(s *subscription) {
+	delete(c.subs, s.room.id)
+	c.hub.leave(s)
+	c.mu.Lock()
+	s.pending = nil
+	c.mu.Unlock()
+}
+
+// leaveAll removes the connection from every room when it ends.
+func (c *Conn) leaveAll() {
+	for _, s := range c.subs {
+		c.leave(s)
+	}
+}
+
+func (h *Hub) roomInfo(ctx context.Context, room string) (RoomInfo, error) {
+	if h.cfg.Rooms == nil {
+		return RoomInfo{}, nil
+	}
+	info, err := h.cfg.Rooms.Room(ctx, room)
+	switch {
+	case errors.Is(err, ErrRoomNotFound):
+		return RoomInfo{}, wire.Errorf(wire.ErrNotFound, "no fundraiser "+room)
+	case err != nil:
+		return RoomInfo{}, fmt.Errorf("failed to look up room %s: %w", room, err)
+	}
+	return info, nil
+}
+
+// speaker checks that the connection may post to room and returns its
+// subscription.
+func (c *Conn) speaker(room string) (*subscription, error) {
+	if c.ident.UserID == "" {
+		return nil, wire.Errorf(wire.ErrUnauthenticated, "connect with a token to chat or send stickers")
+	}
+	if c.expired(time.Now()) {
+		c.close(wire.CloseBadToken, "token expired")
+		return nil, wire.Errorf(wire.ErrUnauthenticated, "token expired")
+	}
+	s := c.subs[room]
+	if s == nil {
+		return nil, wire.Errorf(wire.ErrForbidden, "subscribe to the room first")
+	}
+	return s, nil
+}
+
+func (c *Conn) chat(cmd wire.Command) error {
+	s, err := c.speaker(cmd.Room)
+	if err != nil {
+		return err
+	}
+	text, err := cleanText(cmd.Text, c.hub.cfg.MaxChatRunes)
+	if err != nil {
+		return err
+	}
+	if p := c.hub.cfg.Policy; p != nil {
+		if err := p.AllowChat(c.ctx, cmd.Room, c.ident.UserID); err != nil {
+			return err
+		}
+	}
+	if !c.hub.limits.allowChat(c.ident.UserID) {
+		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.chatMessage)
+	}
+	badges, err := c.badges(s)
+	if err != nil {
+		return err
+	}
+	data := wire.ChatData{
+		ID:   "c_" + compactUUID(),
+		User: wire.User{ID: c.ident.UserID, Name: c.ident.Name, Badges: badges},
+		Text: text,
+	}
+	_, err = c.hub.Publish(c.ctx, cmd.Room, wire.TypeChat, data)
+	return err
+}
+
+func (c *Conn) badges(s *subscription) ([]string, error) {
+	var badges []string
+	if c.ident.Broadcaster && c.ident.UserID == s.room.info.OwnerID {
+		badges = append(badges, wire.BadgeBroadcaster)
+	}
+	donated, err := c.hub.hasDonated(c.ctx, s.room.id, c.ident.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if donated {
+		badges = append(badges, wire.BadgeDonor)
+	}
+	return badges, nil
+}
+
+func (c *Conn) sticker(cmd wire.Command) error {
+	if _, err := c.speaker(cmd.Room); err != nil {
+		return err
+	}
+	if !c.hub.stickers[cmd.Sticker] {
+		return wire.Errorf(wire.ErrBadRequest, fmt.Sprintf("unknown sticker %q", cmd.Sticker))
+	}
+	if cmd.Sticker == wire.StickerIDonated {
+		donated, err := c.hub.hasDonated(c.ctx, cmd.Room, c.ident.UserID)
+		if err != nil {
+			return err
+		}
+		if !donated {
+			return wire.Errorf(wire.ErrStickerLocked, "donate to this fundraiser to unlock this sticker")
+		}
+	}
+	if !c.hub.limits.allowSticker(c.ident.UserID) {
+		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.stickerMessage)
+	}
+	data := wire.StickerData{User: wire.User{ID: c.ident.UserID, Name: c.ident.Name}, Sticker: cmd.Sticker}
+	_, err := c.hub.Publish(c.ctx, cmd.Room, wire.TypeSticker, data)
+	return err
+}
+
+func (h *Hub) hasDonated(ctx context.Context, room, userID string) (bool, error) {
+	if h.cfg.Donors == nil {
+		return false, nil
+	}
+	ok, err := h.cfg.Donors.HasDonated(ctx, room, userID)
+	if err != nil {
+		return false, fmt.Errorf("failed to check donations: %w", err)
+	}
+	return ok, nil
+}
+
+// compactUUID returns a UUIDv7 as 32 hex digits.
+func compactUUID() string {
+	u := uuid.Must(uuid.NewV7())
+	var b [32]byte
+	const hexdigits = "0123456789abcdef"
+	for i, v := range u {
+		b[2*i] = hexdigits[v>>4]
+		b[2*i+1] = hexdigits[v&0xF]
+	}
+	return string(b[:])
+}

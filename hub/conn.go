@@ -1,0 +1,288 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// Conn is one client connection. Its reader goroutine (the HTTP handler's)
+// runs commands; a writer goroutine exists only while something is queued.
+// Fan-out calls deliver from any goroutine.
+type Conn struct {
+	hub    *Hub
+	ws     *websocket.Conn
+	id     uint64
+	ident  Identity
+	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelFunc
+
+	// Reader goroutine only.
+	subs     map[string]*subscription
+	commands *rate.Limiter
+
+	mu      sync.Mutex // guards the fields below and every subscription's delivery state
+	queue   []*event
+	qbytes  int
+	writing bool
+	closed  bool
+}
+
+func newConn(h *Hub, ws *websocket.Conn, ident Identity) *Conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Conn{
+		hub:      h,
+		ws:       ws,
+		id:       h.nextID.Add(1),
+		ident:    ident,
+		ctx:      ctx,
+		cancel:   cancel,
+		subs:     make(map[string]*subscription),
+		commands: rate.NewLimiter(h.cfg.CommandRate, h.cfg.CommandBurst),
+	}
+}
+
+// deliver queues a room event for this connection. It never blocks on the
+// network. Called with the room's shard lock held for reading.
+func (c *Conn) deliver(s *subscription, ev *event) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if s.joining {
+		if ev.recoverable {
+			s.pending = append(s.pending, ev)
+			s.pendingBytes += len(ev.frame)
+			if c.qbytes+s.pendingBytes > c.hub.cfg.QueueBytes {
+				c.mu.Unlock()
+				c.overflow()
+				return
+			}
+		} else {
+			c.hub.metrics.drop(dropJoining)
+		}
+		c.mu.Unlock()
+		return
+	}
+	if ev.recoverable {
+		switch {
+		case ev.epoch == s.epoch && ev.offset <= s.offset:
+			c.mu.Unlock() // already queued (around a resubscribe)
+			return
+		case ev.epoch != s.epoch || ev.offset != s.offset+1:
+			c.mu.Unlock()
+			c.hub.log.Warn("gap in room stream, closing connection so it resumes",
+				"room", ev.room, "conn", c.id, "have", s.offset, "got", ev.offset)
+			c.close(wire.CloseSlowConsumer, "gap in event stream: resume with since")
+			return
+		}
+		s.offset = ev.offset
+	}
+	start, ok := c.push(ev)
+	c.mu.Unlock()
+	if !ok {
+		c.overflow()
+		return
+	}
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// push appends ev to the queue with c.mu held. It reports whether a writer
+// must be started, and false in ok if a recoverable event did not fit.
+// Volatile events are coalesced (viewer counts) or dropped when the queue
+// is half full.
+func (c *Conn) push(ev *event) (start, ok bool) {
+	limit := c.hub.cfg.QueueBytes
+	switch {
+	case ev.reply:
+		// Replies are bounded by the history size and always fit.
+	case ev.recoverable:
+		if c.qbytes+len(ev.frame) > limit {
+			return false, false
+		}
+	case ev.typ == wire.TypeViewers:
+		for i := len(c.queue) - 1; i >= 0; i-- {
+			if q := c.queue[i]; q.typ == wire.TypeViewers && q.room == ev.room {
+				c.qbytes += ev.cost() - q.cost()
+				c.queue[i] = ev
+				c.hub.metrics.drop(dropCoalesced)
+				return false, true
+			}
+		}
+		fallthrough
+	default:
+		if c.qbytes+len(ev.frame) > limit/2 {
+			c.hub.metrics.drop(dropQueueFull)
+			return false, true
+		}
+	}
+	c.queue = append(c.queue, ev)
+	c.qbytes += ev.cost()
+	if c.writing {
+		return false, true
+	}
+	c.writing = true
+	return true, true
+}
+
+// send queues a reply frame.
+func (c *Conn) send(frame []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	start, _ := c.push(replyEvent(frame))
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *Conn) overflow() {
+	c.hub.metrics.slowConsumerCloses.Inc()
+	c.close(wire.CloseSlowConsumer, "slow consumer: resume with since")
+}
+
+// writeLoop writes queued events, packing as many as fit in one frame, and
+// exits when the queue is empty.
+func (c *Conn) writeLoop() {
+	var buf []byte
+	for {
+		c.mu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			if buf != nil {
+				c.hub.frames.put(buf)
+			}
+			return
+		}
+		n, size := c.batchLen()
+		batch := c.queue[:n:n]
+		c.queue = c.queue[n:]
+		if len(c.queue) == 0 {
+			c.queue = nil // let an idle connection's queue be collected
+		}
+		c.qbytes -= size
+		c.mu.Unlock()
+
+		frame := batch[0].frame
+		if n > 1 {
+			if buf == nil {
+				buf = c.hub.frames.get()
+			}
+			buf = buf[:0]
+			for i, ev := range batch {
+				if i > 0 {
+					buf = append(buf, '\n')
+				}
+				buf = append(buf, ev.frame...)
+			}
+			frame = buf
+		}
+		if err := c.write(frame); err != nil {
+			c.abort(err)
+			continue // sees closed and exits
+		}
+		c.hub.metrics.framesWritten.Inc()
+		for _, ev := range batch {
+			if ev.delivered != nil {
+				ev.delivered.Inc()
+			}
+		}
+	}
+}
+
+// batchLen returns how many queued events go in the next frame and their
+// cost against the queue limit, with c.mu held.
+func (c *Conn) batchLen() (n, cost int) {
+	maxBytes, maxEvents := c.hub.cfg.FrameBytes, c.hub.cfg.FrameEvents
+	size := 0
+	for n < len(c.queue) && n < maxEvents {
+		ev := c.queue[n]
+		if n > 0 && size+len(ev.frame)+1 > maxBytes {
+			break
+		}
+		size += len(ev.frame) + 1
+		cost += ev.cost()
+		n++
+	}
+	return n, cost
+}
+
+func (c *Conn) write(frame []byte) error {
+	ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, frame)
+}
+
+// close ends the connection with a close frame carrying code. The close
+// handshake runs on its own goroutine, since it waits for the peer.
+func (c *Conn) close(code websocket.StatusCode, reason string) {
+	if !c.markClosed() {
+		return
+	}
+	c.hub.metrics.closed(code)
+	go func() {
+		_ = c.ws.Close(code, reason)
+		c.cancel()
+	}()
+}
+
+// abort ends the connection without a handshake (dead peer, write error).
+func (c *Conn) abort(err error) {
+	if !c.markClosed() {
+		return
+	}
+	if !errors.Is(err, context.Canceled) {
+		c.hub.log.Debug("connection aborted", "conn", c.id, "err", err)
+	}
+	c.hub.metrics.closed(websocket.StatusAbnormalClosure)
+	_ = c.ws.CloseNow()
+	c.cancel()
+}
+
+// markClosed flags the connection closed and drops its queue; it reports
+// whether this call did it.
+func (c *Conn) markClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.closed = true
+	c.queue = nil
+	c.qbytes = 0
+	return true
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// ping checks the peer answers within the pong timeout.
+func (c *Conn) ping() {
+	ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.PongTimeout)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil && c.ctx.Err() == nil {
+		c.hub.metrics.pingTimeouts.Inc()
+		c.abort(err)
+	}
+}
+
+// expired reports whether the connection's token has expired by now.
+func (c *Conn) expired(now time.Time) bool {
+	return !c.ident.ExpiresAt.IsZero() && now.After(c.ident.ExpiresAt)
+}

@@ -1,0 +1,335 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// Identity is who a connection's token belongs to. The zero Identity is an
+// anonymous viewer, who may watch but not chat.
+type Identity struct {
+	UserID      string
+	Name        string
+	Broadcaster bool      // a broadcaster's token rather than a viewer's
+	ExpiresAt   time.Time // zero: never
+}
+
+// Authenticator turns a token from the ws URL into an Identity. An error
+// means the token is invalid or expired (close code 4001).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (Identity, error)
+}
+
+// RoomInfo is what the hub needs to know about a room's fundraiser.
+type RoomInfo struct {
+	OwnerID string // the broadcaster who owns the fundraiser
+}
+
+// RoomDirectory tells which rooms exist. The hub asks it once per subscribe;
+// ErrRoomNotFound (wrapped or not) means the room does not exist.
+type RoomDirectory interface {
+	Room(ctx context.Context, room string) (RoomInfo, error)
+}
+
+// ErrRoomNotFound is returned by a RoomDirectory for an unknown room.
+var ErrRoomNotFound = errors.New("room not found")
+
+// DonorChecker tells whether a user has a succeeded donation to a
+// fundraiser; it unlocks the i-donated sticker and the donor badge.
+type DonorChecker interface {
+	HasDonated(ctx context.Context, room, userID string) (bool, error)
+}
+
+// ChatPolicy decides, beyond rate limits, whether a user may chat in a room
+// now (bans, slow mode). It returns nil or a *wire.Error with code banned or
+// slow_mode.
+type ChatPolicy interface {
+	AllowChat(ctx context.Context, room, userID string) error
+}
+
+// Config configures a Hub. Zero values mean the documented defaults.
+type Config struct {
+	Broker  Broker                // default: a MemoryBroker with its defaults
+	Auth    Authenticator         // default: every token is refused
+	Rooms   RoomDirectory         // default: every well-formed room exists
+	Donors  DonorChecker          // default: nobody has donated
+	Policy  ChatPolicy            // default: no bans, no slow mode
+	Logger  *slog.Logger          // default: discard
+	Metrics prometheus.Registerer // default: metrics are kept but not registered
+
+	// OriginPatterns lists the browser origins allowed to connect, as host
+	// patterns (path.Match syntax, e.g. "*.example.org"). Default: same host.
+	OriginPatterns []string
+
+	MaxRoomsPerConn int           // default 16
+	QueueBytes      int           // per-connection queue limit, default 512 KiB
+	FrameBytes      int           // a frame packs events up to this size, default 64 KiB
+	FrameEvents     int           // and at most this many events, default 256
+	WriteTimeout    time.Duration // default 10s
+	PingInterval    time.Duration // default 25s
+	PongTimeout     time.Duration // default 15s
+
+	ChatRate     rate.Limit // per user, default 1/s
+	ChatBurst    int        // default 3
+	StickerRate  rate.Limit // per user, default 2/s
+	StickerBurst int        // default 5
+	MaxChatRunes int        // default 300
+	Stickers     []string   // allowed stickers; default DefaultStickers
+
+	// CommandRate and CommandBurst bound a connection's commands: a
+	// connection that empties a bucket of CommandBurst refilled at
+	// CommandRate (defaults 50/s and 150, about three seconds of flooding)
+	// is closed with 4029.
+	CommandRate  rate.Limit
+	CommandBurst int
+
+	// ViewerInterval is how often viewer counts are published, default 1s.
+	ViewerInterval time.Duration
+	// ParallelFanout is the room size from which fan-out is split over
+	// GOMAXPROCS goroutines, default 4096.
+	ParallelFanout int
+}
+
+// DefaultStickers are the stickers viewers may send.
+var DefaultStickers = []string{"heart", "clap", "fire", "party", "wow", "laugh", wire.StickerIDonated}
+
+func (c *Config) setDefaults() {
+	if c.Broker == nil {
+		c.Broker = NewMemoryBroker(MemoryConfig{})
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&c.MaxRoomsPerConn, 16)
+	setDefault(&c.QueueBytes, 512<<10)
+	setDefault(&c.FrameBytes, 64<<10)
+	setDefault(&c.FrameEvents, 256)
+	setDefault(&c.WriteTimeout, 10*time.Second)
+	setDefault(&c.PingInterval, 25*time.Second)
+	setDefault(&c.PongTimeout, 15*time.Second)
+	setDefault(&c.ChatRate, 1)
+	setDefault(&c.ChatBurst, 3)
+	setDefault(&c.StickerRate, 2)
+	setDefault(&c.StickerBurst, 5)
+	setDefault(&c.MaxChatRunes, 300)
+	setDefault(&c.CommandRate, 50)
+	setDefault(&c.CommandBurst, 150)
+	setDefault(&c.ViewerInterval, time.Second)
+	setDefault(&c.ParallelFanout, 4096)
+	if len(c.Stickers) == 0 {
+		c.Stickers = DefaultStickers
+	}
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+const shardCount = 64
+
+// Hub holds a node's connections and rooms. Create it with New, serve /ws
+// with it (it is an http.Handler), publish with Publish, stop it with
+// Shutdown. All methods are safe for concurrent use.
+type Hub struct {
+	cfg      Config
+	log      *slog.Logger
+	broker   Broker
+	metrics  *metrics
+	stickers map[string]bool
+	limits   *userLimits
+	frames   framePool
+
+	shards [shardCount]shard
+	nextID atomic.Uint64
+
+	conns    sync.WaitGroup // one per connection's reader, for Shutdown
+	closing  atomic.Bool
+	stopOnce sync.Once
+	stop     chan struct{}  // closed by Shutdown: stops the background loops
+	loops    sync.WaitGroup // the background loops
+}
+
+// New returns a started Hub. Call Shutdown to stop it.
+func New(cfg Config) (*Hub, error) {
+	cfg.setDefaults()
+	h := &Hub{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		broker:   cfg.Broker,
+		metrics:  newMetrics(),
+		stickers: make(map[string]bool, len(cfg.Stickers)),
+		stop:     make(chan struct{}),
+	}
+	h.limits = newUserLimits(cfg)
+	for _, s := range cfg.Stickers {
+		h.stickers[s] = true
+	}
+	for i := range h.shards {
+		h.shards[i].rooms = make(map[string]*room)
+		h.shards[i].conns = make(map[*Conn]struct{})
+	}
+	if cfg.Metrics != nil {
+		if err := h.metrics.register(cfg.Metrics, h); err != nil {
+			return nil, fmt.Errorf("failed to register hub metrics: %w", err)
+		}
+	}
+	if err := h.broker.Start(h); err != nil {
+		return nil, fmt.Errorf("failed to start broker: %w", err)
+	}
+	h.loops.Add(2)
+	go h.viewerLoop()
+	go h.keepaliveLoop()
+	return h, nil
+}
+
+// Publish sends an event of type typ to a room on every node. data is
+// marshalled to JSON unless it already is ([]byte or json.RawMessage). The
+// returned position includes the event (for recoverable types).
+func (h *Hub) Publish(ctx context.Context, room, typ string, data any) (wire.Position, error) {
+	if !wire.ValidRoom(room) {
+		return wire.Position{}, fmt.Errorf("failed to publish %s: invalid room %q", typ, room)
+	}
+	var raw []byte
+	switch d := data.(type) {
+	case []byte:
+		raw = d
+	case json.RawMessage:
+		raw = d
+	default:
+		b, err := json.Marshal(data)
+		if err != nil {
+			return wire.Position{}, fmt.Errorf("failed to encode %s event: %w", typ, err)
+		}
+		raw = b
+	}
+	pos, err := h.broker.Publish(ctx, room, Publication{Type: typ, Data: raw, Time: time.Now().UnixMilli()})
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to publish %s to %s: %w", typ, room, err)
+	}
+	h.metrics.published(typ)
+	return pos, nil
+}
+
+// Position returns a room's current stream position, creating its epoch if
+// the room is new. Snapshots carry it so clients can subscribe with since.
+func (h *Hub) Position(ctx context.Context, room string) (wire.Position, error) {
+	res, err := h.broker.History(ctx, room, nil)
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to read position of %s: %w", room, err)
+	}
+	return res.Position, nil
+}
+
+// HandlePublication implements PublicationHandler: the broker calls it for
+// every publication in a room this node is subscribed to. It encodes the
+// event once and queues it for every local subscriber.
+func (h *Hub) HandlePublication(roomID string, p Publication) {
+	sh := h.shard(roomID)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	r := sh.rooms[roomID]
+	if r == nil || len(r.subs) == 0 {
+		return
+	}
+	ev := &event{
+		room:        roomID,
+		typ:         p.Type,
+		offset:      p.Offset,
+		epoch:       p.Epoch,
+		recoverable: p.Offset > 0,
+		frame:       wire.AppendEvent(make([]byte, 0, 96+len(roomID)+len(p.Data)), roomID, p.Type, p.Offset, p.Time, p.Data),
+		delivered:   h.metrics.deliveredCounter(p.Type),
+	}
+	h.fanout(r.subs, ev)
+}
+
+// fanout queues ev on every subscription; large rooms are split over
+// GOMAXPROCS goroutines. Queuing never blocks and never writes a socket.
+func (h *Hub) fanout(subs []*subscription, ev *event) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(subs) < h.cfg.ParallelFanout || workers == 1 {
+		for _, s := range subs {
+			s.conn.deliver(s, ev)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(subs) + workers - 1) / workers
+	for start := 0; start < len(subs); start += chunk {
+		part := subs[start:min(start+chunk, len(subs))]
+		wg.Go(func() {
+			for _, s := range part {
+				s.conn.deliver(s, ev)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (h *Hub) shard(room string) *shard {
+	return &h.shards[fnv32(room)%shardCount]
+}
+
+// fnv32 is FNV-1a, inlined to avoid an allocation per lookup.
+func fnv32(s string) uint32 {
+	hash := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		hash ^= uint32(s[i])
+		hash *= 16777619
+	}
+	return hash
+}
+
+// Shutdown drains the hub: new connections are refused, open ones are
+// closed with 1001 (going away), and it waits for them to finish or for ctx.
+// Background loops stop. The broker is not closed (its owner closes it).
+// Calling Shutdown again waits for the same drain.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.stopOnce.Do(func() {
+		h.closing.Store(true)
+		close(h.stop)
+		h.loops.Wait()
+		for _, c := range h.allConns() {
+			c.close(wire.CloseGoingAway, "server shutting down")
+		}
+	})
+	done := make(chan struct{})
+	go func() {
+		h.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("failed to drain connections: %w", ctx.Err())
+	}
+}
+
+func (h *Hub) allConns() []*Conn {
+	var all []*Conn
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for c := range sh.conns {
+			all = append(all, c)
+		}
+		sh.mu.RUnlock()
+	}
+	return all
+}

@@ -1,0 +1,457 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/wire"
+)
+
+func TestChatReachesEveryViewerInOrder(t *testing.T) {
+	const viewers, messages = 300, 20
+	s := newServer(t, func(c *hub.Config) { c.ChatBurst = messages; c.ChatRate = 1000 })
+	room := "f_chat"
+	clients := make([]*client, viewers)
+	for i := range clients {
+		clients[i] = s.dial(t, "")
+		clients[i].subscribe(room, nil)
+	}
+	talker := s.dial(t, "u:u1:Ada")
+	talker.subscribe(room, nil)
+	for i := range messages {
+		if r := talker.cmd(map[string]any{"op": "chat", "room": room, "text": fmt.Sprintf("hello %d", i)}); !r.OK {
+			t.Fatalf("chat %d: %+v", i, r.Error)
+		}
+	}
+	for n, c := range append(clients, talker) {
+		var last uint64
+		for i := range messages {
+			m := c.nextOf(isEvent(wire.TypeChat))
+			chat := decode[wire.ChatData](t, m.Data)
+			if want := fmt.Sprintf("hello %d", i); chat.Text != want || chat.User.Name != "Ada" {
+				t.Fatalf("viewer %d message %d: got %q from %q, want %q from Ada", n, i, chat.Text, chat.User.Name, want)
+			}
+			if m.Offset != last+1 {
+				t.Fatalf("viewer %d: offset %d after %d", n, m.Offset, last)
+			}
+			last = m.Offset
+		}
+	}
+}
+
+func TestResumeWithSinceGetsExactlyTheMissedEvents(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_resume"
+	c := s.dial(t, "")
+	r := c.subscribe(room, nil)
+	if r.Recovered || len(r.Events) != 0 || r.Offset != 0 {
+		t.Fatalf("fresh subscribe: %+v", r)
+	}
+	publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{DonationID: "d1", Text: "one"})
+	seen := c.nextOf(isEvent(wire.TypeShoutout))
+	since := wire.Position{Epoch: r.Epoch, Offset: seen.Offset}
+	c.ws.CloseNow()
+
+	for i := 2; i <= 4; i++ { // missed while away
+		publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{DonationID: fmt.Sprint("d", i)})
+	}
+	c2 := s.dial(t, "")
+	r2 := c2.subscribe(room, &since)
+	if !r2.Recovered || r2.Offset != 4 || r2.Epoch != r.Epoch {
+		t.Fatalf("resume reply: recovered=%v offset=%d epoch=%q", r2.Recovered, r2.Offset, r2.Epoch)
+	}
+	var got []string
+	for i, raw := range r2.Events {
+		m := decode[message](t, raw)
+		if m.Offset != uint64(i+2) {
+			t.Errorf("recovered event %d has offset %d", i, m.Offset)
+		}
+		got = append(got, decode[wire.ShoutoutData](t, m.Data).DonationID)
+	}
+	if diff := cmp.Diff([]string{"d2", "d3", "d4"}, got); diff != "" {
+		t.Fatalf("recovered events (-want +got):\n%s", diff)
+	}
+	publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{DonationID: "d5"})
+	if m := c2.nextOf(isEvent(wire.TypeShoutout)); m.Offset != 5 {
+		t.Fatalf("first live event after resume has offset %d, want 5", m.Offset)
+	}
+}
+
+func TestResumeRefusedForWrongEpochOrLostHistory(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) {
+		c.Broker = hub.NewMemoryBroker(hub.MemoryConfig{HistorySize: 3})
+	})
+	room := "f_gap"
+	var pos wire.Position
+	for range 5 {
+		pos = publish(t, s.hub, room, wire.TypeChatDeleted, wire.ChatDeletedData{ID: "c"})
+	}
+	cases := []struct {
+		name  string
+		since wire.Position
+		want  bool
+	}{
+		{"wrong epoch", wire.Position{Epoch: "nope", Offset: 4}, false},
+		{"gap left the history", wire.Position{Epoch: pos.Epoch, Offset: 1}, false},
+		{"oldest kept is the next", wire.Position{Epoch: pos.Epoch, Offset: 2}, true},
+		{"future offset", wire.Position{Epoch: pos.Epoch, Offset: 9}, false},
+		{"up to date", pos, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s.dial(t, "")
+			r := c.subscribe(room, &tc.since)
+			if r.Recovered != tc.want {
+				t.Fatalf("recovered = %v, want %v", r.Recovered, tc.want)
+			}
+			if r.Offset != pos.Offset || r.Epoch != pos.Epoch {
+				t.Fatalf("position %s/%d, want %s/%d", r.Epoch, r.Offset, pos.Epoch, pos.Offset)
+			}
+			wantEvents := 0
+			if tc.want {
+				wantEvents = int(pos.Offset - tc.since.Offset)
+			}
+			if len(r.Events) != wantEvents {
+				t.Fatalf("%d events, want %d (never a partial replay)", len(r.Events), wantEvents)
+			}
+		})
+	}
+}
+
+// While events are published without pause, viewers subscribe with since;
+// each must see a gapless, strictly increasing run of offsets from its
+// recovered events on through the live stream.
+func TestSubscribeDuringPublishingLosesNothing(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) {
+		c.Broker = hub.NewMemoryBroker(hub.MemoryConfig{HistorySize: 1 << 20})
+	})
+	room := "f_busy"
+	first := publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{Text: "start"})
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if _, err := s.hub.Publish(ctx, room, wire.TypeShoutout, wire.ShoutoutData{Text: "x"}); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Microsecond) // pace the publisher; not for ordering
+		}
+	})
+	const viewers = 20
+	clients := make([]*client, viewers)
+	for i := range clients {
+		clients[i] = s.dial(t, "")
+		since := first
+		if i%2 == 0 {
+			since.Offset = 0 // half replay everything
+		}
+		r := clients[i].subscribe(room, &since)
+		if !r.Recovered {
+			t.Fatalf("viewer %d not recovered", i)
+		}
+		last := since.Offset
+		for _, raw := range r.Events {
+			m := decode[message](t, raw)
+			if m.Offset != last+1 {
+				t.Fatalf("viewer %d: recovered offset %d after %d", i, m.Offset, last)
+			}
+			last = m.Offset
+		}
+		if last != r.Offset {
+			t.Fatalf("viewer %d: recovered up to %d, reply says %d", i, last, r.Offset)
+		}
+		for range 20 {
+			m := clients[i].nextOf(isEvent(wire.TypeShoutout))
+			if m.Offset != last+1 {
+				t.Fatalf("viewer %d: live offset %d after %d", i, m.Offset, last)
+			}
+			last = m.Offset
+		}
+	}
+	stop()
+	wg.Wait()
+}
+
+func TestResubscribeNeverDoubles(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_twice"
+	c := s.dial(t, "")
+	r1 := c.subscribe(room, nil)
+	c.subscribe(room, &wire.Position{Epoch: r1.Epoch, Offset: r1.Offset})
+	publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{Text: "once"})
+	publish(t, s.hub, room, wire.TypeMilestone, wire.MilestoneData{Amount: 1})
+	if m := c.next(); m.Type != wire.TypeShoutout {
+		t.Fatalf("got %s, want the shoutout", m.raw)
+	}
+	if m := c.next(); m.Type != wire.TypeMilestone {
+		t.Fatalf("got %s, want the milestone (the shoutout came twice?)", m.raw)
+	}
+}
+
+func TestChatRulesAndErrors(t *testing.T) {
+	d := &donors{}
+	s := newServer(t, func(c *hub.Config) { c.Donors = d; c.MaxRoomsPerConn = 2 })
+	room := "f_rules"
+	anon := s.dial(t, "")
+	anon.subscribe(room, nil)
+	viewer := s.dial(t, "u:u1:Bea")
+	viewer.subscribe(room, nil)
+
+	cases := []struct {
+		name string
+		c    *client
+		cmd  map[string]any
+		code string
+	}{
+		{"anonymous chat", anon, map[string]any{"op": "chat", "room": room, "text": "hi"}, wire.ErrUnauthenticated},
+		{"not subscribed", viewer, map[string]any{"op": "chat", "room": "f_other", "text": "hi"}, wire.ErrForbidden},
+		{"empty after cleaning", viewer, map[string]any{"op": "chat", "room": room, "text": " \x00\x07 "}, wire.ErrBadRequest},
+		{"too long", viewer, map[string]any{"op": "chat", "room": room, "text": strings.Repeat("é", 301)}, wire.ErrTooLong},
+		{"locked sticker", viewer, map[string]any{"op": "sticker", "room": room, "sticker": "i-donated"}, wire.ErrStickerLocked},
+		{"unknown sticker", viewer, map[string]any{"op": "sticker", "room": room, "sticker": "nope"}, wire.ErrBadRequest},
+		{"unknown op", viewer, map[string]any{"op": "dance"}, wire.ErrBadRequest},
+		{"bad room", viewer, map[string]any{"op": "subscribe", "room": "a b"}, wire.ErrBadRequest},
+		{"unknown room", viewer, map[string]any{"op": "subscribe", "room": "nope"}, wire.ErrNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.t = t
+			r := tc.c.cmd(tc.cmd)
+			if r.OK || r.Error == nil || r.Error.Code != tc.code {
+				t.Fatalf("reply %s, want error %s", r.raw, tc.code)
+			}
+			if r.Error.Message == "" {
+				t.Fatal("error without a message")
+			}
+		})
+	}
+	viewer.t = t
+	viewer.subscribe("f_second", nil)
+	if r := viewer.cmd(map[string]any{"op": "subscribe", "room": "f_third"}); r.Error == nil || r.Error.Code != wire.ErrRoomLimit {
+		t.Fatalf("third room: %s, want room_limit", r.raw)
+	}
+
+	d.add(room, "u1")
+	if r := viewer.cmd(map[string]any{"op": "sticker", "room": room, "sticker": "i-donated"}); !r.OK {
+		t.Fatalf("sticker after donating: %s", r.raw)
+	}
+	st := decode[wire.StickerData](t, anon.nextOf(isEvent(wire.TypeSticker)).Data)
+	if st.Sticker != "i-donated" || st.User.ID != "u1" {
+		t.Fatalf("sticker event %+v", st)
+	}
+	if r := viewer.cmd(map[string]any{"op": "chat", "room": room, "text": "  line\none\u202e "}); !r.OK {
+		t.Fatalf("chat: %s", r.raw)
+	}
+	chat := decode[wire.ChatData](t, anon.nextOf(isEvent(wire.TypeChat)).Data)
+	if chat.Text != "line one" || !cmp.Equal(chat.User.Badges, []string{wire.BadgeDonor}) {
+		t.Fatalf("chat event %+v: want cleaned text and the donor badge", chat)
+	}
+}
+
+func TestBroadcasterBadge(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_owned"
+	owner := s.dial(t, "b:b1:Host")
+	owner.subscribe(room, nil)
+	if r := owner.cmd(map[string]any{"op": "chat", "room": room, "text": "welcome"}); !r.OK {
+		t.Fatalf("chat: %s", r.raw)
+	}
+	chat := decode[wire.ChatData](t, owner.nextOf(isEvent(wire.TypeChat)).Data)
+	if !cmp.Equal(chat.User.Badges, []string{wire.BadgeBroadcaster}) {
+		t.Fatalf("badges %v, want broadcaster", chat.User.Badges)
+	}
+}
+
+func TestChatRateLimitedPerUserAcrossConnections(t *testing.T) {
+	s := newServer(t, nil) // default: 1/s, burst 3
+	room := "f_rate"
+	a := s.dial(t, "u:u1:Cy")
+	b := s.dial(t, "u:u1:Cy") // same user, second tab
+	a.subscribe(room, nil)
+	b.subscribe(room, nil)
+	var limited int
+	for i := range 6 {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		r := c.cmd(map[string]any{"op": "chat", "room": room, "text": "spam"})
+		if !r.OK {
+			if r.Error.Code != wire.ErrRateLimited {
+				t.Fatalf("reply %s", r.raw)
+			}
+			limited++
+		}
+	}
+	// Six messages in well under a second against a burst of three: at
+	// least two are refused however slow this machine is.
+	if limited < 2 {
+		t.Fatalf("%d of 6 rapid messages rate-limited, want at least 2", limited)
+	}
+}
+
+func TestCommandFloodCloses4029(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) { c.CommandRate = 1; c.CommandBurst = 20 })
+	c := s.dial(t, "")
+	for range 21 {
+		c.sendRaw([]byte(`{"op":"ping"}`))
+	}
+	if code := c.closeCode(); code != wire.CloseTooMany {
+		t.Fatalf("close code %d, want 4029", code)
+	}
+}
+
+func TestOversizedFrameCloses1009(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.dial(t, "")
+	c.sendRaw([]byte(`{"op":"ping","pad":"` + strings.Repeat("x", wire.MaxCommandBytes) + `"}`))
+	if code := c.closeCode(); code != wire.CloseTooBig {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+func TestInvalidTokenCloses4001(t *testing.T) {
+	s := newServer(t, nil)
+	for _, tok := range []string{"garbage", "x:u1:Expired"} {
+		c := s.dial(t, tok)
+		if tok == "garbage" {
+			if code := c.closeCode(); code != wire.CloseBadToken {
+				t.Fatalf("%s: close code %d, want 4001", tok, code)
+			}
+			continue
+		}
+		// An expired token is refused when it tries to act.
+		c.subscribe("f_exp", nil)
+		c.send(map[string]any{"op": "chat", "room": "f_exp", "text": "hi"})
+		if code := c.closeCode(); code != wire.CloseBadToken {
+			t.Fatalf("%s: close code %d, want 4001", tok, code)
+		}
+	}
+}
+
+func TestShutdownCloses1001(t *testing.T) {
+	s := newServer(t, nil)
+	clients := []*client{s.dial(t, ""), s.dial(t, "u:u2:Di")}
+	clients[0].subscribe("f_bye", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	go s.hub.Shutdown(ctx) //nolint:errcheck // the cleanup's second Shutdown reports
+	for _, c := range clients {
+		if code := c.closeCode(); code != wire.CloseGoingAway {
+			t.Fatalf("close code %d, want 1001", code)
+		}
+	}
+	if _, err := s.tryDial(""); err == nil {
+		t.Fatal("a new connection was accepted during shutdown")
+	}
+}
+
+func TestHandshakeNeedsSubprotocolAndOrigin(t *testing.T) {
+	s := newServer(t, nil)
+	httpURL := s.srv.URL + "/ws"
+	req, _ := http.NewRequest(http.MethodGet, httpURL, nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	resp := do(t, req)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("no subprotocol: %d %s, want 400 problem+json", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, resp2, err := websocket.Dial(ctx, s.url+"/ws", &websocket.DialOptions{
+		Subprotocols: []string{wire.Subprotocol},
+		HTTPHeader:   http.Header{"Origin": []string{"https://evil.example"}},
+	})
+	if err == nil || resp2 == nil || resp2.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: err=%v resp=%v, want 403", err, resp2)
+	}
+}
+
+func TestViewerCounts(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) { c.ViewerInterval = 20 * time.Millisecond })
+	room := "f_count"
+	first := s.dial(t, "")
+	first.subscribe(room, nil)
+	for range 2 {
+		s.dial(t, "").subscribe(room, nil)
+	}
+	for {
+		v := decode[wire.ViewersData](t, first.nextOf(isEvent(wire.TypeViewers)).Data)
+		if v.Count == 3 {
+			break
+		}
+		if v.Count > 3 {
+			t.Fatalf("count %d with 3 viewers", v.Count)
+		}
+	}
+}
+
+func TestSlowConsumerClosed4000(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) { c.QueueBytes = 64 << 10; c.WriteTimeout = time.Minute })
+	room := "f_slow"
+	c := s.dial(t, "")
+	c.subscribe(room, nil)
+	// A second viewer that never reads: the kernel buffers fill, the
+	// writer blocks, the queue grows until recoverable events don't fit.
+	stuck, err := s.tryDial("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.ws.CloseNow()
+	if err := stuck.ws.Write(context.Background(), websocket.MessageText, []byte(`{"op":"subscribe","room":"`+room+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 4000)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for ctx.Err() == nil {
+		publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{Text: big})
+		if m := metricValue(t, s, "givelive_hub_slow_consumer_closes_total"); m >= 1 {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the slow consumer was never closed")
+	}
+	// The reading viewer was not held back by the stuck one and is intact.
+	var last uint64
+	for range 50 {
+		m := c.nextOf(isEvent(wire.TypeShoutout))
+		if m.Offset != last+1 {
+			t.Fatalf("reading viewer: offset %d after %d", m.Offset, last)
+		}
+		last = m.Offset
+	}
+}
+
+func TestPingTimeoutDropsDeadPeers(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) {
+		c.PingInterval = 64 * time.Millisecond // one shard per millisecond
+		c.PongTimeout = 50 * time.Millisecond
+	})
+	c, err := s.tryDial("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.ws.CloseNow()
+	// This client never reads, so it never answers pings.
+	deadline := time.Now().Add(testTimeout)
+	for metricValue(t, s, "givelive_hub_ping_timeouts_total") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a peer that never answers pings was not dropped")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

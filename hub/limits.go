@@ -1,0 +1,85 @@
+package hub
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// userLimits holds the per-user token buckets for chat and stickers. They
+// are per user, not per connection, so opening more tabs buys no more
+// messages. Buckets unused for a while are forgotten by sweep.
+type userLimits struct {
+	chatRate, stickerRate   rate.Limit
+	chatBurst, stickerBurst int
+	chatMessage             string
+	stickerMessage          string
+
+	mu    sync.Mutex
+	users map[string]*userLimit
+}
+
+type userLimit struct {
+	chat, sticker *rate.Limiter
+	used          time.Time
+}
+
+func newUserLimits(cfg Config) *userLimits {
+	return &userLimits{
+		chatRate: cfg.ChatRate, chatBurst: cfg.ChatBurst,
+		stickerRate: cfg.StickerRate, stickerBurst: cfg.StickerBurst,
+		chatMessage:    "at most " + perSecond(cfg.ChatRate, "chat message"),
+		stickerMessage: "at most " + perSecond(cfg.StickerRate, "sticker"),
+		users:          make(map[string]*userLimit),
+	}
+}
+
+func perSecond(r rate.Limit, what string) string {
+	if r >= 1 && float64(r) == float64(int(r)) {
+		if r == 1 {
+			return fmt.Sprintf("1 %s per second", what)
+		}
+		return fmt.Sprintf("%d %ss per second", int(r), what)
+	}
+	return fmt.Sprintf("1 %s every %.1f seconds", what, 1/float64(r))
+}
+
+func (l *userLimits) get(user string, now time.Time) *userLimit {
+	u := l.users[user]
+	if u == nil {
+		u = &userLimit{
+			chat:    rate.NewLimiter(l.chatRate, l.chatBurst),
+			sticker: rate.NewLimiter(l.stickerRate, l.stickerBurst),
+		}
+		l.users[user] = u
+	}
+	u.used = now
+	return u
+}
+
+func (l *userLimits) allowChat(user string) bool {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.get(user, now).chat.AllowN(now, 1)
+}
+
+func (l *userLimits) allowSticker(user string) bool {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.get(user, now).sticker.AllowN(now, 1)
+}
+
+// sweep forgets users idle for longer than it takes their buckets to refill.
+func (l *userLimits) sweep(now time.Time, idle time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, u := range l.users {
+		if now.Sub(u.used) > idle {
+			delete(l.users, id)
+		}
+	}
+}

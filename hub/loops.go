@@ -1,0 +1,80 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// viewerLoop publishes each room's viewer count when it has changed, at
+// most once per ViewerInterval, and forgets idle rate-limit buckets.
+func (h *Hub) viewerLoop() {
+	defer h.loops.Done()
+	t := time.NewTicker(h.cfg.ViewerInterval)
+	defer t.Stop()
+	var changed []roomCount
+	for {
+		select {
+		case <-h.stop:
+			return
+		case now := <-t.C:
+			changed = h.changedCounts(changed[:0])
+			for _, rc := range changed {
+				_, err := h.Publish(context.Background(), rc.room, wire.TypeViewers, wire.ViewersData{Count: rc.count})
+				if err != nil {
+					h.log.Warn("failed to publish viewer count", "room", rc.room, "err", err)
+				}
+			}
+			h.limits.sweep(now, time.Minute)
+		}
+	}
+}
+
+type roomCount struct {
+	room  string
+	count int64
+}
+
+func (h *Hub) changedCounts(dst []roomCount) []roomCount {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for id, r := range sh.rooms {
+			n := int64(len(r.subs))
+			if r.sentViewers.Swap(n) != n {
+				dst = append(dst, roomCount{id, n})
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return dst
+}
+
+// keepaliveLoop pings every connection once per PingInterval, one shard at
+// a time so pings are spread over the interval. A connection that does not
+// answer within PongTimeout is dropped.
+func (h *Hub) keepaliveLoop() {
+	defer h.loops.Done()
+	t := time.NewTicker(h.cfg.PingInterval / shardCount)
+	defer t.Stop()
+	var conns []*Conn
+	for i := 0; ; i = (i + 1) % shardCount {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		conns = conns[:0]
+		for c := range sh.conns {
+			conns = append(conns, c)
+		}
+		sh.mu.RUnlock()
+		for _, c := range conns {
+			go c.ping()
+		}
+		clear(conns)
+	}
+}

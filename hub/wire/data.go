@@ -1,0 +1,109 @@
+package wire
+
+// Payloads of the server events (the "data" member), by event type.
+
+// User is the author of a chat message or sticker.
+type User struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Badges []string `json:"badges,omitempty"`
+}
+
+// Badges a user can carry in chat.
+const (
+	BadgeDonor       = "donor"       // has donated to this fundraiser
+	BadgeBroadcaster = "broadcaster" // owns this fundraiser
+)
+
+// StickerIDonated is the sticker unlocked by donating.
+const StickerIDonated = "i-donated"
+
+// ChatData is the data of a "chat" event.
+type ChatData struct {
+	ID   string `json:"id"`
+	User User   `json:"user"`
+	Text string `json:"text"`
+}
+
+// ChatDeletedData is the data of a "chat.deleted" event.
+type ChatDeletedData struct {
+	ID string `json:"id"`
+}
+
+// Total is a fundraiser's running total.
+type Total struct {
+	Raised   int64  `json:"raised"`
+	Goal     int64  `json:"goal"`
+	Donors   int64  `json:"donors"`
+	Currency string `json:"currency"`
+}
+
+// Money is an amount in minor units of an ISO 4217 currency.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// DonationData is the data of a "donation" event. Name is "Anonymous" for
+// anonymous gifts.
+type DonationData struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Message  string `json:"message"`
+	Total    Total  `json:"total"`
+}
+
+// DonationRefundedData is the data of a "donation.refunded" event.
+type DonationRefundedData struct {
+	ID    string `json:"id"`
+	Total Total  `json:"total"`
+}
+
+// MilestoneData is the data of a "milestone" event.
+type MilestoneData struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// ShoutoutData is the data of a "shoutout" event.
+type ShoutoutData struct {
+	DonationID string `json:"donation_id"`
+	Text       string `json:"text"`
+}
+
+// Stream statuses.
+const (
+	StreamLive    = "live"
+	StreamOffline = "offline"
+	StreamEnded   = "ended"
+)
+
+// StreamData is the data of a "stream" event.
+type StreamData struct {
+	Status string `json:"status"`
+	HLS    string `json:"hls"`
+}
+
+// FundraiserData is the data of a "fundraiser" event.
+type FundraiserData struct {
+	Status string `json:"status"`
+	Goal   Money  `json:"goal"`
+}
+
+// UserBannedData is the data of a "user.banned" event.
+type UserBannedData struct {
+	UserID string `json:"user_id"`
+}
+
+// StickerData is the data of a "sticker" event.
+type StickerData struct {
+	User    User   `json:"user"`
+	Sticker string `json:"sticker"`
+}
+
+// ViewersData is the data of a "viewers" event.
+type ViewersData struct {
+	Count int64 `json:"count"`
+}
