@@ -319,3 +319,15 @@ func do(t *testing.T, req *http.Request) *http.Response {
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
 }
+
+// closeCodeUnread reads a connection that was left unread (its kernel
+// buffers full) until it ends, and returns the close code the server sent.
+func (c *client) closeCodeUnread() websocket.StatusCode {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for {
+		if _, _, err := c.ws.Read(ctx); err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}

@@ -43,10 +43,13 @@ type memoryRoom struct {
 	mu     sync.Mutex // held while publishing, so delivery is in offset order
 	epoch  string
 	offset uint64
-	last   time.Time     // last recoverable publication or creation
-	ring   []Publication // history, oldest first from head
-	head   int           // index of the oldest entry in ring
-	n      int           // entries in ring
+	last   time.Time // last recoverable publication, creation or unsubscribe
+	// subscribers counts Subscribe calls not yet undone; a room is never
+	// forgotten while it has any.
+	subscribers int
+	ring        []Publication // history, oldest first from head
+	head        int           // index of the oldest entry in ring
+	n           int           // entries in ring
 }
 
 // NewMemoryBroker returns a broker for one node.
@@ -68,26 +71,37 @@ func (b *MemoryBroker) Start(h PublicationHandler) error {
 	return nil
 }
 
-// Subscribe is a no-op: every publication reaches the single node.
-func (b *MemoryBroker) Subscribe(context.Context, string) error { return b.check() }
+// Subscribe pins the room: every publication already reaches the single
+// node, but a subscribed room keeps its epoch however long it is quiet.
+func (b *MemoryBroker) Subscribe(_ context.Context, room string) error {
+	r, _, err := b.room(room)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.subscribers++
+	r.mu.Unlock()
+	return nil
+}
 
-// Unsubscribe is a no-op.
-func (b *MemoryBroker) Unsubscribe(context.Context, string) error { return nil }
+// Unsubscribe unpins the room.
+func (b *MemoryBroker) Unsubscribe(_ context.Context, room string) error {
+	r, _, err := b.room(room)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.subscribers = max(0, r.subscribers-1)
+	r.last = time.Now()
+	r.mu.Unlock()
+	return nil
+}
 
 // Close makes later calls fail with ErrBrokerClosed.
 func (b *MemoryBroker) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
-	return nil
-}
-
-func (b *MemoryBroker) check() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return ErrBrokerClosed
-	}
 	return nil
 }
 
@@ -110,12 +124,13 @@ func (b *MemoryBroker) room(name string) (*memoryRoom, PublicationHandler, error
 	return r, b.handler, nil
 }
 
-// sweep forgets rooms idle for longer than the TTL. Called with b.mu held.
+// sweep forgets unsubscribed rooms idle for longer than the TTL (their
+// history has expired anyway). Called with b.mu held.
 func (b *MemoryBroker) sweep(now time.Time) {
 	b.lastSweep = now
 	for name, r := range b.rooms {
 		if r.mu.TryLock() {
-			if now.Sub(r.last) > b.ttl {
+			if r.subscribers == 0 && now.Sub(r.last) > b.ttl {
 				delete(b.rooms, name)
 			}
 			r.mu.Unlock()
