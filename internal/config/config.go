@@ -32,6 +32,10 @@ type Config struct {
 	TrustProxy     bool          `env:"GIVELIVE_TRUST_PROXY" envDefault:"false"`
 	ViewerTokenTTL time.Duration `env:"GIVELIVE_VIEWER_TOKEN_TTL" envDefault:"24h"`
 	DrainTimeout   time.Duration `env:"GIVELIVE_DRAIN_TIMEOUT" envDefault:"10s"`
+	// APIRate and APIBurst limit each client IP on /api/v1 (a negative
+	// rate turns the limit off, for load tests on loopback).
+	APIRate  float64 `env:"GIVELIVE_API_RATE" envDefault:"20"`
+	APIBurst int     `env:"GIVELIVE_API_BURST" envDefault:"40"`
 }
 
 // Load reads the configuration from the environment.

@@ -7,6 +7,11 @@
 //
 // Concurrency: every Store method is safe to call from many goroutines. Each
 // state change runs in exactly one transaction.
+//
+// Records: IDs are a kind prefix (np_, b_, f_, u_) and a UUIDv7 in 32
+// lowercase hex digits. Times are UTC at millisecond precision, and a
+// record a method returns equals the one a later read returns. The
+// backend-independent contract tests are in package storetest.
 package store
 
 import (
@@ -110,20 +115,26 @@ type Store interface {
 	// ListNonprofits returns nonprofits ordered by name; verifiedOnly filters.
 	ListNonprofits(ctx context.Context, verifiedOnly bool) ([]Nonprofit, error)
 
+	// CreateBroadcaster fails with ErrConflict if tokenHash is already in use.
 	CreateBroadcaster(ctx context.Context, name string, tokenHash []byte) (Broadcaster, error)
 	GetBroadcaster(ctx context.Context, id string) (Broadcaster, error)
 	// BroadcasterByTokenHash finds the broadcaster whose token hashes to tokenHash.
 	BroadcasterByTokenHash(ctx context.Context, tokenHash []byte) (Broadcaster, error)
 
 	// CreateFundraiser fails with ErrNotFound for an unknown nonprofit or
-	// broadcaster and ErrNotVerified for an unverified nonprofit.
+	// broadcaster, ErrNotVerified for an unverified nonprofit and
+	// ErrConflict for a stream key already in use. New fundraisers are
+	// scheduled.
 	CreateFundraiser(ctx context.Context, f NewFundraiser) (Fundraiser, error)
 	GetFundraiser(ctx context.Context, id string) (Fundraiser, error)
 	FundraiserByStreamKey(ctx context.Context, key string) (Fundraiser, error)
-	// ListFundraisers returns the newest first.
+	// ListFundraisers returns the newest first; fundraisers created in the
+	// same millisecond come in descending ID order.
 	ListFundraisers(ctx context.Context, f FundraiserFilter) ([]Fundraiser, error)
-	// SetFundraiserStatus moves a fundraiser forward. Setting the status it
-	// already has is a no-op; a backwards move is ErrConflict.
+	// SetFundraiserStatus moves a fundraiser forward, setting StartedAt on
+	// going live and EndedAt on ending. Setting the status it already has is
+	// a no-op that returns the record; a backwards move, or a move to an
+	// unknown status, is ErrConflict.
 	SetFundraiserStatus(ctx context.Context, id, status string) (Fundraiser, error)
 
 	CreateSession(ctx context.Context, name string) (Session, error)
@@ -131,6 +142,8 @@ type Store interface {
 
 	// Secret returns the named secret, creating it with gen on first use, so
 	// every node sharing the ledger signs tokens with the same key.
+	// Concurrent first callers may each call gen, but all get the one value
+	// stored. An error from gen is returned wrapped and stores nothing.
 	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
 
 	// Ping reports whether the ledger is reachable (for /readyz).

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Secret returns the named secret, creating it with gen on first use.
+//
+// gen runs outside any transaction (it may be slow, and it must not hold the
+// write lock). Concurrent first callers, in this process or another, may
+// each call gen, but only the first value inserted is kept and every caller
+// gets that value back.
+func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
+	var v []byte
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("failed to read secret %s: %w", name, err)
+	}
+
+	fresh, err := gen()
+	if err != nil {
+		return nil, fmt.Errorf("failed to generate secret %s: %w", name, err)
+	}
+	if len(fresh) == 0 {
+		return nil, fmt.Errorf("failed to generate secret %s: generator returned no bytes", name)
+	}
+	var created bool
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			name, fresh, now())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		created = n == 1
+		return tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to store secret %s: %w", name, err)
+	}
+	if created {
+		s.log.InfoContext(ctx, "created ledger secret", "name", name)
+	}
+	return v, nil
+}
