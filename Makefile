@@ -1,0 +1,77 @@
+# GiveLive developer tasks (GNU make). `make` alone lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Never download another Go toolchain: a go.mod bump must fail loudly.
+export GOTOOLCHAIN := local
+
+GO       ?= go
+BIN      ?= bin/givelive
+RUN_ARGS ?= serve --demo
+# Benchmarks: which packages and which benchmarks (a -bench regexp).
+BENCH_PKGS ?= ./...
+BENCH      ?= .
+# Fuzzing: time per fuzz target, and where to look for targets.
+FUZZTIME  ?= 20s
+FUZZ_PKGS ?= ./...
+
+.PHONY: help run build test bench fuzz generate check-generated lint-docker clean
+
+help: ## List the targets
+	@echo 'Usage: make TARGET [VAR=value]'
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN { FS = ":.*## " } { printf "  %-16s %s\n", $$1, $$2 }'
+	@echo
+	@echo 'Variables: RUN_ARGS="$(RUN_ARGS)" BENCH_PKGS=$(BENCH_PKGS) BENCH=$(BENCH) FUZZTIME=$(FUZZTIME) FUZZ_PKGS=$(FUZZ_PKGS)'
+
+run: ## Build and run the server with demo data (RUN_ARGS="serve --demo")
+	$(GO) run ./cmd/givelive $(RUN_ARGS)
+
+build: ## Build a static binary into bin/givelive
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/givelive
+
+# -race needs cgo (a C compiler), whatever CGO_ENABLED the caller exported.
+test: ## go vet, then every test with the race detector
+	$(GO) vet ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+bench: ## Run benchmarks with allocations (BENCH_PKGS, BENCH)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCH_PKGS)
+
+# `go test -fuzz` takes one target in one package, so list the targets first
+# (`go test -list` prints a package's matching names, then its "ok" line) and
+# fuzz each package/target pair in turn. New crashers land in testdata/fuzz.
+fuzz: ## Fuzz every Fuzz* target for FUZZTIME each (default 20s)
+	@list=$$($(GO) test -list '^Fuzz' $(FUZZ_PKGS)) || { echo "$$list"; exit 1; }; \
+	pairs=$$(awk '/^Fuzz/ { names[n++] = $$1; next } \
+	              /^ok /  { for (i = 0; i < n; i++) print $$2, names[i]; n = 0 }' <<< "$$list"); \
+	if [[ -z "$$pairs" ]]; then echo "no fuzz targets in $(FUZZ_PKGS)"; exit 0; fi; \
+	while read -r pkg target; do \
+	  echo "==> $$pkg $$target ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime '$(FUZZTIME)' "$$pkg" || exit 1; \
+	done <<< "$$pairs"
+
+generate: ## Run go generate in every package
+	$(GO) generate ./...
+
+# Needs a clean working tree, so that any change is go generate's doing.
+check-generated: ## Fail if go generate changes or adds any file
+	@if [[ -n "$$(git status --porcelain)" ]]; then \
+	  echo 'check-generated: the working tree is not clean; commit or stash first:'; \
+	  git status --porcelain; exit 1; \
+	fi
+	$(GO) generate ./...
+	@if [[ -n "$$(git status --porcelain)" ]]; then \
+	  echo 'check-generated: generated code is out of date; run "make generate" and commit:'; \
+	  git status --porcelain; git --no-pager diff --stat; exit 1; \
+	fi
+
+lint-docker: ## Lint the Dockerfile with BuildKit's checks (no Docker engine needed)
+	cd tools/dockerlint && $(GO) run . ../../Dockerfile
+
+clean: ## Remove build output (bin/); leaves data/ alone
+	rm -rf bin
