@@ -47,12 +47,22 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, ws, ident)
 	h.conns.Add(1)
-	defer h.conns.Done()
 	h.addConn(c)
-	defer h.removeConn(c)
 	if h.closing.Load() { // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")
 	}
+	// The reader runs on a fresh goroutine and the handler returns: the
+	// connection is hijacked, and the handler's goroutine carries a stack
+	// grown through the HTTP server and middleware plus the request, which
+	// an idle viewer should not keep for hours.
+	go c.serve()
+}
+
+// serve runs the connection's reader until the connection ends, then takes
+// it out of its rooms.
+func (c *Conn) serve() {
+	defer c.hub.conns.Done()
+	defer c.hub.removeConn(c)
 	defer c.cancel()
 	defer c.leaveAll()
 	c.readLoop()
