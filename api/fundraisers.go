@@ -1,0 +1,272 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/givelive/givelive/internal/auth"
+	"github.com/givelive/givelive/internal/store"
+)
+
+// defaultListLimit is the page size of GET /fundraisers without limit.
+const defaultListLimit = 50
+
+// CreateFundraiser creates a scheduled fundraiser for the calling
+// broadcaster. A nonprofit that is unknown or unverified is a problem with
+// the nonprofit_id field: 422.
+func (h *handlers) CreateFundraiser(ctx context.Context, req CreateFundraiserRequestObject) (CreateFundraiserResponseObject, error) {
+	p := auth.FromContext(ctx)
+	if p.Kind != auth.Broadcaster {
+		return nil, &problem{status: http.StatusForbidden, detail: "This operation needs a broadcaster token."}
+	}
+	body := req.Body
+	np, err := h.store.GetNonprofit(ctx, body.NonprofitId)
+	if err != nil {
+		return nil, nonprofitProblem(err)
+	}
+	if !np.Verified {
+		return nil, nonprofitProblem(store.ErrNotVerified)
+	}
+	key, err := auth.NewStreamKey()
+	if err != nil {
+		return nil, err
+	}
+	f, err := h.store.CreateFundraiser(ctx, store.NewFundraiser{
+		BroadcasterID: p.ID,
+		NonprofitID:   np.ID,
+		Title:         body.Title,
+		GoalAmount:    body.Goal.Amount,
+		Currency:      string(body.Goal.Currency),
+		StreamKey:     key,
+	})
+	if err != nil {
+		// The ledger checks the nonprofit again in its transaction.
+		return nil, nonprofitProblem(err)
+	}
+	r := newRefs(h.store)
+	r.nonprofits[np.ID] = NonprofitRef{Id: np.ID, Name: np.Name, Country: np.Country}
+	r.broadcasters[p.ID] = BroadcasterRef{Id: p.ID, Name: p.Name}
+	pub, err := r.fundraiser(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return CreateFundraiser201JSONResponse{
+		Id: pub.Id, Title: pub.Title, Status: pub.Status,
+		Nonprofit: pub.Nonprofit, Broadcaster: pub.Broadcaster, Goal: pub.Goal,
+		CreatedAt: pub.CreatedAt, StartedAt: pub.StartedAt, EndedAt: pub.EndedAt,
+		StreamKey: f.StreamKey,
+		IngestUrl: h.origin.ingestURL(ctx),
+	}, nil
+}
+
+// nonprofitProblem maps the ledger's answers about a fundraiser's nonprofit
+// to 422s on nonprofit_id; other errors pass through.
+func nonprofitProblem(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return unprocessable("nonprofit_id", "no nonprofit has this id")
+	case errors.Is(err, store.ErrNotVerified):
+		return unprocessable("nonprofit_id",
+			"this nonprofit is not verified yet; an admin must verify it before it can receive fundraisers")
+	}
+	return err
+}
+
+// ListFundraisers lists fundraisers newest first, without stream keys.
+func (h *handlers) ListFundraisers(ctx context.Context, req ListFundraisersRequestObject) (ListFundraisersResponseObject, error) {
+	filter := store.FundraiserFilter{Limit: defaultListLimit}
+	if s := req.Params.Status; s != nil {
+		filter.Status = string(*s)
+	}
+	if b := req.Params.BroadcasterId; b != nil {
+		filter.BroadcasterID = *b
+	}
+	if l := req.Params.Limit; l != nil {
+		filter.Limit = *l
+	}
+	fs, err := h.store.ListFundraisers(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	r := newRefs(h.store)
+	items := make([]Fundraiser, len(fs))
+	for i, f := range fs {
+		if items[i], err = r.fundraiser(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	return ListFundraisers200JSONResponse{Items: items}, nil
+}
+
+// GetFundraiser answers the snapshot a client starts from before it
+// subscribes to the room.
+//
+// Order matters. Events reach the hub only after their ledger transaction
+// has committed (the outbox), so every event at or before a position P was
+// committed before P could be read. Reading P first and the ledger after
+// therefore gives a snapshot that reflects at least everything up to P: a
+// client subscribing with since=P misses nothing. It may see again an event
+// whose effect the snapshot already shows, and deduplicates by id. Reading
+// the ledger first would let an event land between the two reads and be
+// neither in the snapshot nor after P.
+//
+// The fundraiser is looked up once before the position so that unknown ids
+// never make the hub create a room.
+func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestObject) (GetFundraiserResponseObject, error) {
+	if _, err := h.fundraiser(ctx, req.Id); err != nil {
+		return nil, err
+	}
+	pos, err := h.position(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := h.fundraiser(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := newRefs(h.store).fundraiser(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return GetFundraiser200JSONResponse{
+		Id: pub.Id, Title: pub.Title, Status: pub.Status,
+		Nonprofit: pub.Nonprofit, Broadcaster: pub.Broadcaster, Goal: pub.Goal,
+		CreatedAt: pub.CreatedAt, StartedAt: pub.StartedAt, EndedAt: pub.EndedAt,
+		// Donations and the media server arrive in later issues: the
+		// shapes are final, the values placeholders.
+		Totals:          Totals{Raised: 0, Donors: 0, Currency: f.Currency},
+		Stream:          streamOut(f),
+		RecentDonations: []Donation{},
+		Position:        pos,
+	}, nil
+}
+
+// GetFundraiserIngest shows the owner (checked by RequireOwner) where and
+// with which key to publish.
+func (h *handlers) GetFundraiserIngest(ctx context.Context, req GetFundraiserIngestRequestObject) (GetFundraiserIngestResponseObject, error) {
+	f, err := h.fundraiser(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return GetFundraiserIngest200JSONResponse{IngestUrl: h.origin.ingestURL(ctx), StreamKey: f.StreamKey}, nil
+}
+
+// EndFundraiser ends a fundraiser (owner or admin, checked by RequireOwner).
+// Ending an ended fundraiser answers it unchanged.
+func (h *handlers) EndFundraiser(ctx context.Context, req EndFundraiserRequestObject) (EndFundraiserResponseObject, error) {
+	f, err := h.store.SetFundraiserStatus(ctx, req.Id, store.StatusEnded)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, notFound("fundraiser")
+	case errors.Is(err, store.ErrConflict):
+		return nil, &problem{status: http.StatusConflict, detail: "This fundraiser cannot be ended from its current status.", cause: err}
+	case err != nil:
+		return nil, err
+	}
+	pub, err := newRefs(h.store).fundraiser(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return EndFundraiser200JSONResponse(pub), nil
+}
+
+// fundraiser reads a fundraiser, answering 404 for an unknown id.
+func (h *handlers) fundraiser(ctx context.Context, id string) (store.Fundraiser, error) {
+	f, err := h.store.GetFundraiser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Fundraiser{}, notFound("fundraiser")
+	}
+	return f, err
+}
+
+// position reads the room's stream position; without a hub it is empty.
+func (h *handlers) position(ctx context.Context, room string) (Position, error) {
+	if h.rooms == nil {
+		return Position{}, nil
+	}
+	pos, err := h.rooms.Position(ctx, room)
+	if err != nil {
+		return Position{}, &problem{
+			status: http.StatusServiceUnavailable,
+			detail: "The fundraiser's live position is unavailable right now; try again.",
+			cause:  fmt.Errorf("failed to read room position: %w", err),
+		}
+	}
+	if pos.Offset > math.MaxInt64 {
+		return Position{}, fmt.Errorf("room %s offset %d overflows int64", room, pos.Offset)
+	}
+	return Position{Epoch: pos.Epoch, Offset: int64(pos.Offset)}, nil
+}
+
+// streamOut is the stream's state. Until the media server reports it, a
+// fundraiser's stream is offline, or ended with the fundraiser.
+func streamOut(f store.Fundraiser) Stream {
+	if f.Status == store.StatusEnded {
+		return Stream{Status: StreamStatusEnded}
+	}
+	return Stream{Status: StreamStatusOffline}
+}
+
+// refs resolves the nonprofit and broadcaster a fundraiser refers to,
+// reading each once per request however many fundraisers share it.
+type refs struct {
+	store        store.Store
+	nonprofits   map[string]NonprofitRef
+	broadcasters map[string]BroadcasterRef
+}
+
+func newRefs(s store.Store) *refs {
+	return &refs{store: s, nonprofits: map[string]NonprofitRef{}, broadcasters: map[string]BroadcasterRef{}}
+}
+
+// fundraiser is f's public view: never the stream key.
+func (r *refs) fundraiser(ctx context.Context, f store.Fundraiser) (Fundraiser, error) {
+	np, err := r.nonprofit(ctx, f.NonprofitID)
+	if err != nil {
+		return Fundraiser{}, err
+	}
+	b, err := r.broadcaster(ctx, f.BroadcasterID)
+	if err != nil {
+		return Fundraiser{}, err
+	}
+	return Fundraiser{
+		Id:          f.ID,
+		Title:       f.Title,
+		Status:      FundraiserStatus(f.Status),
+		Nonprofit:   np,
+		Broadcaster: b,
+		Goal:        Money{Amount: f.GoalAmount, Currency: Currency(f.Currency)},
+		CreatedAt:   f.CreatedAt.UTC(),
+		StartedAt:   timePtr(f.StartedAt),
+		EndedAt:     timePtr(f.EndedAt),
+	}, nil
+}
+
+func (r *refs) nonprofit(ctx context.Context, id string) (NonprofitRef, error) {
+	if ref, ok := r.nonprofits[id]; ok {
+		return ref, nil
+	}
+	n, err := r.store.GetNonprofit(ctx, id)
+	if err != nil {
+		return NonprofitRef{}, err
+	}
+	ref := NonprofitRef{Id: n.ID, Name: n.Name, Country: n.Country}
+	r.nonprofits[id] = ref
+	return ref, nil
+}
+
+func (r *refs) broadcaster(ctx context.Context, id string) (BroadcasterRef, error) {
+	if ref, ok := r.broadcasters[id]; ok {
+		return ref, nil
+	}
+	b, err := r.store.GetBroadcaster(ctx, id)
+	if err != nil {
+		return BroadcasterRef{}, err
+	}
+	ref := BroadcasterRef{Id: b.ID, Name: b.Name}
+	r.broadcasters[id] = ref
+	return ref, nil
+}

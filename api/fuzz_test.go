@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzCreateFundraiserBody posts arbitrary bodies through validation and
+// the handler: the answer is never a 5xx, is a problem unless it is a 201,
+// and a 201 only ever records what the spec allows.
+func FuzzCreateFundraiserBody(f *testing.F) {
+	e := newEnv(f)
+	npID := e.nonprofit(f, true)
+	_, token := e.broadcaster(f, "Fuzz")
+	for _, seed := range []string{
+		`{"title":"Speedruns","nonprofit_id":"` + npID + `","goal":{"amount":500000,"currency":"USD"}}`,
+		`{"title":"Speedruns","nonprofit_id":"np_unknown","goal":{"amount":500000,"currency":"USD"}}`,
+		`{"title":" ","nonprofit_id":"` + npID + `","goal":{"amount":100,"currency":"JPY"}}`,
+		`{"title":"t","title":"","nonprofit_id":"` + npID + `","goal":{"amount":1e2,"currency":"EUR"}}`,
+		`{"title":"t","nonprofit_id":"` + npID + `","goal":{"amount":1e400,"currency":"EUR"}}`,
+		`{"title":"t","nonprofit_id":"` + npID + `","goal":{"amount":-0,"currency":"EUR"}}`,
+		`{"title":"\ud800","nonprofit_id":"` + npID + `","goal":{"amount":100,"currency":"EUR"}}`,
+		`{"goal":{"goal":{"goal":{}}}}`,
+		`[[[[[[[[[[]]]]]]]]]]`,
+		`{}`, `null`, `""`, `0`, ``, `{`, "\xff\xfe", `{"title":null}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("POST", "/api/v1/fundraisers", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+
+		ct := rec.Header().Get("Content-Type")
+		switch {
+		case rec.Code >= 500:
+			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
+		case rec.Code == 201 && ct != "application/json":
+			t.Fatalf("201 with Content-Type %q", ct)
+		case rec.Code != 201 && ct != "application/problem+json":
+			t.Fatalf("status %d with Content-Type %q", rec.Code, ct)
+		case rec.Code == 201:
+			checkCreated(t, body, rec.Body.Bytes())
+		}
+	})
+}
+
+// checkCreated: whatever was accepted obeys the spec's limits.
+func checkCreated(t *testing.T, body, resp []byte) {
+	t.Helper()
+	var got struct {
+		Title string `json:"title"`
+		Goal  struct {
+			Amount   int64  `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"goal"`
+		StreamKey string `json:"stream_key"`
+	}
+	if err := json.Unmarshal(resp, &got); err != nil {
+		t.Fatalf("201 body %q: %v", resp, err)
+	}
+	n := utf8.RuneCountInString(got.Title)
+	if n < 1 || n > 140 || strings.TrimSpace(got.Title) == "" {
+		t.Fatalf("accepted title %q from %q", got.Title, body)
+	}
+	if got.Goal.Amount < 100 || got.Goal.Amount > 100_000_000_000 || len(got.Goal.Currency) != 3 {
+		t.Fatalf("accepted goal %+v from %q", got.Goal, body)
+	}
+	if !strings.HasPrefix(got.StreamKey, "sk_") {
+		t.Fatalf("stream key %q", got.StreamKey)
+	}
+}

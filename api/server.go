@@ -1,0 +1,228 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/auth"
+	"github.com/givelive/givelive/internal/store"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBodyBytes   = 64 << 10
+	DefaultRequestTimeout = 10 * time.Second
+	DefaultRateLimit      = 20 // requests per second per client IP
+	DefaultRateBurst      = 40
+	defaultRTMPPort       = "1935"
+
+	// apiPrefix is where the REST API lives; openapi.yaml's server URL.
+	apiPrefix = "/api/v1"
+)
+
+// Rooms is the part of the hub the API needs: a room's current stream
+// position. The hub implements it; a room is a fundraiser id.
+type Rooms interface {
+	Position(ctx context.Context, room string) (wire.Position, error)
+}
+
+// RateLimit configures the per-client-IP token bucket on /api/v1.
+type RateLimit struct {
+	// PerSecond is the sustained rate. Zero means DefaultRateLimit.
+	PerSecond float64
+	// Burst is the bucket size. Zero means DefaultRateBurst.
+	Burst int
+	// Disabled turns the limit off.
+	Disabled bool
+}
+
+// Config configures New. Store and Auth are required; every other zero
+// value means the default documented on the field.
+type Config struct {
+	// Store is the ledger. Required.
+	Store store.Store
+	// Auth checks and issues tokens. Required.
+	Auth *auth.Service
+	// Rooms gives the stream position a snapshot reflects. Nil reports
+	// every room at the empty position {"", 0}, which clients treat as
+	// "re-read the snapshot after subscribing".
+	Rooms Rooms
+	// WebSocket serves GET /ws, mounted without the body limit, timeout or
+	// rate limit of /api/v1. Nil leaves /ws unmounted (404).
+	WebSocket http.Handler
+	// Registry receives the HTTP metrics and is served at /metrics. Nil
+	// means a new, private registry.
+	Registry *prometheus.Registry
+	// Ready is an extra readiness check for /readyz, beside the ledger's
+	// Ping. Its error text is shown in the 503 answer, so keep it short and
+	// free of secrets. Nil means no extra check.
+	Ready func(ctx context.Context) error
+	// PublicURL is the server's base URL (https://live.example.org). Empty
+	// means derived from each request (see TrustProxy).
+	PublicURL string
+	// RTMPAddr is the RTMP listener's address; its port goes into
+	// ingest_url unless it is 1935. Empty means ":1935".
+	RTMPAddr string
+	// CORSOrigins are the origins allowed to call the API from a browser.
+	// Empty means no CORS headers: same origin only.
+	CORSOrigins []string
+	// TrustProxy makes the server believe X-Forwarded-For (client IP, for
+	// rate limits and logs) and X-Forwarded-Proto/Host (derived URLs). Set
+	// it only behind a proxy that overwrites them.
+	TrustProxy bool
+	// RateLimit limits each client IP on /api/v1.
+	RateLimit RateLimit
+	// MaxBodyBytes limits request bodies on /api/v1 (413 beyond). Zero
+	// means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// RequestTimeout bounds each /api/v1 request's context (503 beyond).
+	// Zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Logger receives request logs and errors. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the HTTP interface. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	echo    *echo.Echo
+	doc     *openapi3.T
+	origin  origin
+	metrics *httpMetrics
+	limiter *ipLimiter
+}
+
+// New checks cfg, loads the embedded spec and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, fmt.Errorf("failed to configure api: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	var err error
+	if s.origin, err = newOrigin(cfg.PublicURL, cfg.RTMPAddr, cfg.TrustProxy); err != nil {
+		return nil, fmt.Errorf("failed to configure api: %w", err)
+	}
+	if s.doc, err = loadSpec(); err != nil {
+		return nil, err
+	}
+	if s.metrics, err = newHTTPMetrics(cfg.Registry); err != nil {
+		return nil, err
+	}
+	if !cfg.RateLimit.Disabled {
+		s.limiter = newIPLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst, time.Now)
+	}
+	if err := s.buildEcho(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler returns the http.Handler serving every route.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (c *Config) setDefaults() error {
+	if c.Store == nil {
+		return errors.New("Config.Store is nil")
+	}
+	if c.Auth == nil {
+		return errors.New("Config.Auth is nil")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.RateLimit.PerSecond == 0 {
+		c.RateLimit.PerSecond = DefaultRateLimit
+	}
+	if c.RateLimit.Burst == 0 {
+		c.RateLimit.Burst = DefaultRateBurst
+	}
+	if c.MaxBodyBytes < 0 || c.RequestTimeout < 0 || c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 {
+		return errors.New("negative MaxBodyBytes, RequestTimeout or RateLimit")
+	}
+	return nil
+}
+
+// buildEcho wires the middleware and routes. Global middleware runs for
+// every request, /ws included; the /api/v1 routes add the API's limits.
+func (s *Server) buildEcho() error {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Logger.SetOutput(io.Discard)
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	if s.cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	s.echo = e
+
+	e.Use(s.requestID, s.observe, s.recoverPanics(), s.secureHeaders())
+	if len(s.cfg.CORSOrigins) > 0 {
+		e.Use(s.cors())
+	}
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
+	if s.cfg.WebSocket != nil {
+		e.GET("/ws", echo.WrapHandler(s.cfg.WebSocket))
+	}
+	return s.mountAPI(e.Group(apiPrefix))
+}
+
+// mountAPI registers the generated routes, each with the API's limits
+// followed by its own authentication, validation and ownership checks.
+//
+// The chain goes on each route rather than on the group: Echo's group
+// middleware registers a catch-all route that would answer 404 where the
+// router should answer 405. Unknown paths under /api/v1 get the global 404.
+func (s *Server) mountAPI(g *echo.Group) error {
+	ops, err := s.operationMiddleware()
+	if err != nil {
+		return err
+	}
+	shared := s.apiMiddleware()
+	for id, mws := range ops {
+		ops[id] = append(append([]echo.MiddlewareFunc(nil), shared...), mws...)
+	}
+	h := &handlers{
+		store:  s.cfg.Store,
+		auth:   s.cfg.Auth,
+		rooms:  s.cfg.Rooms,
+		origin: s.origin,
+	}
+	RegisterHandlersWithOptions(g, NewStrictHandler(h, nil), RegisterHandlersOptions{OperationMiddlewares: ops})
+	return nil
+}
+
+// handlers implements the generated StrictServerInterface, one file per
+// resource. Its methods see only a context: the principal (auth.FromContext)
+// and the request's public origin are in it.
+type handlers struct {
+	store  store.Store
+	auth   *auth.Service
+	rooms  Rooms
+	origin origin
+}
+
+var _ StrictServerInterface = (*handlers)(nil)

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/givelive/givelive/api"
+	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/internal/auth"
+	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/demo"
+	"github.com/givelive/givelive/internal/store/sqlite"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	withDemo := fs.Bool("demo", false, "seed a verified nonprofit, a broadcaster and a fundraiser, and print how to use them")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintln(stderr, "givelive:", err)
+		return 2
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "givelive:", err)
+		return 2
+	}
+	if err := runServer(ctx, cfg, *withDemo, log, stdout); err != nil {
+		log.Error("server failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("GIVELIVE_LOG_LEVEL=%q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("GIVELIVE_LOG_FORMAT=%q: want text or json", cfg.LogFormat)
+	}
+}
+
+// runServer runs until ctx is cancelled (SIGTERM), then drains: new
+// connections are refused, WebSockets are closed with 1001, and it returns
+// nil once everything has stopped.
+func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.Logger, stdout io.Writer) error {
+	if cfg.DatabaseURL != "" {
+		return errors.New("GIVELIVE_DATABASE_URL is set, but the PostgreSQL ledger is not available yet; unset it to use SQLite in GIVELIVE_DATA_DIR")
+	}
+	if cfg.RedisURL != "" {
+		return errors.New("GIVELIVE_REDIS_URL is set, but the Redis broker is not available yet; unset it to run a single node")
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = randomToken()
+		log.Warn("GIVELIVE_ADMIN_TOKEN is not set; generated an admin token for this run", "admin_token", cfg.AdminToken)
+	}
+
+	ledger, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.DataDir, "givelive.db"), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+
+	tokens, err := auth.New(auth.Config{AdminToken: cfg.AdminToken, Store: ledger, ViewerTTL: cfg.ViewerTokenTTL})
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	rooms, err := hub.New(hub.Config{
+		Auth:           hubAuth{tokens},
+		Rooms:          roomDirectory{ledger},
+		Logger:         log.With("component", "hub"),
+		Metrics:        reg,
+		OriginPatterns: cfg.WSOrigins,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv, err := api.New(api.Config{
+		Store:       ledger,
+		Auth:        tokens,
+		Rooms:       rooms,
+		WebSocket:   rooms,
+		Registry:    reg,
+		PublicURL:   cfg.PublicURL,
+		RTMPAddr:    cfg.RTMPAddr,
+		CORSOrigins: cfg.CORSOrigins,
+		TrustProxy:  cfg.TrustProxy,
+		RateLimit:   api.RateLimit{PerSecond: cfg.APIRate, Burst: cfg.APIBurst, Disabled: cfg.APIRate < 0},
+		Logger:      log.With("component", "api"),
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	log.Info("givelive listening", "http", ln.Addr().String(), "data_dir", cfg.DataDir)
+
+	if withDemo {
+		info, err := demo.Seed(ctx, ledger, tokens)
+		if err != nil {
+			return err
+		}
+		info.Print(stdout, baseURL(cfg.PublicURL, ln.Addr()))
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("failed to serve http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("draining: refusing new connections and closing WebSockets with 1001", "timeout", cfg.DrainTimeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpSrv.Shutdown(drainCtx) }()
+	hubErr := rooms.Shutdown(drainCtx)
+	if err := errors.Join(hubErr, <-httpDone); err != nil {
+		log.Warn("drain did not finish cleanly", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// baseURL is how a person on this machine reaches the server.
+func baseURL(public string, addr net.Addr) string {
+	if public != "" {
+		return strings.TrimRight(public, "/")
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "gla_" + base64.RawURLEncoding.EncodeToString(b)
+}
