@@ -16,10 +16,16 @@ import (
 // with 400; a bad origin with 403 (by the WebSocket library); an invalid
 // token is accepted and then closed with 4001 so browsers can see why.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.closing.Load() {
+	if !h.enter() {
 		writeProblem(w, http.StatusServiceUnavailable, "Server shutting down", "this node is draining; reconnect to another")
 		return
 	}
+	served := false
+	defer func() {
+		if !served {
+			h.conns.Done()
+		}
+	}()
 	if !offersSubprotocol(r) {
 		writeProblem(w, http.StatusBadRequest, "Subprotocol required",
 			"offer the WebSocket subprotocol "+wire.Subprotocol+" (Sec-WebSocket-Protocol)")
@@ -46,7 +52,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c := newConn(h, ws, ident)
-	h.conns.Add(1)
 	h.addConn(c)
 	if h.closing.Load() { // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")
@@ -55,7 +60,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// connection is hijacked, and the handler's goroutine carries a stack
 	// grown through the HTTP server and middleware plus the request, which
 	// an idle viewer should not keep for hours.
+	served = true
 	go c.serve()
+}
+
+// enter counts a handshake in, unless the hub is shutting down; Shutdown
+// then waits for it. Checking and counting under one lock means Shutdown
+// never returns while a handshake it did not see is still under way.
+func (h *Hub) enter() bool {
+	h.enterMu.Lock()
+	defer h.enterMu.Unlock()
+	if h.closing.Load() {
+		return false
+	}
+	h.conns.Add(1)
+	return true
 }
 
 // serve runs the connection's reader until the connection ends, then takes
@@ -65,8 +84,7 @@ func (c *Conn) serve() {
 	defer c.hub.removeConn(c)
 	defer c.cancel()
 	defer c.leaveAll()
-	c.readLoop()
-	c.abort(nil)
+	c.ended(c.readLoop())
 }
 
 func (h *Hub) authenticate(r *http.Request, token string) (Identity, error) {

@@ -12,16 +12,23 @@ import (
 	"github.com/givelive/givelive/hub/wire"
 )
 
-// readLoop reads and runs commands until the connection ends.
-func (c *Conn) readLoop() {
+// readLoop reads and runs commands until the connection ends, and returns
+// why it ended (nil when the server closed it).
+func (c *Conn) readLoop() error {
 	for {
+		if !c.waitReplies() {
+			return nil
+		}
 		typ, p, err := c.ws.Read(c.ctx)
 		if err != nil {
-			return
+			return err
+		}
+		if c.isClosed() {
+			return nil // closed by the server: run nothing more
 		}
 		if !c.commands.Allow() {
 			c.close(wire.CloseTooMany, "too many commands")
-			return
+			return nil
 		}
 		if typ != websocket.MessageText {
 			c.send(wire.EncodeError(0, wire.Errorf(wire.ErrBadRequest, "commands are JSON text frames")))
@@ -80,7 +87,8 @@ func asWireError(err error) *wire.Error {
 
 func (c *Conn) subscribe(cmd wire.Command) error {
 	s := c.subs[cmd.Room]
-	if s == nil {
+	existed := s != nil
+	if !existed {
 		if len(c.subs) >= c.hub.cfg.MaxRoomsPerConn {
 			return wire.Errorf(wire.ErrRoomLimit, fmt.Sprintf("at most %d rooms per connection", c.hub.cfg.MaxRoomsPerConn))
 		}
@@ -100,27 +108,38 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 	}
 	hist, err := c.hub.broker.History(c.ctx, cmd.Room, cmd.Since)
 	if err != nil {
-		c.leave(s)
+		if existed {
+			// Keep the live subscription as it was: nothing it buffered
+			// meanwhile is lost.
+			c.finishJoin(s, nil, wire.Position{Epoch: s.epoch, Offset: s.offset})
+		} else {
+			c.leave(s)
+		}
 		return fmt.Errorf("failed to read history of %s: %w", cmd.Room, err)
 	}
 	frames := make([][]byte, len(hist.Publications))
 	for i, p := range hist.Publications {
 		frames[i] = wire.AppendEvent(nil, cmd.Room, p.Type, p.Offset, p.Time, p.Data)
 	}
-	c.finishJoin(s, wire.EncodeSubscribe(cmd.ID, cmd.Room, hist.Position, hist.Recovered, frames), hist.Position)
+	reply := wire.AppendSubscribe(nil, cmd.ID, cmd.Room, hist.Position, hist.Recovered, frames)
+	c.finishJoin(s, reply, hist.Position)
 	return nil
 }
 
-// finishJoin queues the subscribe reply, then the live events that arrived
-// meanwhile and are newer than the reply's position, and switches the
-// subscription to live delivery, all under c.mu so nothing slips between.
+// finishJoin queues the subscribe reply (if any), then the live events that
+// arrived meanwhile and are newer than the reply's position, and switches
+// the subscription to live delivery, all under c.mu so nothing slips
+// between.
 func (c *Conn) finishJoin(s *subscription, reply []byte, pos wire.Position) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	start, _ := c.push(replyEvent(reply))
+	start := false
+	if reply != nil {
+		start, _ = c.push(replyEvent(reply))
+	}
 	s.epoch, s.offset = pos.Epoch, pos.Offset
 	ok := true
 	for _, ev := range s.pending {

@@ -27,16 +27,21 @@ type Conn struct {
 	subs     map[string]*subscription
 	commands *rate.Limiter
 
-	mu      sync.Mutex // guards the fields below and every subscription's delivery state
-	queue   []*event
-	qbytes  int
-	writing bool
-	closed  bool
+	mu     sync.Mutex // guards the fields below and every subscription's delivery state
+	queue  []*event
+	qbytes int // event bytes queued, against Config.QueueBytes
+	// replyBytes counts reply bytes queued or being written. The reader
+	// waits on drained while it exceeds Config.ReplyBytes, so a client that
+	// asks for replays faster than it reads them holds back only itself.
+	replyBytes int
+	drained    sync.Cond
+	writing    bool
+	closed     bool
 }
 
 func newConn(h *Hub, ws *websocket.Conn, ident Identity) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Conn{
+	c := &Conn{
 		hub:      h,
 		ws:       ws,
 		id:       h.nextID.Add(1),
@@ -46,6 +51,8 @@ func newConn(h *Hub, ws *websocket.Conn, ident Identity) *Conn {
 		subs:     make(map[string]*subscription),
 		commands: rate.NewLimiter(h.cfg.CommandRate, h.cfg.CommandBurst),
 	}
+	c.drained.L = &c.mu
+	return c
 }
 
 // deliver queues a room event for this connection. It never blocks on the
@@ -127,6 +134,9 @@ func (c *Conn) push(ev *event) (start, ok bool) {
 	}
 	c.queue = append(c.queue, ev)
 	c.qbytes += ev.cost()
+	if ev.reply {
+		c.replyBytes += len(ev.frame)
+	}
 	if c.writing {
 		return false, true
 	}
@@ -190,7 +200,9 @@ func (c *Conn) writeLoop() {
 			}
 			frame = buf
 		}
-		if err := c.write(frame); err != nil {
+		err := c.write(frame)
+		c.replyWritten(batch)
+		if err != nil {
 			c.abort(err)
 			continue // sees closed and exits
 		}
@@ -201,6 +213,35 @@ func (c *Conn) writeLoop() {
 			}
 		}
 	}
+}
+
+// replyWritten releases the reply bytes of a written batch and wakes the
+// reader if it waits for them.
+func (c *Conn) replyWritten(batch []*event) {
+	n := 0
+	for _, ev := range batch {
+		if ev.reply {
+			n += len(ev.frame)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.replyBytes -= n
+	c.mu.Unlock()
+	c.drained.Broadcast()
+}
+
+// waitReplies blocks the reader while the connection's unwritten replies
+// exceed their budget. It returns false once the connection is closed.
+func (c *Conn) waitReplies() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.replyBytes > c.hub.cfg.ReplyBytes && !c.closed {
+		c.drained.Wait()
+	}
+	return !c.closed
 }
 
 // batchLen returns how many queued events go in the next frame and their
@@ -220,8 +261,11 @@ func (c *Conn) batchLen() (n, cost int) {
 	return n, cost
 }
 
+// write sends one frame. Its timeout does not derive from c.ctx: cancelling
+// that when the reader ends must not cut a write short, or the peer would
+// see the connection drop before the close frame that explains why.
 func (c *Conn) write(frame []byte) error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
 	defer cancel()
 	return c.ws.Write(ctx, websocket.MessageText, frame)
 }
@@ -244,12 +288,28 @@ func (c *Conn) abort(err error) {
 	if !c.markClosed() {
 		return
 	}
-	if !errors.Is(err, context.Canceled) {
-		c.hub.log.Debug("connection aborted", "conn", c.id, "err", err)
-	}
+	c.hub.log.Debug("connection aborted", "conn", c.id, "err", err)
 	c.hub.metrics.closed(websocket.StatusAbnormalClosure)
 	_ = c.ws.CloseNow()
 	c.cancel()
+}
+
+// ended records how a connection the server did not close came to an end:
+// the peer closed it, it sent a frame over the read limit (the library
+// answers 1009), or it simply went away.
+func (c *Conn) ended(err error) {
+	if !c.markClosed() {
+		return // the server closed it and counted why
+	}
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		c.hub.metrics.closed(wire.CloseTooBig)
+	case websocket.CloseStatus(err) != -1:
+		c.hub.metrics.peerCloses.Inc()
+	default:
+		c.hub.metrics.closed(websocket.StatusAbnormalClosure)
+	}
+	_ = c.ws.CloseNow()
 }
 
 // markClosed flags the connection closed and drops its queue; it reports
@@ -263,6 +323,7 @@ func (c *Conn) markClosed() bool {
 	c.closed = true
 	c.queue = nil
 	c.qbytes = 0
+	c.drained.Broadcast()
 	return true
 }
 

@@ -73,13 +73,16 @@ type Config struct {
 	// patterns (path.Match syntax, e.g. "*.example.org"). Default: same host.
 	OriginPatterns []string
 
-	MaxRoomsPerConn int           // default 16
-	QueueBytes      int           // per-connection queue limit, default 512 KiB
-	FrameBytes      int           // a frame packs events up to this size, default 64 KiB
-	FrameEvents     int           // and at most this many events, default 256
-	WriteTimeout    time.Duration // default 10s
-	PingInterval    time.Duration // default 25s
-	PongTimeout     time.Duration // default 15s
+	MaxRoomsPerConn int // default 16
+	QueueBytes      int // per-connection queue limit, default 512 KiB
+	// ReplyBytes is how many reply bytes (subscribe replays) a connection
+	// may have unwritten before its reader waits, default 1 MiB.
+	ReplyBytes   int
+	FrameBytes   int           // a frame packs events up to this size, default 64 KiB
+	FrameEvents  int           // and at most this many events, default 256
+	WriteTimeout time.Duration // default 10s
+	PingInterval time.Duration // default 25s
+	PongTimeout  time.Duration // default 15s
 
 	ChatRate     rate.Limit // per user, default 1/s
 	ChatBurst    int        // default 3
@@ -114,6 +117,7 @@ func (c *Config) setDefaults() {
 	}
 	setDefault(&c.MaxRoomsPerConn, 16)
 	setDefault(&c.QueueBytes, 512<<10)
+	setDefault(&c.ReplyBytes, 1<<20)
 	setDefault(&c.FrameBytes, 64<<10)
 	setDefault(&c.FrameEvents, 256)
 	setDefault(&c.WriteTimeout, 10*time.Second)
@@ -157,7 +161,8 @@ type Hub struct {
 	shards [shardCount]shard
 	nextID atomic.Uint64
 
-	conns    sync.WaitGroup // one per connection's reader, for Shutdown
+	conns    sync.WaitGroup // one per handshake or connection, for Shutdown
+	enterMu  sync.Mutex     // orders conns.Add against closing
 	closing  atomic.Bool
 	stopOnce sync.Once
 	stop     chan struct{}  // closed by Shutdown: stops the background loops
@@ -204,18 +209,9 @@ func (h *Hub) Publish(ctx context.Context, room, typ string, data any) (wire.Pos
 	if !wire.ValidRoom(room) {
 		return wire.Position{}, fmt.Errorf("failed to publish %s: invalid room %q", typ, room)
 	}
-	var raw []byte
-	switch d := data.(type) {
-	case []byte:
-		raw = d
-	case json.RawMessage:
-		raw = d
-	default:
-		b, err := json.Marshal(data)
-		if err != nil {
-			return wire.Position{}, fmt.Errorf("failed to encode %s event: %w", typ, err)
-		}
-		raw = b
+	raw, err := encodeData(data)
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to publish %s to %s: %w", typ, room, err)
 	}
 	pos, err := h.broker.Publish(ctx, room, Publication{Type: typ, Data: raw, Time: time.Now().UnixMilli()})
 	if err != nil {
@@ -223,6 +219,29 @@ func (h *Hub) Publish(ctx context.Context, room, typ string, data any) (wire.Pos
 	}
 	h.metrics.published(typ)
 	return pos, nil
+}
+
+// encodeData returns data as JSON: bytes are checked (bad bytes would reach
+// every viewer and stay in the room's history), anything else is marshalled.
+func encodeData(data any) ([]byte, error) {
+	switch d := data.(type) {
+	case []byte:
+		if !json.Valid(d) {
+			return nil, errors.New("data is not valid JSON")
+		}
+		return d, nil
+	case json.RawMessage:
+		if !json.Valid(d) {
+			return nil, errors.New("data is not valid JSON")
+		}
+		return d, nil
+	default:
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("failed to encode data: %w", err)
+		}
+		return b, nil
+	}
 }
 
 // Position returns a room's current stream position, creating its epoch if
@@ -301,7 +320,9 @@ func fnv32(s string) uint32 {
 // Calling Shutdown again waits for the same drain.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.stopOnce.Do(func() {
+		h.enterMu.Lock()
 		h.closing.Store(true)
+		h.enterMu.Unlock()
 		close(h.stop)
 		h.loops.Wait()
 		for _, c := range h.allConns() {

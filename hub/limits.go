@@ -16,6 +16,9 @@ type userLimits struct {
 	chatBurst, stickerBurst int
 	chatMessage             string
 	stickerMessage          string
+	// idle is how long a user goes unseen before being forgotten: long
+	// enough for both buckets to refill, so forgetting grants nothing.
+	idle time.Duration
 
 	mu    sync.Mutex
 	users map[string]*userLimit
@@ -33,7 +36,17 @@ func newUserLimits(cfg Config) *userLimits {
 		chatMessage:    "at most " + perSecond(cfg.ChatRate, "chat message"),
 		stickerMessage: "at most " + perSecond(cfg.StickerRate, "sticker"),
 		users:          make(map[string]*userLimit),
+		idle: max(time.Minute,
+			refill(cfg.ChatRate, cfg.ChatBurst), refill(cfg.StickerRate, cfg.StickerBurst)),
 	}
+}
+
+// refill is how long an empty bucket takes to fill up again.
+func refill(r rate.Limit, burst int) time.Duration {
+	if r <= 0 {
+		return 0
+	}
+	return time.Duration(float64(burst) / float64(r) * float64(time.Second))
 }
 
 func perSecond(r rate.Limit, what string) string {
@@ -74,11 +87,11 @@ func (l *userLimits) allowSticker(user string) bool {
 }
 
 // sweep forgets users idle for longer than it takes their buckets to refill.
-func (l *userLimits) sweep(now time.Time, idle time.Duration) {
+func (l *userLimits) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, u := range l.users {
-		if now.Sub(u.used) > idle {
+		if now.Sub(u.used) > l.idle {
 			delete(l.users, id)
 		}
 	}

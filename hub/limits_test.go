@@ -44,12 +44,27 @@ func TestUserLimitsForgetIdleUsers(t *testing.T) {
 		l.allowChat("u1")
 		time.Sleep(2 * time.Minute)
 		l.allowChat("u2")
-		l.sweep(time.Now(), time.Minute)
+		l.sweep(time.Now())
 		if _, ok := l.users["u1"]; ok {
 			t.Fatal("idle user kept")
 		}
 		if _, ok := l.users["u2"]; !ok {
 			t.Fatal("active user forgotten")
+		}
+	})
+}
+
+func TestUserLimitsKeepSlowBucketsUntilRefilled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// One message per 10 minutes, bursts of 2: a user forgotten after a
+		// minute would get a fresh burst early.
+		l := newUserLimits(Config{ChatRate: 1.0 / 600, ChatBurst: 2, StickerRate: 1, StickerBurst: 1})
+		l.allowChat("u1")
+		l.allowChat("u1")
+		time.Sleep(5 * time.Minute)
+		l.sweep(time.Now())
+		if l.allowChat("u1") {
+			t.Fatal("sweeping handed out a fresh burst before the bucket refilled")
 		}
 	})
 }

@@ -26,7 +26,7 @@ func (h *Hub) viewerLoop() {
 					h.log.Warn("failed to publish viewer count", "room", rc.room, "err", err)
 				}
 			}
-			h.limits.sweep(now, time.Minute)
+			h.limits.sweep(now)
 		}
 	}
 }

@@ -43,10 +43,9 @@ type memoryRoom struct {
 	mu     sync.Mutex // held while publishing, so delivery is in offset order
 	epoch  string
 	offset uint64
-	last   time.Time // last recoverable publication, creation or unsubscribe
-	// subscribers counts Subscribe calls not yet undone; a room is never
-	// forgotten while it has any.
-	subscribers int
+	// last and subscribers are guarded by MemoryBroker.mu, not mu.
+	last        time.Time     // last use: publish, history, (un)subscribe
+	subscribers int           // Subscribe calls not yet undone: never forgotten while > 0
 	ring        []Publication // history, oldest first from head
 	head        int           // index of the oldest entry in ring
 	n           int           // entries in ring
@@ -74,27 +73,14 @@ func (b *MemoryBroker) Start(h PublicationHandler) error {
 // Subscribe pins the room: every publication already reaches the single
 // node, but a subscribed room keeps its epoch however long it is quiet.
 func (b *MemoryBroker) Subscribe(_ context.Context, room string) error {
-	r, _, err := b.room(room)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.subscribers++
-	r.mu.Unlock()
-	return nil
+	_, _, err := b.room(room, 1)
+	return err
 }
 
 // Unsubscribe unpins the room.
 func (b *MemoryBroker) Unsubscribe(_ context.Context, room string) error {
-	r, _, err := b.room(room)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.subscribers = max(0, r.subscribers-1)
-	r.last = time.Now()
-	r.mu.Unlock()
-	return nil
+	_, _, err := b.room(room, -1)
+	return err
 }
 
 // Close makes later calls fail with ErrBrokerClosed.
@@ -105,8 +91,11 @@ func (b *MemoryBroker) Close() error {
 	return nil
 }
 
-// room returns the room's state, creating it (with a new epoch) if needed.
-func (b *MemoryBroker) room(name string) (*memoryRoom, PublicationHandler, error) {
+// room returns the room's state, creating it (with a new epoch) if needed,
+// marks it used now and adds pin to its subscriber count. All of that
+// happens under b.mu, as the sweep does, so a room being used is never
+// forgotten between being looked up and being used.
+func (b *MemoryBroker) room(name string, pin int) (*memoryRoom, PublicationHandler, error) {
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -118,9 +107,11 @@ func (b *MemoryBroker) room(name string) (*memoryRoom, PublicationHandler, error
 	}
 	r := b.rooms[name]
 	if r == nil {
-		r = &memoryRoom{epoch: newEpoch(), last: now, ring: make([]Publication, 0, 8)}
+		r = &memoryRoom{epoch: newEpoch(), ring: make([]Publication, 0, 8)}
 		b.rooms[name] = r
 	}
+	r.last = now
+	r.subscribers = max(0, r.subscribers+pin)
 	return r, b.handler, nil
 }
 
@@ -129,18 +120,15 @@ func (b *MemoryBroker) room(name string) (*memoryRoom, PublicationHandler, error
 func (b *MemoryBroker) sweep(now time.Time) {
 	b.lastSweep = now
 	for name, r := range b.rooms {
-		if r.mu.TryLock() {
-			if r.subscribers == 0 && now.Sub(r.last) > b.ttl {
-				delete(b.rooms, name)
-			}
-			r.mu.Unlock()
+		if r.subscribers == 0 && now.Sub(r.last) > b.ttl {
+			delete(b.rooms, name)
 		}
 	}
 }
 
 // Publish implements Broker.
 func (b *MemoryBroker) Publish(_ context.Context, room string, p Publication) (wire.Position, error) {
-	r, h, err := b.room(room)
+	r, h, err := b.room(room, 0)
 	if err != nil {
 		return wire.Position{}, err
 	}
@@ -151,7 +139,6 @@ func (b *MemoryBroker) Publish(_ context.Context, room string, p Publication) (w
 	if wire.Recoverable(p.Type) {
 		r.offset++
 		p.Offset = r.offset
-		r.last = time.Now()
 		r.append(p, b.size)
 	}
 	if h != nil {
@@ -193,7 +180,7 @@ func (r *memoryRoom) expire(now time.Time, ttl time.Duration) {
 
 // History implements Broker.
 func (b *MemoryBroker) History(_ context.Context, room string, since *wire.Position) (History, error) {
-	r, _, err := b.room(room)
+	r, _, err := b.room(room, 0)
 	if err != nil {
 		return History{}, err
 	}

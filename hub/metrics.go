@@ -42,6 +42,7 @@ type metrics struct {
 	commands           *prometheus.CounterVec
 	handshakeFailures  prometheus.Counter
 	pingTimeouts       prometheus.Counter
+	peerCloses         prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -62,7 +63,7 @@ func newMetrics() *metrics {
 			Name: "givelive_hub_slow_consumer_closes_total", Help: "Connections closed with 4000 because their queue overflowed.",
 		}),
 		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "givelive_hub_closes_total", Help: "Connections closed by the server, by close code.",
+			Name: "givelive_hub_closes_total", Help: "Connections the server closed, by close code (1006: dropped without a close frame).",
 		}, []string{"code"}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "givelive_hub_commands_total", Help: "Client commands, by op and result code.",
@@ -72,6 +73,9 @@ func newMetrics() *metrics {
 		}),
 		pingTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hub_ping_timeouts_total", Help: "Connections dropped for not answering a ping.",
+		}),
+		peerCloses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_hub_peer_closes_total", Help: "Connections closed by the client.",
 		}),
 		publishedBy: make(map[string]prometheus.Counter),
 		delivered:   make(map[string]prometheus.Counter),
@@ -95,7 +99,7 @@ func (m *metrics) register(reg prometheus.Registerer, h *Hub) error {
 			Name: "givelive_hub_rooms", Help: "Rooms with at least one subscriber on this node.",
 		}, func() float64 { return float64(m.rooms.Load()) }),
 		m.publishedVec, m.deliveredVec, m.framesWritten, m.drops, m.slowConsumerCloses,
-		m.closes, m.commands, m.handshakeFailures, m.pingTimeouts,
+		m.closes, m.commands, m.handshakeFailures, m.pingTimeouts, m.peerCloses,
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Reply is a command reply as clients decode it: the common head plus every
 // op-specific field (only subscribe has any in v1).
@@ -32,8 +35,8 @@ type errorReply struct {
 	Error *Error `json:"error"`
 }
 
-// SubscribeReply is the server's encoding of a successful subscribe reply:
-// unlike Reply, every field is always present.
+// SubscribeReply is a successful subscribe reply with every field present
+// (unlike Reply), for clients that want to encode or decode one strictly.
 type SubscribeReply struct {
 	Op        string            `json:"op"`
 	ID        uint64            `json:"id,omitempty"`
@@ -55,17 +58,37 @@ func EncodeError(id uint64, e *Error) []byte {
 	return mustMarshal(errorReply{Op: "reply", ID: id, Error: e})
 }
 
-// EncodeSubscribe encodes a subscribe reply. events are already-encoded
-// events (see AppendEvent); nil is sent as an empty list.
+// EncodeSubscribe encodes a subscribe reply; see AppendSubscribe.
 func EncodeSubscribe(id uint64, room string, pos Position, recovered bool, events [][]byte) []byte {
-	raw := make([]json.RawMessage, len(events))
-	for i, e := range events {
-		raw[i] = e
+	return AppendSubscribe(nil, id, room, pos, recovered, events)
+}
+
+// AppendSubscribe appends a subscribe reply to dst. events are encoded
+// events (see AppendEvent), copied in as they are; nil is sent as an empty
+// list. Every field is present, even when zero.
+func AppendSubscribe(dst []byte, id uint64, room string, pos Position, recovered bool, events [][]byte) []byte {
+	dst = append(dst, `{"op":"reply",`...)
+	if id != 0 {
+		dst = append(dst, `"id":`...)
+		dst = strconv.AppendUint(dst, id, 10)
+		dst = append(dst, ',')
 	}
-	return mustMarshal(SubscribeReply{
-		Op: "reply", ID: id, OK: true, Room: room,
-		Epoch: pos.Epoch, Offset: pos.Offset, Recovered: recovered, Events: raw,
-	})
+	dst = append(dst, `"ok":true,"room":`...)
+	dst = AppendString(dst, room)
+	dst = append(dst, `,"epoch":`...)
+	dst = AppendString(dst, pos.Epoch)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendUint(dst, pos.Offset, 10)
+	dst = append(dst, `,"recovered":`...)
+	dst = strconv.AppendBool(dst, recovered)
+	dst = append(dst, `,"events":[`...)
+	for i, e := range events {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, e...)
+	}
+	return append(dst, "]}"...)
 }
 
 func mustMarshal(v any) []byte {
