@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/config"
 )
 
 const testTimeout = 60 * time.Second
@@ -307,6 +308,15 @@ func TestDemoSeedSurvivesRestart(t *testing.T) {
 	}
 	if seen[0] != seen[1] {
 		t.Fatalf("the demo fundraiser changed across restarts: %s then %s", seen[0], seen[1])
+	}
+}
+
+func TestAPIRateLimitCanBeTurnedOff(t *testing.T) {
+	if got := apiRateLimit(config.Config{APIRate: -1, APIBurst: 40}); !got.Disabled || got.PerSecond != 0 {
+		t.Fatalf("GIVELIVE_API_RATE=-1 gives %+v, want the limit off", got)
+	}
+	if got := apiRateLimit(config.Config{APIRate: 20, APIBurst: 40}); got.Disabled || got.PerSecond != 20 || got.Burst != 40 {
+		t.Fatalf("GIVELIVE_API_RATE=20 gives %+v", got)
 	}
 }
 

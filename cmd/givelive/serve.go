@@ -116,7 +116,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		RTMPAddr:    cfg.RTMPAddr,
 		CORSOrigins: cfg.CORSOrigins,
 		TrustProxy:  cfg.TrustProxy,
-		RateLimit:   api.RateLimit{PerSecond: cfg.APIRate, Burst: cfg.APIBurst, Disabled: cfg.APIRate < 0},
+		RateLimit:   apiRateLimit(cfg),
 		Logger:      log.With("component", "api"),
 	})
 	if err != nil {
@@ -180,4 +180,13 @@ func randomToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return "gla_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// apiRateLimit maps GIVELIVE_API_RATE/BURST to the API's limit: a negative
+// rate turns it off (for load tests on loopback).
+func apiRateLimit(cfg config.Config) api.RateLimit {
+	if cfg.APIRate < 0 {
+		return api.RateLimit{Disabled: true}
+	}
+	return api.RateLimit{PerSecond: cfg.APIRate, Burst: cfg.APIBurst}
 }

@@ -1,0 +1,183 @@
+package loadtest
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// reportFields are the JSON fields the load test promises (docs/BENCHMARKS.md
+// and scripts read them).
+var reportFields = []string{
+	"viewers_connected", "connect_ms", "chats_sent", "chats_accepted",
+	"expected_deliveries", "deliveries", "deliveries_per_sec", "latency_ms",
+	"lost", "missing", "duplicated", "errors", "close_codes",
+	"server_cpu_seconds", "server_cpu_us_per_delivery", "server_rss_bytes",
+	"server_rss_per_conn_bytes", "server_frames_written", "server_events_delivered",
+	"generator_cpu_seconds", "generator_cpu_us_per_delivery", "passed", "failures",
+}
+
+func TestRunAgainstServer(t *testing.T) {
+	srv := startServer(t)
+
+	t.Run("small run loses nothing", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		jsonPath := filepath.Join(t.TempDir(), "report.json")
+		var out lockedBuffer
+		rep, err := Run(t.Context(), Config{
+			Target:     srv.URL,
+			Viewers:    50,
+			Rooms:      2,
+			Ramp:       500,
+			ChatRate:   5,
+			Duration:   3 * time.Second,
+			AdminToken: srv.AdminToken,
+			JSONPath:   jsonPath,
+			Out:        &out,
+		})
+		t.Log("\n" + out.String())
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if rep.ViewersConnected != 50 || len(rep.Rooms) != 2 || rep.Chatters != 2*(3+1) {
+			t.Errorf("connected %d viewers in %d rooms with %d chatters, want 50 in 2 with 8",
+				rep.ViewersConnected, len(rep.Rooms), rep.Chatters)
+		}
+		if rep.Lost != 0 || rep.Missing != 0 || rep.Duplicated != 0 {
+			t.Errorf("lost %d, missing %d, duplicated %d; want none", rep.Lost, rep.Missing, rep.Duplicated)
+		}
+		// 5 chats/s for 3 s, alternating between the rooms of 25 viewers each.
+		if rep.ChatsAccepted < 10 || rep.ChatsAccepted != rep.ChatsSent {
+			t.Errorf("%d chats sent, %d accepted; want about 15, all accepted", rep.ChatsSent, rep.ChatsAccepted)
+		}
+		if want := rep.ChatsAccepted * 25; rep.ExpectedDeliveries != want || rep.Deliveries != want {
+			t.Errorf("deliveries %d, expected %d; want both %d", rep.Deliveries, rep.ExpectedDeliveries, want)
+		}
+		if rep.LatencyMS.P50 <= 0 || rep.LatencyMS.Count == 0 || rep.DeliveriesPerSec <= 0 {
+			t.Errorf("latency %+v, %.0f deliveries/s; want measurements", rep.LatencyMS, rep.DeliveriesPerSec)
+		}
+		if !rep.ServerMetrics || rep.ServerConnections != 50+8 || rep.ServerEventsDelivered == 0 || rep.ServerRSSBytes == 0 {
+			t.Errorf("server figures missing: metrics %v, %d connections, %d events, RSS %d",
+				rep.ServerMetrics, rep.ServerConnections, rep.ServerEventsDelivered, rep.ServerRSSBytes)
+		}
+		if !rep.Passed || len(rep.Errors) != 0 || len(rep.CloseCodes) != 0 {
+			t.Errorf("passed %v, failures %q, errors %v, close codes %v", rep.Passed, rep.Failures, rep.Errors, rep.CloseCodes)
+		}
+		if !strings.Contains(out.String(), "deliveries/s") || !strings.Contains(out.String(), "result") {
+			t.Errorf("no live line or summary in the output")
+		}
+
+		raw, err := os.ReadFile(jsonPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			t.Fatalf("report is not JSON: %v", err)
+		}
+		for _, f := range reportFields {
+			if _, ok := fields[f]; !ok {
+				t.Errorf("report has no %q", f)
+			}
+		}
+		lat, _ := fields["latency_ms"].(map[string]any)
+		for _, q := range []string{"p50", "p90", "p99", "p999", "max"} {
+			if _, ok := lat[q]; !ok {
+				t.Errorf("latency_ms has no %q", q)
+			}
+		}
+	})
+
+	t.Run("given fundraiser and a missed threshold", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		first, err := Run(t.Context(), Config{
+			Target: srv.URL, Viewers: 1, Duration: time.Second, AdminToken: srv.AdminToken, ChatRate: 1,
+		})
+		if err != nil || len(first.Rooms) != 1 {
+			t.Fatalf("creating a room: %v (%d rooms)", err, len(first.Rooms))
+		}
+		rep, err := Run(t.Context(), Config{
+			Target:     srv.URL,
+			Viewers:    10,
+			Ramp:       1000,
+			ChatRate:   2,
+			Duration:   2 * time.Second,
+			Fundraiser: first.Rooms[0], // no admin token needed
+			MaxP99:     time.Nanosecond,
+		})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if len(rep.Rooms) != 1 || rep.Rooms[0] != first.Rooms[0] {
+			t.Errorf("rooms %v, want %s", rep.Rooms, first.Rooms[0])
+		}
+		if rep.Lost != 0 || rep.Missing != 0 || rep.Deliveries != rep.ChatsAccepted*10 {
+			t.Errorf("lost %d, missing %d, %d deliveries of %d chats", rep.Lost, rep.Missing, rep.Deliveries, rep.ChatsAccepted)
+		}
+		if rep.Passed || len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0], "p99") {
+			t.Errorf("passed %v with failures %q; want one failure, the p99 threshold", rep.Passed, rep.Failures)
+		}
+	})
+
+	t.Run("unknown fundraiser", func(t *testing.T) {
+		_, err := Run(t.Context(), Config{Target: srv.URL, Fundraiser: "f_nope", Duration: time.Second})
+		if err == nil || !strings.Contains(err.Error(), "404") {
+			t.Errorf("Run with an unknown fundraiser: %v, want a 404", err)
+		}
+	})
+}
+
+func TestRunRefusesRemoteTargetWithoutConnecting(t *testing.T) {
+	for _, target := range []string{"http://192.0.2.1:8080", "http://example.com", "https://10.1.2.3", "http://[2001:db8::1]:8080"} {
+		start := time.Now()
+		_, err := Run(t.Context(), Config{Target: target, AdminToken: "x"})
+		if !errors.Is(err, ErrRemoteTarget) {
+			t.Errorf("Run(%s): %v, want ErrRemoteTarget", target, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Run(%s) took %v to refuse", target, d)
+		}
+	}
+
+	// A listener on one of this machine's own non-loopback addresses must
+	// see no connection at all.
+	ip := nonLoopbackIP()
+	if ip == nil {
+		t.Log("no non-loopback address here: skipped the listener check")
+		return
+	}
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip})
+	if err != nil {
+		t.Skip("cannot listen on", ip, err)
+	}
+	defer ln.Close()
+	target := "http://" + ln.Addr().String()
+	if _, err := Run(t.Context(), Config{Target: target, AdminToken: "x"}); !errors.Is(err, ErrRemoteTarget) {
+		t.Errorf("Run(%s): %v, want ErrRemoteTarget", target, err)
+	}
+	_ = ln.SetDeadline(time.Now().Add(200 * time.Millisecond))
+	if c, err := ln.Accept(); err == nil {
+		c.Close()
+		t.Errorf("the load tester connected to %s", target)
+	}
+}
+
+func nonLoopbackIP() net.IP {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP
+		}
+	}
+	return nil
+}
