@@ -31,7 +31,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"offer the WebSocket subprotocol "+wire.Subprotocol+" (Sec-WebSocket-Protocol)")
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: h.cfg.OriginPatterns,
 	})

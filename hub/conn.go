@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,6 +36,9 @@ type Conn struct {
 	// asks for replays faster than it reads them holds back only itself.
 	replyBytes int
 	drained    sync.Cond
+	// writeSince is when the write in progress began (Unix nanoseconds, 0
+	// when none); the hub's watchdog aborts writes older than WriteTimeout.
+	writeSince atomic.Int64
 	writing    bool
 	closed     bool
 }
@@ -261,13 +265,22 @@ func (c *Conn) batchLen() (n, cost int) {
 	return n, cost
 }
 
-// write sends one frame. Its timeout does not derive from c.ctx: cancelling
-// that when the reader ends must not cut a write short, or the peer would
-// see the connection drop before the close frame that explains why.
+// write sends one frame. Its context has no deadline: a per-write timer
+// (the library registers one for any cancellable context) costs more than
+// the rest of a small write's user-space work. The hub's watchdog enforces
+// WriteTimeout instead, and cancelling c.ctx cannot cut a write short, so a
+// close frame decided meanwhile still goes out after it.
 func (c *Conn) write(frame []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, frame)
+	c.writeSince.Store(time.Now().UnixNano())
+	err := c.ws.Write(context.Background(), websocket.MessageText, frame)
+	c.writeSince.Store(0)
+	return err
+}
+
+// stalled reports whether a write has been in progress for longer than d.
+func (c *Conn) stalled(now time.Time, d time.Duration) bool {
+	since := c.writeSince.Load()
+	return since != 0 && now.UnixNano()-since > int64(d)
 }
 
 // close ends the connection with a close frame carrying code. The close

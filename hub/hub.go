@@ -43,6 +43,8 @@ type RoomDirectory interface {
 	Room(ctx context.Context, room string) (RoomInfo, error)
 }
 
+var errWriteTimeout = errors.New("write timed out: the peer stopped reading")
+
 // ErrRoomNotFound is returned by a RoomDirectory for an unknown room.
 var ErrRoomNotFound = errors.New("room not found")
 
@@ -196,9 +198,10 @@ func New(cfg Config) (*Hub, error) {
 	if err := h.broker.Start(h); err != nil {
 		return nil, fmt.Errorf("failed to start broker: %w", err)
 	}
-	h.loops.Add(2)
+	h.loops.Add(3)
 	go h.viewerLoop()
 	go h.keepaliveLoop()
+	go h.watchdogLoop()
 	return h, nil
 }
 

@@ -78,3 +78,36 @@ func (h *Hub) keepaliveLoop() {
 		clear(conns)
 	}
 }
+
+// watchdogLoop aborts connections whose write has been stuck for longer
+// than WriteTimeout (their peer stopped reading), which unblocks the writer.
+// One loop for the node costs less than a timer per write.
+func (h *Hub) watchdogLoop() {
+	defer h.loops.Done()
+	t := time.NewTicker(max(h.cfg.WriteTimeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	var stalled []*Conn
+	for {
+		select {
+		case <-h.stop:
+			return
+		case now := <-t.C:
+			stalled = stalled[:0]
+			for i := range h.shards {
+				sh := &h.shards[i]
+				sh.mu.RLock()
+				for c := range sh.conns {
+					if c.stalled(now, h.cfg.WriteTimeout) {
+						stalled = append(stalled, c)
+					}
+				}
+				sh.mu.RUnlock()
+			}
+			for _, c := range stalled {
+				h.metrics.writeTimeouts.Inc()
+				c.abort(errWriteTimeout)
+			}
+			clear(stalled)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type metrics struct {
 	handshakeFailures  prometheus.Counter
 	pingTimeouts       prometheus.Counter
 	peerCloses         prometheus.Counter
+	writeTimeouts      prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -77,6 +78,9 @@ func newMetrics() *metrics {
 		peerCloses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hub_peer_closes_total", Help: "Connections closed by the client.",
 		}),
+		writeTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_hub_write_timeouts_total", Help: "Connections dropped because a write took longer than the write timeout.",
+		}),
 		publishedBy: make(map[string]prometheus.Counter),
 		delivered:   make(map[string]prometheus.Counter),
 	}
@@ -99,7 +103,7 @@ func (m *metrics) register(reg prometheus.Registerer, h *Hub) error {
 			Name: "givelive_hub_rooms", Help: "Rooms with at least one subscriber on this node.",
 		}, func() float64 { return float64(m.rooms.Load()) }),
 		m.publishedVec, m.deliveredVec, m.framesWritten, m.drops, m.slowConsumerCloses,
-		m.closes, m.commands, m.handshakeFailures, m.pingTimeouts, m.peerCloses,
+		m.closes, m.commands, m.handshakeFailures, m.pingTimeouts, m.peerCloses, m.writeTimeouts,
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

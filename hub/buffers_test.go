@@ -1,0 +1,113 @@
+package hub_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// A client may send its first command in the same packet as the handshake;
+// those bytes arrive in net/http's buffer and must survive the switch to the
+// hub's smaller buffers.
+func TestCommandPipelinedWithHandshake(t *testing.T) {
+	s := newServer(t, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(testTimeout))
+	cmd := []byte(`{"op":"subscribe","id":9,"room":"f_pipe"}`)
+	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Sec-WebSocket-Protocol: givelive.v1\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), maskedText(cmd)...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %d", resp.StatusCode)
+	}
+	payload := readFrame(t, br)
+	if !strings.Contains(payload, `"id":9`) || !strings.Contains(payload, `"ok":true`) {
+		t.Fatalf("first frame %s, want the subscribe reply", payload)
+	}
+}
+
+// maskedText encodes one client text frame (clients must mask).
+func maskedText(p []byte) []byte {
+	key := [4]byte{1, 2, 3, 4}
+	f := []byte{0x81, 0x80 | byte(len(p))}
+	f = append(f, key[:]...)
+	for i, b := range p {
+		f = append(f, b^key[i%4])
+	}
+	return f
+}
+
+// readFrame reads one unmasked server frame and returns its payload.
+func readFrame(t *testing.T, r io.Reader) string {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		io.ReadFull(r, b[:])
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		io.ReadFull(r, b[:])
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		t.Fatal(err)
+	}
+	return string(p)
+}
+
+// A viewer that stops reading blocks its writer; the watchdog must drop it
+// after the write timeout even though its queue never overflows.
+func TestStuckWriteIsDropped(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) {
+		c.WriteTimeout = 200 * time.Millisecond
+		c.QueueBytes = 256 << 20 // never overflows here
+		c.PingInterval = time.Hour
+	})
+	room := "f_stuck"
+	stuck, err := s.tryDial("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.ws.CloseNow()
+	stuck.t = t
+	stuck.sendRaw([]byte(`{"op":"subscribe","room":"` + room + `"}`))
+	waitMetric(t, s, "givelive_hub_rooms", 1)
+	big := strings.Repeat("x", 8000)
+	for i := 0; metricValue(t, s, "givelive_hub_write_timeouts_total") < 1; i++ {
+		if i == 20000 {
+			t.Fatal("the stuck writer was never dropped")
+		}
+		publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{Text: big})
+		if i%100 == 99 {
+			time.Sleep(50 * time.Millisecond) // give the watchdog turns; not for ordering
+		}
+	}
+	waitMetric(t, s, "givelive_hub_connections", 0)
+}
