@@ -41,6 +41,13 @@ type Conn struct {
 	writeSince atomic.Int64
 	writing    bool
 	closed     bool
+	// A writer whose queue ran dry parks for a while (WriterLinger) on its
+	// own wake channel instead of exiting, so a room with steady traffic
+	// does not start a goroutine per event. The watchdog retires writers
+	// parked for longer; an idle viewer is back to one goroutine.
+	parked   bool
+	parkedAt int64         // Unix nanoseconds
+	wake     chan struct{} // the parked writer's, capacity 1
 }
 
 func newConn(h *Hub, ws *websocket.Conn, ident Identity) *Conn {
@@ -141,11 +148,45 @@ func (c *Conn) push(ev *event) (start, ok bool) {
 	if ev.reply {
 		c.replyBytes += len(ev.frame)
 	}
-	if c.writing {
+	switch {
+	case c.parked:
+		c.unpark()
+		return false, true
+	case c.writing:
 		return false, true
 	}
 	c.writing = true
 	return true, true
+}
+
+// unpark wakes the parked writer, with c.mu held. Its channel has room for
+// the one token, so this never blocks.
+func (c *Conn) unpark() {
+	c.parked = false
+	c.wake <- struct{}{}
+	c.wake = nil
+}
+
+// park waits, with c.mu held (and released while waiting), until the writer
+// has work, the connection closes, or the watchdog retires it. It reports
+// whether the writer should go on.
+func (c *Conn) park() bool {
+	wake := make(chan struct{}, 1)
+	c.wake, c.parked, c.parkedAt = wake, true, time.Now().UnixNano()
+	c.mu.Unlock()
+	<-wake
+	c.mu.Lock()
+	return c.writing && !c.closed
+}
+
+// retireIfIdle ends a writer parked for longer than linger.
+func (c *Conn) retireIfIdle(now time.Time, linger time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.parked && now.UnixNano()-c.parkedAt > int64(linger) {
+		c.writing = false
+		c.unpark()
+	}
 }
 
 // send queues a reply frame.
@@ -173,6 +214,16 @@ func (c *Conn) writeLoop() {
 	var buf []byte
 	for {
 		c.mu.Lock()
+		if !c.closed && len(c.queue) == 0 && c.hub.cfg.WriterLinger > 0 {
+			if buf != nil {
+				c.hub.frames.put(buf) // not kept while parked
+				buf = nil
+			}
+			if !c.park() {
+				c.mu.Unlock()
+				return // retired or closed; whoever did it reset writing
+			}
+		}
 		if c.closed || len(c.queue) == 0 {
 			c.writing = false
 			c.mu.Unlock()
@@ -336,6 +387,10 @@ func (c *Conn) markClosed() bool {
 	c.closed = true
 	c.queue = nil
 	c.qbytes = 0
+	if c.parked {
+		c.writing = false
+		c.unpark()
+	}
 	c.drained.Broadcast()
 	return true
 }

@@ -83,6 +83,11 @@ type Config struct {
 	FrameBytes   int           // a frame packs events up to this size, default 64 KiB
 	FrameEvents  int           // and at most this many events, default 256
 	WriteTimeout time.Duration // default 10s
+	// WriterLinger is how long a connection's writer waits for more after
+	// its queue empties before it exits (default 2s; negative: exit at
+	// once). Writers are retired on the watchdog's beat, so an idle writer
+	// may live up to about twice WriterLinger.
+	WriterLinger time.Duration
 	PingInterval time.Duration // default 25s
 	PongTimeout  time.Duration // default 15s
 
@@ -123,6 +128,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FrameBytes, 64<<10)
 	setDefault(&c.FrameEvents, 256)
 	setDefault(&c.WriteTimeout, 10*time.Second)
+	setDefault(&c.WriterLinger, 2*time.Second)
 	setDefault(&c.PingInterval, 25*time.Second)
 	setDefault(&c.PongTimeout, 15*time.Second)
 	setDefault(&c.ChatRate, 1)

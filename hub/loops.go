@@ -80,11 +80,12 @@ func (h *Hub) keepaliveLoop() {
 }
 
 // watchdogLoop aborts connections whose write has been stuck for longer
-// than WriteTimeout (their peer stopped reading), which unblocks the writer.
-// One loop for the node costs less than a timer per write.
+// than WriteTimeout (their peer stopped reading), which unblocks the writer,
+// and retires writers parked for longer than WriterLinger. One loop for the
+// node costs less than a timer per write.
 func (h *Hub) watchdogLoop() {
 	defer h.loops.Done()
-	t := time.NewTicker(max(h.cfg.WriteTimeout/4, 10*time.Millisecond))
+	t := time.NewTicker(max(min(h.cfg.WriteTimeout/4, h.cfg.WriterLinger), 10*time.Millisecond))
 	defer t.Stop()
 	var stalled []*Conn
 	for {
@@ -99,6 +100,8 @@ func (h *Hub) watchdogLoop() {
 				for c := range sh.conns {
 					if c.stalled(now, h.cfg.WriteTimeout) {
 						stalled = append(stalled, c)
+					} else if h.cfg.WriterLinger > 0 {
+						c.retireIfIdle(now, h.cfg.WriterLinger)
 					}
 				}
 				sh.mu.RUnlock()
