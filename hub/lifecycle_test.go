@@ -82,6 +82,7 @@ func TestPingTimeoutClosesConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.ws.CloseNow()
+	waitMetric(t, s, "givelive_hub_connections", 1) // registered (after the 101)
 	waitMetric(t, s, "givelive_hub_connections", 0)
 	if metricValue(t, s, "givelive_hub_ping_timeouts_total") < 1 {
 		t.Fatal("dropped, but not for a ping timeout")
