@@ -130,7 +130,7 @@ Watch
 Join as a viewer
   curl -s -X POST %[5]s/sessions -H 'Content-Type: application/json' -d '{"name":"Ada"}'
 
-Go live (OBS: Server = ingest_url, Stream Key = stream_key)
+RTMP ingest settings for OBS (Server = ingest_url, Stream Key = stream_key; the media server is not built yet)
   curl -s %[5]s/fundraisers/%[4]s/ingest -H 'Authorization: Bearer %[3]s'
 
 `, i.NonprofitID, i.BroadcasterID, i.BroadcasterToken, i.FundraiserID, api, subscribe, wsURL, base)
