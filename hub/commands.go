@@ -156,13 +156,7 @@ func (c *Conn) finishJoin(s *subscription, reply []byte, pos wire.Position) {
 	}
 	s.joining, s.pending, s.pendingBytes = false, nil, 0
 	c.mu.Unlock()
-	if !ok {
-		c.overflow()
-		return
-	}
-	if start {
-		go c.writeLoop()
-	}
+	c.settle(start, ok)
 }
 
 func (c *Conn) unsubscribe(room string) error {

@@ -105,11 +105,16 @@ func (c *Conn) deliver(s *subscription, ev *event) {
 	}
 	start, ok := c.push(ev)
 	c.mu.Unlock()
-	if !ok {
+	c.settle(start, ok)
+}
+
+// settle acts on what push reported, once c.mu is released: close a
+// connection whose queue overflowed, or start its writer.
+func (c *Conn) settle(start, ok bool) {
+	switch {
+	case !ok:
 		c.overflow()
-		return
-	}
-	if start {
+	case start:
 		go c.writeLoop()
 	}
 }
@@ -196,11 +201,9 @@ func (c *Conn) send(frame []byte) {
 		c.mu.Unlock()
 		return
 	}
-	start, _ := c.push(replyEvent(frame))
+	start, ok := c.push(replyEvent(frame))
 	c.mu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
+	c.settle(start, ok)
 }
 
 func (c *Conn) overflow() {
