@@ -46,8 +46,8 @@ type Conn struct {
 	// does not start a goroutine per event. The watchdog retires writers
 	// parked for longer; an idle viewer is back to one goroutine.
 	parked   bool
-	parkedAt int64         // Unix nanoseconds
-	wake     chan struct{} // the parked writer's, capacity 1
+	parkedAt int64     // Unix nanoseconds
+	wake     chan bool // the parked writer's, capacity 1: true = more work, false = exit
 }
 
 func newConn(h *Hub, ws *websocket.Conn, ident Identity) *Conn {
@@ -155,7 +155,7 @@ func (c *Conn) push(ev *event) (start, ok bool) {
 	}
 	switch {
 	case c.parked:
-		c.unpark()
+		c.unpark(true)
 		return false, true
 	case c.writing:
 		return false, true
@@ -164,11 +164,13 @@ func (c *Conn) push(ev *event) (start, ok bool) {
 	return true, true
 }
 
-// unpark wakes the parked writer, with c.mu held. Its channel has room for
-// the one token, so this never blocks.
-func (c *Conn) unpark() {
+// unpark wakes the parked writer, with c.mu held, telling it whether to go
+// on. Its channel has room for the one token, so this never blocks. The
+// answer travels with the token, not in c.writing: once a writer is told to
+// exit, a new one may start before the old one wakes.
+func (c *Conn) unpark(goOn bool) {
 	c.parked = false
-	c.wake <- struct{}{}
+	c.wake <- goOn
 	c.wake = nil
 }
 
@@ -176,12 +178,12 @@ func (c *Conn) unpark() {
 // has work, the connection closes, or the watchdog retires it. It reports
 // whether the writer should go on.
 func (c *Conn) park() bool {
-	wake := make(chan struct{}, 1)
+	wake := make(chan bool, 1)
 	c.wake, c.parked, c.parkedAt = wake, true, time.Now().UnixNano()
 	c.mu.Unlock()
-	<-wake
+	goOn := <-wake
 	c.mu.Lock()
-	return c.writing && !c.closed
+	return goOn && !c.closed
 }
 
 // retireIfIdle ends a writer parked for longer than linger.
@@ -190,7 +192,7 @@ func (c *Conn) retireIfIdle(now time.Time, linger time.Duration) {
 	defer c.mu.Unlock()
 	if c.parked && now.UnixNano()-c.parkedAt > int64(linger) {
 		c.writing = false
-		c.unpark()
+		c.unpark(false)
 	}
 }
 
@@ -224,7 +226,7 @@ func (c *Conn) writeLoop() {
 			}
 			if !c.park() {
 				c.mu.Unlock()
-				return // retired or closed; whoever did it reset writing
+				return // retired or closed: whoever did it reset writing (or a new writer owns it)
 			}
 		}
 		if c.closed || len(c.queue) == 0 {
@@ -392,7 +394,7 @@ func (c *Conn) markClosed() bool {
 	c.qbytes = 0
 	if c.parked {
 		c.writing = false
-		c.unpark()
+		c.unpark(false)
 	}
 	c.drained.Broadcast()
 	return true

@@ -62,3 +62,40 @@ func TestWriterParksThenRetires(t *testing.T) {
 	h.Publish(ctx, "f_l", wire.TypeShoutout, wire.ShoutoutData{Text: "after"})
 	read() // a new writer starts for the next event
 }
+
+// A writer retired by the watchdog must exit even if, before it wakes, an
+// event arrives and a new writer takes over the connection: otherwise two
+// writers would write one connection's frames out of order.
+func TestRetiredWriterExitsWhenNewOneStarted(t *testing.T) {
+	c := queueConn(t, Config{WriterLinger: time.Hour}) // no socket: the old writer must not write at all
+	c.writing = true
+	done := make(chan struct{})
+	go func() { defer close(done); c.writeLoop() }()
+	for {
+		c.mu.Lock()
+		parked := c.parked
+		c.mu.Unlock()
+		if parked {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.mu.Lock()
+	c.writing = false // the watchdog retires it…
+	c.unpark(false)
+	start, _ := c.push(&event{typ: wire.TypeChat, recoverable: true, frame: []byte(`{}`)})
+	c.mu.Unlock() // …and a new event would start a new writer (not started here)
+	if !start {
+		t.Fatal("push after a retire did not ask for a new writer")
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the retired writer did not exit")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) != 1 {
+		t.Fatal("the retired writer took the new writer's event")
+	}
+}

@@ -9,9 +9,10 @@ import (
 
 // queueConn is a connection whose writer is held off, so tests can look at
 // what its queue keeps.
-func queueConn(t *testing.T, queueBytes int) *Conn {
+func queueConn(t *testing.T, cfg Config) *Conn {
 	t.Helper()
-	h, err := New(Config{QueueBytes: queueBytes, ViewerInterval: time.Hour, PingInterval: time.Hour})
+	cfg.ViewerInterval, cfg.PingInterval = time.Hour, time.Hour
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func volatile(room, typ, frame string) *event {
 }
 
 func TestViewerCountsCoalesce(t *testing.T) {
-	c := queueConn(t, 1<<20)
+	c := queueConn(t, Config{})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.push(volatile("f_a", wire.TypeViewers, `{"count":1}`))
@@ -41,7 +42,7 @@ func TestViewerCountsCoalesce(t *testing.T) {
 }
 
 func TestVolatileDroppedWhenHalfFullRecoverableCloses(t *testing.T) {
-	c := queueConn(t, 100)
+	c := queueConn(t, Config{QueueBytes: 100})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rec := &event{room: "f_a", typ: wire.TypeChat, recoverable: true, frame: make([]byte, 45)}
@@ -57,22 +58,26 @@ func TestVolatileDroppedWhenHalfFullRecoverableCloses(t *testing.T) {
 }
 
 func TestBatchRespectsFrameLimits(t *testing.T) {
-	c := queueConn(t, 1<<20)
-	c.hub.cfg.FrameBytes, c.hub.cfg.FrameEvents = 100, 3
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for range 5 {
-		c.push(&event{typ: wire.TypeChat, recoverable: true, frame: make([]byte, 30)})
+	cases := []struct {
+		name             string
+		bytes, events, n int
+	}{
+		{"event cap", 100, 3, 3},
+		{"byte cap", 100, 10, 3}, // 3×30 + 2 newlines = 92; a fourth would pass 100
 	}
-	if n, _ := c.batchLen(); n != 3 {
-		t.Fatalf("batch of %d, want 3 (the event cap)", n)
-	}
-	c.hub.cfg.FrameEvents = 10
-	if n, _ := c.batchLen(); n != 3 { // 3×30 + 2 newlines = 92; a fourth would pass 100
-		t.Fatalf("batch of %d, want 3 (the byte cap)", n)
-	}
-	c.queue = []*event{{frame: make([]byte, 500)}}
-	if n, _ := c.batchLen(); n != 1 {
-		t.Fatal("an event larger than the frame cap must still go out alone")
+	for _, tc := range cases {
+		c := queueConn(t, Config{FrameBytes: tc.bytes, FrameEvents: tc.events})
+		c.mu.Lock()
+		for range 5 {
+			c.push(&event{typ: wire.TypeChat, recoverable: true, frame: make([]byte, 30)})
+		}
+		if n, _ := c.batchLen(); n != tc.n {
+			t.Errorf("%s: batch of %d, want %d", tc.name, n, tc.n)
+		}
+		c.queue = []*event{{frame: make([]byte, 500)}}
+		if n, _ := c.batchLen(); n != 1 {
+			t.Errorf("%s: an event larger than the frame cap must still go out alone", tc.name)
+		}
+		c.mu.Unlock()
 	}
 }
