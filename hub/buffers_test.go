@@ -111,3 +111,61 @@ func TestStuckWriteIsDropped(t *testing.T) {
 	}
 	waitMetric(t, s, "givelive_hub_connections", 0)
 }
+
+// A client that pipelines more than the small reader's 512 bytes behind
+// the handshake (here 25 commands, about 1 KiB) must get both answered.
+func TestLargePipelineWithHandshake(t *testing.T) {
+	s := newServer(t, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(testTimeout))
+	big := []byte(`{"op":"subscribe","id":7,"room":"f_big"}`)
+	small := []byte(`{"op":"subscribe","id":9,"room":"f_pipe"}`)
+	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Sec-WebSocket-Protocol: givelive.v1\r\n\r\n"
+	msg := []byte(req)
+	for range 24 {
+		msg = append(msg, maskedText(big)...)
+	}
+	msg = append(msg, maskedText(small)...)
+	if _, err := conn.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %d", resp.StatusCode)
+	}
+	for {
+		p := readFrame(t, br)
+		if strings.Contains(p, `"id":9`) {
+			return
+		}
+	}
+}
+
+// A healthy viewer idle for longer than the write timeout after a write
+// must not be taken for stuck.
+func TestIdleAfterWriteIsNotStalled(t *testing.T) {
+	s := newServer(t, func(c *hub.Config) {
+		c.WriteTimeout = 100 * time.Millisecond
+		c.PingInterval = time.Hour
+	})
+	c := s.dial(t, "")
+	c.cmd(map[string]any{"op": "subscribe", "room": "f_idle"})
+	publish(t, s.hub, "f_idle", wire.TypeShoutout, wire.ShoutoutData{Text: "x"})
+	c.nextOf(isEvent(wire.TypeShoutout))
+	time.Sleep(600 * time.Millisecond)
+	if n := metricValue(t, s, "givelive_hub_write_timeouts_total"); n != 0 {
+		t.Fatalf("%v write timeouts on a healthy idle connection", n)
+	}
+	publish(t, s.hub, "f_idle", wire.TypeShoutout, wire.ShoutoutData{Text: "y"})
+	c.nextOf(isEvent(wire.TypeShoutout))
+}

@@ -352,15 +352,17 @@ func (c *Conn) close(code websocket.StatusCode, reason string) {
 	}()
 }
 
-// abort ends the connection without a handshake (dead peer, write error).
-func (c *Conn) abort(err error) {
+// abort ends the connection without a handshake (dead peer, write error),
+// and reports whether this call ended it.
+func (c *Conn) abort(err error) bool {
 	if !c.markClosed() {
-		return
+		return false
 	}
 	c.hub.log.Debug("connection aborted", "conn", c.id, "err", err)
 	c.hub.metrics.closed(websocket.StatusAbnormalClosure)
 	_ = c.ws.CloseNow()
 	c.cancel()
+	return true
 }
 
 // ended records how a connection the server did not close came to an end:

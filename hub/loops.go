@@ -82,10 +82,15 @@ func (h *Hub) keepaliveLoop() {
 // watchdogLoop aborts connections whose write has been stuck for longer
 // than WriteTimeout (their peer stopped reading), which unblocks the writer,
 // and retires writers parked for longer than WriterLinger. One loop for the
-// node costs less than a timer per write.
+// node costs less than a timer per write. A connection the server is
+// already closing is left to its close handshake, which gives up after 5 s.
 func (h *Hub) watchdogLoop() {
 	defer h.loops.Done()
-	t := time.NewTicker(max(min(h.cfg.WriteTimeout/4, h.cfg.WriterLinger), 10*time.Millisecond))
+	beat := h.cfg.WriteTimeout / 4
+	if h.cfg.WriterLinger > 0 {
+		beat = min(beat, h.cfg.WriterLinger)
+	}
+	t := time.NewTicker(max(beat, 10*time.Millisecond))
 	defer t.Stop()
 	var stalled []*Conn
 	for {
@@ -107,8 +112,9 @@ func (h *Hub) watchdogLoop() {
 				sh.mu.RUnlock()
 			}
 			for _, c := range stalled {
-				h.metrics.writeTimeouts.Inc()
-				c.abort(errWriteTimeout)
+				if c.abort(errWriteTimeout) {
+					h.metrics.writeTimeouts.Inc()
+				}
 			}
 			clear(stalled)
 		}
