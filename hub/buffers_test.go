@@ -19,17 +19,31 @@ import (
 // hub's smaller buffers.
 func TestCommandPipelinedWithHandshake(t *testing.T) {
 	s := newServer(t, nil)
+	br := pipelinedHandshake(t, s, []byte(`{"op":"subscribe","id":9,"room":"f_pipe"}`))
+	payload := readFrame(t, br)
+	if !strings.Contains(payload, `"id":9`) || !strings.Contains(payload, `"ok":true`) {
+		t.Fatalf("first frame %s, want the subscribe reply", payload)
+	}
+}
+
+// pipelinedHandshake sends a WebSocket handshake and, in the same write,
+// the given client frames; it checks the 101 and returns the reader for
+// the server's frames.
+func pipelinedHandshake(t *testing.T, s *server, frames ...[]byte) *bufio.Reader {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(testTimeout))
-	cmd := []byte(`{"op":"subscribe","id":9,"room":"f_pipe"}`)
-	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	msg := []byte("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-		"Sec-WebSocket-Protocol: givelive.v1\r\n\r\n"
-	if _, err := conn.Write(append([]byte(req), maskedText(cmd)...)); err != nil {
+		"Sec-WebSocket-Protocol: givelive.v1\r\n\r\n")
+	for _, f := range frames {
+		msg = append(msg, maskedText(f)...)
+	}
+	if _, err := conn.Write(msg); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(conn)
@@ -40,10 +54,7 @@ func TestCommandPipelinedWithHandshake(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: %d", resp.StatusCode)
 	}
-	payload := readFrame(t, br)
-	if !strings.Contains(payload, `"id":9`) || !strings.Contains(payload, `"ok":true`) {
-		t.Fatalf("first frame %s, want the subscribe reply", payload)
-	}
+	return br
 }
 
 // maskedText encodes one client text frame (clients must mask).
@@ -116,36 +127,13 @@ func TestStuckWriteIsDropped(t *testing.T) {
 // the handshake (here 25 commands, about 1 KiB) must get both answered.
 func TestLargePipelineWithHandshake(t *testing.T) {
 	s := newServer(t, nil)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(testTimeout))
-	big := []byte(`{"op":"subscribe","id":7,"room":"f_big"}`)
-	small := []byte(`{"op":"subscribe","id":9,"room":"f_pipe"}`)
-	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-		"Sec-WebSocket-Protocol: givelive.v1\r\n\r\n"
-	msg := []byte(req)
+	var frames [][]byte
 	for range 24 {
-		msg = append(msg, maskedText(big)...)
+		frames = append(frames, []byte(`{"op":"subscribe","id":7,"room":"f_big"}`))
 	}
-	msg = append(msg, maskedText(small)...)
-	if _, err := conn.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %d", resp.StatusCode)
-	}
+	br := pipelinedHandshake(t, s, append(frames, []byte(`{"op":"subscribe","id":9,"room":"f_pipe"}`))...)
 	for {
-		p := readFrame(t, br)
-		if strings.Contains(p, `"id":9`) {
+		if strings.Contains(readFrame(t, br), `"id":9`) {
 			return
 		}
 	}
