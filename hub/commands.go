@@ -223,10 +223,8 @@ func (c *Conn) chat(cmd wire.Command) error {
 	if err != nil {
 		return err
 	}
-	if p := c.hub.cfg.Policy; p != nil {
-		if err := p.AllowChat(c.ctx, cmd.Room, c.ident.UserID); err != nil {
-			return err
-		}
+	if err := c.allowedBy(cmd); err != nil {
+		return err
 	}
 	if !c.hub.limits.allowChat(c.ident.UserID) {
 		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.chatMessage)
@@ -259,12 +257,29 @@ func (c *Conn) badges(s *subscription) ([]string, error) {
 	return badges, nil
 }
 
+// allowedBy asks the chat policy whether the user may post cmd now.
+func (c *Conn) allowedBy(cmd wire.Command) error {
+	p := c.hub.cfg.Policy
+	if p == nil {
+		return nil
+	}
+	err := p.Allow(c.ctx, cmd.Room, c.ident.UserID, cmd.Op)
+	var we *wire.Error
+	if err != nil && !errors.As(err, &we) {
+		return fmt.Errorf("failed to check the chat policy: %w", err)
+	}
+	return err
+}
+
 func (c *Conn) sticker(cmd wire.Command) error {
 	if _, err := c.speaker(cmd.Room); err != nil {
 		return err
 	}
 	if !c.hub.stickers[cmd.Sticker] {
 		return wire.Errorf(wire.ErrBadRequest, fmt.Sprintf("unknown sticker %q", cmd.Sticker))
+	}
+	if err := c.allowedBy(cmd); err != nil {
+		return err
 	}
 	if cmd.Sticker == wire.StickerIDonated {
 		donated, err := c.hub.hasDonated(c.ctx, cmd.Room, c.ident.UserID)

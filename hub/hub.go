@@ -54,11 +54,12 @@ type DonorChecker interface {
 	HasDonated(ctx context.Context, room, userID string) (bool, error)
 }
 
-// ChatPolicy decides, beyond rate limits, whether a user may chat in a room
-// now (bans, slow mode). It returns nil or a *wire.Error with code banned or
-// slow_mode.
+// ChatPolicy decides, beyond rate limits, whether a user may post in a room
+// now (bans, slow mode). op is wire.OpChat or wire.OpSticker. It returns
+// nil, a *wire.Error (such as code banned or slow_mode) for the user, or
+// another error, which the user sees as an internal error.
 type ChatPolicy interface {
-	AllowChat(ctx context.Context, room, userID string) error
+	Allow(ctx context.Context, room, userID, op string) error
 }
 
 // Config configures a Hub. Zero values mean the documented defaults.

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -499,5 +500,50 @@ func TestPublishRefusesInvalidJSON(t *testing.T) {
 	r := c.subscribe(room, &wire.Position{Epoch: before.Epoch})
 	if r.Offset != before.Offset || len(r.Events) != 1 {
 		t.Fatalf("history holds %d events up to %d; the refused ones must not be there", len(r.Events), r.Offset)
+	}
+}
+
+// policy is a test ChatPolicy: it refuses what refuse names ("user/op"),
+// and fails outright for user "broken".
+type policy struct{ refuse map[string]string }
+
+func (p policy) Allow(_ context.Context, _, user, op string) error {
+	if user == "broken" {
+		return errors.New("policy store down")
+	}
+	if code, ok := p.refuse[user+"/"+op]; ok {
+		return wire.Errorf(code, "refused by policy")
+	}
+	return nil
+}
+
+func TestChatPolicyIsAskedForChatAndStickers(t *testing.T) {
+	p := policy{refuse: map[string]string{"u1/chat": wire.ErrBanned, "u1/sticker": wire.ErrBanned, "u2/chat": wire.ErrSlowMode}}
+	s := newServer(t, func(c *hub.Config) { c.Policy = p })
+	room := "f_policy"
+	for _, tc := range []struct {
+		token, op, code string
+	}{
+		{"u:u1:Banned", "chat", wire.ErrBanned},
+		{"u:u1:Banned", "sticker", wire.ErrBanned},
+		{"u:u2:Slow", "chat", wire.ErrSlowMode},
+		{"u:u2:Slow", "sticker", ""},
+		{"u:broken:B", "chat", wire.ErrInternal}, // the policy's own failure stays internal
+	} {
+		c := s.dial(t, tc.token)
+		c.subscribe(room, nil)
+		cmd := map[string]any{"op": tc.op, "room": room, "text": "hi", "sticker": "heart"}
+		if tc.op == "chat" {
+			delete(cmd, "sticker")
+		} else {
+			delete(cmd, "text")
+		}
+		r := c.cmd(cmd)
+		switch {
+		case tc.code == "" && !r.OK:
+			t.Errorf("%s %s: reply %s, want ok", tc.token, tc.op, r.raw)
+		case tc.code != "" && (r.Error == nil || r.Error.Code != tc.code):
+			t.Errorf("%s %s: reply %s, want %s", tc.token, tc.op, r.raw, tc.code)
+		}
 	}
 }

@@ -61,6 +61,11 @@ type DonationRefundedData struct {
 	Total Total  `json:"total"`
 }
 
+// DonationHiddenData is the data of a "donation.hidden" event.
+type DonationHiddenData struct {
+	ID string `json:"id"`
+}
+
 // MilestoneData is the data of a "milestone" event.
 type MilestoneData struct {
 	Amount   int64  `json:"amount"`

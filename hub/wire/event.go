@@ -18,8 +18,11 @@ const (
 	TypeStream           = "stream"
 	TypeFundraiser       = "fundraiser"
 	TypeUserBanned       = "user.banned"
-	TypeSticker          = "sticker"
-	TypeViewers          = "viewers"
+	// TypeDonationHidden is an addition to the v1 contract: the owner hid
+	// a donation's message; clients blank it where they show it.
+	TypeDonationHidden = "donation.hidden"
+	TypeSticker        = "sticker"
+	TypeViewers        = "viewers"
 )
 
 // Recoverable reports whether events of type typ are recoverable (kept in

@@ -8,7 +8,7 @@
 // Concurrency: every Store method is safe to call from many goroutines. Each
 // state change runs in exactly one transaction.
 //
-// Records: IDs are a kind prefix (np_, b_, f_, u_) and a UUIDv7 in 32
+// Records: IDs are a kind prefix (np_, b_, f_, u_, d_) and a UUIDv7 in 32
 // lowercase hex digits. Times are UTC at millisecond precision, and a
 // record a method returns equals the one a later read returns. The
 // backend-independent contract tests are in package storetest.
@@ -73,6 +73,20 @@ type Fundraiser struct {
 	CreatedAt     time.Time
 	StartedAt     time.Time // zero until live
 	EndedAt       time.Time // zero until ended
+
+	// Totals, kept by the Money methods in the transactions that change
+	// them.
+	Raised        int64 // succeeded minus refunded, minor units
+	Refunded      int64 // refunded, minor units
+	Donors        int64 // donors with a succeeded, unrefunded donation
+	DonationCount int64 // succeeded, unrefunded donations
+
+	// Milestones in percent of the goal, ascending; crossing one is
+	// announced once.
+	Milestones []int
+	// SlowModeSeconds is the wait between one viewer's chat messages; 0 is
+	// off.
+	SlowModeSeconds int
 }
 
 // Session is a viewer identity created by POST /api/v1/sessions.
@@ -97,6 +111,10 @@ type NewFundraiser struct {
 	GoalAmount    int64
 	Currency      string
 	StreamKey     string
+	// Milestones in percent of the goal (each 1 to 1000); nil means
+	// DefaultMilestones, empty means none. Stored sorted, without
+	// duplicates.
+	Milestones []int
 }
 
 // FundraiserFilter selects fundraisers for listing. Zero values match all.
@@ -132,9 +150,10 @@ type Store interface {
 	// same millisecond come in descending ID order.
 	ListFundraisers(ctx context.Context, f FundraiserFilter) ([]Fundraiser, error)
 	// SetFundraiserStatus moves a fundraiser forward, setting StartedAt on
-	// going live and EndedAt on ending. Setting the status it already has is
-	// a no-op that returns the record; a backwards move, or a move to an
-	// unknown status, is ErrConflict.
+	// going live and EndedAt on ending, and writes a "fundraiser" event
+	// (wire.FundraiserData) in the same transaction. Setting the status it
+	// already has is a no-op that returns the record and writes no event; a
+	// backwards move, or a move to an unknown status, is ErrConflict.
 	SetFundraiserStatus(ctx context.Context, id, status string) (Fundraiser, error)
 
 	CreateSession(ctx context.Context, name string) (Session, error)
@@ -145,6 +164,8 @@ type Store interface {
 	// Concurrent first callers may each call gen, but all get the one value
 	// stored. An error from gen is returned wrapped and stores nothing.
 	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+
+	Money
 
 	// Ping reports whether the ledger is reachable (for /readyz).
 	Ping(ctx context.Context) error

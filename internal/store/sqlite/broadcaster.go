@@ -34,9 +34,12 @@ func (s *Store) CreateBroadcaster(ctx context.Context, name string, tokenHash []
 		return store.Broadcaster{}, wrap("create broadcaster", err)
 	}
 	created := now()
-	_, err = s.write.ExecContext(ctx,
-		`INSERT INTO broadcasters (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
-		id, name, tokenHash, created)
+	err = s.inTx(ctx, func(tx *wtx) error {
+		_, err := tx.exec(
+			`INSERT INTO broadcasters (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
+			id, name, tokenHash, created)
+		return err
+	})
 	if isUnique(err) {
 		err = fmt.Errorf("broadcaster token hash already in use: %w", store.ErrConflict)
 	}

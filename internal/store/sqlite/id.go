@@ -12,6 +12,7 @@ const (
 	prefixBroadcaster = "b_"
 	prefixFundraiser  = "f_"
 	prefixSession     = "u_"
+	prefixDonation    = "d_"
 )
 
 // newID returns prefix followed by a UUIDv7 as 32 lowercase hex digits.

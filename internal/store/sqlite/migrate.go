@@ -22,14 +22,7 @@ var migrationFiles embed.FS
 // connection, using a goose Provider so no goose global state is touched.
 // Each migration runs in its own transaction together with its version row.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	fsys, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithSlog(log),
-	)
+	p, err := migrator(db, log)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -54,4 +47,16 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		return nil
 	}
 	return errors.Join(fmt.Errorf("migrations: %w", err), perr)
+}
+
+// migrator returns a goose Provider for the embedded migrations on db.
+func migrator(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, db, fsys,
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(log),
+	)
 }

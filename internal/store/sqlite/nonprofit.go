@@ -32,9 +32,12 @@ func (s *Store) CreateNonprofit(ctx context.Context, in store.NewNonprofit) (sto
 		return store.Nonprofit{}, wrap("create nonprofit", err)
 	}
 	created := now()
-	_, err = s.write.ExecContext(ctx,
-		`INSERT INTO nonprofits (id, name, registration_id, country, created_at) VALUES (?, ?, ?, ?, ?)`,
-		id, in.Name, in.RegistrationID, in.Country, created)
+	err = s.inTx(ctx, func(tx *wtx) error {
+		_, err := tx.exec(
+			`INSERT INTO nonprofits (id, name, registration_id, country, created_at) VALUES (?, ?, ?, ?, ?)`,
+			id, in.Name, in.RegistrationID, in.Country, created)
+		return err
+	})
 	if err != nil {
 		return store.Nonprofit{}, wrap("create nonprofit", err)
 	}
@@ -50,11 +53,16 @@ func (s *Store) CreateNonprofit(ctx context.Context, in store.NewNonprofit) (sto
 // VerifyNonprofit marks a nonprofit verified. Verifying it again keeps the
 // first VerifiedAt.
 func (s *Store) VerifyNonprofit(ctx context.Context, id string) (store.Nonprofit, error) {
-	row := s.write.QueryRowContext(ctx,
-		`UPDATE nonprofits SET verified = 1, verified_at = coalesce(verified_at, ?)
-		 WHERE id = ? RETURNING `+nonprofitColumns,
-		now(), id)
-	n, err := scanNonprofit(row)
+	var n store.Nonprofit
+	err := s.inTx(ctx, func(tx *wtx) error {
+		row := tx.queryRow(
+			`UPDATE nonprofits SET verified = 1, verified_at = coalesce(verified_at, ?)
+			 WHERE id = ? RETURNING `+nonprofitColumns,
+			now(), id)
+		var err error
+		n, err = scanNonprofit(row)
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		err = fmt.Errorf("nonprofit %s: %w", id, store.ErrNotFound)
 	}

@@ -31,8 +31,8 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 		return nil, fmt.Errorf("failed to generate secret %s: generator returned no bytes", name)
 	}
 	var created bool
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+	err = s.inTx(ctx, func(tx *wtx) error {
+		res, err := tx.exec(
 			`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 			name, fresh, now())
 		if err != nil {
@@ -43,7 +43,7 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 			return err
 		}
 		created = n == 1
-		return tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+		return tx.queryRow(`SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to store secret %s: %w", name, err)

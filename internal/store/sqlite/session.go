@@ -16,8 +16,10 @@ func (s *Store) CreateSession(ctx context.Context, name string) (store.Session, 
 		return store.Session{}, wrap("create session", err)
 	}
 	created := now()
-	_, err = s.write.ExecContext(ctx,
-		`INSERT INTO sessions (id, name, created_at) VALUES (?, ?, ?)`, id, name, created)
+	err = s.inTx(ctx, func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO sessions (id, name, created_at) VALUES (?, ?, ?)`, id, name, created)
+		return err
+	})
 	if err != nil {
 		return store.Session{}, wrap("create session", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -74,6 +75,25 @@ func TestReopen(t *testing.T) {
 	if f, err = s.SetFundraiserStatus(ctx, f.ID, store.StatusLive); err != nil {
 		t.Fatal(err)
 	}
+	d, _, err := s.CreateDonation(ctx, store.NewDonation{
+		FundraiserID: f.ID, IdempotencyKey: "k", UserID: "u_1", Amount: 7, Currency: "EUR",
+		Name: "Ada", Provider: "sandbox", Status: store.DonationSucceeded, ProviderRef: "sbx_1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BanUser(ctx, f.ID, "u_2"); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = s.SetSlowMode(ctx, f.ID, 10); err != nil {
+		t.Fatal(err)
+	}
+	// Going live, the donation, the milestones of 3 and 5 (25 and 50 % of
+	// 10), the ban.
+	events, err := s.PendingEvents(ctx, 100)
+	if err != nil || len(events) != 5 {
+		t.Fatalf("PendingEvents = %d events, %v; want 5", len(events), err)
+	}
 	u, err := s.CreateSession(ctx, "viewer")
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +104,9 @@ func TestReopen(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+	if f.Raised != 7 || f.Donors != 1 || f.DonationCount != 1 || f.SlowModeSeconds != 10 {
+		t.Fatalf("fundraiser before the restart = %+v", f)
 	}
 
 	s = openAt(t, path)
@@ -100,6 +123,11 @@ func TestReopen(t *testing.T) {
 	check("nonprofit", n, func() (any, error) { return s.GetNonprofit(ctx, n.ID) })
 	check("broadcaster", b, func() (any, error) { return s.BroadcasterByTokenHash(ctx, hash[:]) })
 	check("fundraiser", f, func() (any, error) { return s.FundraiserByStreamKey(ctx, "key") })
+	check("donation", d, func() (any, error) { return s.DonationByProviderRef(ctx, "sandbox", "sbx_1") })
+	check("donors", []store.Donor{{Name: "Ada", Amount: 7, Donations: 1}},
+		func() (any, error) { return s.TopDonors(ctx, f.ID, 10) })
+	check("ban", true, func() (any, error) { return s.IsBanned(ctx, f.ID, "u_2") })
+	check("outbox", events, func() (any, error) { return s.PendingEvents(ctx, 100) })
 	check("session", u, func() (any, error) { return s.GetSession(ctx, u.ID) })
 	check("secret", secret, func() (any, error) {
 		return s.Secret(ctx, "jwt", func() ([]byte, error) {
@@ -248,9 +276,10 @@ func TestPragmas(t *testing.T) {
 		db        *sql.DB
 		conns     int
 		queryOnly string
+		tempStore string
 	}{
-		{"write", s.write, 1, "0"},
-		{"read", s.read, s.read.Stats().MaxOpenConnections, "1"},
+		{"write", s.write, 1, "0", "2"}, // MEMORY: savepoints' journals
+		{"read", s.read, s.read.Stats().MaxOpenConnections, "1", "0"},
 	} {
 		// Hold every connection at once so each is a distinct one.
 		for i := range pool.conns {
@@ -265,6 +294,7 @@ func TestPragmas(t *testing.T) {
 				"foreign_keys": "1",
 				"busy_timeout": "5000",
 				"query_only":   pool.queryOnly,
+				"temp_store":   pool.tempStore,
 			} {
 				if got := pragma(t, conn, name); got != want {
 					t.Errorf("%s pool, connection %d: PRAGMA %s = %s, want %s", pool.name, i, name, got, want)
@@ -299,7 +329,33 @@ func TestSchemaConstraints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d, _, err := s.CreateDonation(ctx, store.NewDonation{
+		FundraiserID: f.ID, IdempotencyKey: "k", Amount: 5, Currency: "EUR", Provider: "sandbox",
+		Status: store.DonationPending, ProviderRef: "ref",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// key, amount, status, provider ref, settled_at
+	insertDonation := `INSERT INTO donations (id, fundraiser_id, idempotency_key, amount, currency, name, message,
+		public_message, anonymous, status, provider, provider_ref, created_at, settled_at)
+		VALUES ('d_x', '` + f.ID + `', '%s', %d, 'EUR', '', '', '', 0, '%s', 'sandbox', '%s', 0, %s)`
+	if _, err := s.write.ExecContext(ctx, fmt.Sprintf(insertDonation, "k2", 1, "pending", "", "NULL")+
+		`; DELETE FROM donations WHERE id = 'd_x'`); err != nil {
+		t.Fatalf("the valid donation the cases below vary: %v", err)
+	}
 	for name, stmt := range map[string]string{
+		"zero donation":                  fmt.Sprintf(insertDonation, "k2", 0, "pending", "", "NULL"),
+		"unknown donation status":        fmt.Sprintf(insertDonation, "k2", 1, "paid", "", "0"),
+		"pending with a settlement time": fmt.Sprintf(insertDonation, "k2", 1, "pending", "", "0"),
+		"settled without a time":         fmt.Sprintf(insertDonation, "k2", 1, "succeeded", "", "NULL"),
+		"provider ref in use":            fmt.Sprintf(insertDonation, "k2", 1, "pending", "ref", "NULL"),
+		"idempotency key in use":         fmt.Sprintf(insertDonation, "k", 1, "pending", "", "NULL"),
+		"refunded without a time":        `UPDATE donations SET status = 'refunded', settled_at = 0 WHERE id = '` + d.ID + `'`,
+		"negative total":                 `UPDATE fundraisers SET raised = -1 WHERE id = '` + f.ID + `'`,
+		"negative slow mode":             `UPDATE fundraisers SET slow_mode_seconds = -1 WHERE id = '` + f.ID + `'`,
+		"donation to no fundraiser":      `UPDATE donations SET fundraiser_id = 'f_missing' WHERE id = '` + d.ID + `'`,
+		"empty donor":                    `INSERT INTO donors VALUES ('` + f.ID + `', 'd:x', 'n', 0, 1)`,
 		"unknown broadcaster": `INSERT INTO fundraisers (id, broadcaster_id, nonprofit_id, title, goal_amount, currency, stream_key, created_at)
 			VALUES ('f_x', 'b_missing', '` + n.ID + `', 't', 1, 'EUR', 'k2', 0)`,
 		"unknown nonprofit": `INSERT INTO fundraisers (id, broadcaster_id, nonprofit_id, title, goal_amount, currency, stream_key, created_at)

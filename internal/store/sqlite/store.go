@@ -39,12 +39,14 @@ type Config struct {
 
 // Store is the SQLite ledger. It implements store.Store.
 //
-// All methods are safe for concurrent use. Close waits for nothing: call it
-// once the other calls have returned; calling it again returns nil.
+// All methods are safe for concurrent use. Close lets the batch of writes
+// in flight commit, answers writes still queued with an error, and closes
+// the database; calling it again returns nil.
 type Store struct {
-	write *sql.DB // exactly one connection: SQLite has one writer
-	read  *sql.DB // query_only connections for reads outside transactions
-	log   *slog.Logger
+	write  *sql.DB // exactly one connection: SQLite has one writer
+	read   *sql.DB // query_only connections for reads outside transactions
+	log    *slog.Logger
+	commit *committer // runs every write, on write
 
 	closeOnce sync.Once
 }
@@ -105,7 +107,7 @@ func open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	if err := read.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("readers: %w", err), read.Close(), write.Close())
 	}
-	return &Store{write: write, read: read, log: log}, nil
+	return &Store{write: write, read: read, log: log, commit: newCommitter(write, log)}, nil
 }
 
 // connectWriter opens the writer's connection, which applies the DSN
@@ -159,6 +161,12 @@ func dsn(path string, readOnly bool) string {
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Set("_txlock", "immediate")
+		// Every write runs in a savepoint (see the package documentation),
+		// and a savepoint keeps the original of each page it changes in a
+		// statement journal. SQLite spills that journal to a temporary
+		// file past 64 KiB, after which every changed page costs a write
+		// system call; in memory it costs a copy.
+		q.Add("_pragma", "temp_store(MEMORY)")
 	}
 	// A file: URI keeps characters such as '?' and '#' in the path intact.
 	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
@@ -176,26 +184,29 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both connection pools. Calls after the first return nil.
+// Close stops the committer (see Store) and closes both connection pools.
+// Calls after the first return nil.
 func (s *Store) Close() error {
 	var err error
-	s.closeOnce.Do(func() { err = errors.Join(s.read.Close(), s.write.Close()) })
+	s.closeOnce.Do(func() {
+		s.commit.stop()
+		err = errors.Join(s.read.Close(), s.write.Close())
+	})
 	if err != nil {
 		return fmt.Errorf("failed to close ledger: %w", err)
 	}
 	return nil
 }
 
-// inTx runs fn in one write transaction and commits it if fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, ignoreDone(tx.Rollback()))
-	}
-	return tx.Commit()
+// inTx runs fn as one atomic, durable change: in a savepoint of a
+// transaction the committer shares between concurrent callers (see the
+// package documentation). fn's statements must go through tx, which runs
+// them with the committer's context, not ctx; ctx only decides whether fn
+// runs at all. fn runs on the committer's goroutine: it must not call a
+// Store method (a write would wait for itself, and a read through s.read
+// would not see the batch's changes).
+func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
+	return s.commit.do(ctx, fn)
 }
 
 // ignoreDone drops the error Rollback returns when the transaction already
@@ -211,7 +222,7 @@ func ignoreDone(err error) error {
 // sentinel, which is an answer for the caller rather than a failure.
 func wrap(op string, err error) error {
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) ||
-		errors.Is(err, store.ErrNotVerified) {
+		errors.Is(err, store.ErrNotVerified) || errors.Is(err, store.ErrDuplicateEvent) {
 		return err
 	}
 	return fmt.Errorf("failed to %s: %w", op, err)

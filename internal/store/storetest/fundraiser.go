@@ -41,6 +41,7 @@ func testFundraisers(t *testing.T, open func(t *testing.T) store.Store) {
 			Status:        store.StatusScheduled,
 			StreamKey:     in.StreamKey,
 			CreatedAt:     got.CreatedAt,
+			Milestones:    store.DefaultMilestones,
 		}, got)
 
 		read, err := s.GetFundraiser(t.Context(), got.ID)

@@ -35,6 +35,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ListFundraisers", func(t *testing.T) { testListFundraisers(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open) })
+	t.Run("Donations", func(t *testing.T) { testDonations(t, open) })
+	t.Run("DonationLists", func(t *testing.T) { testDonationLists(t, open) })
+	t.Run("ConcurrentDonations", func(t *testing.T) { testConcurrentDonations(t, open) })
+	t.Run("Milestones", func(t *testing.T) { testMilestones(t, open) })
+	t.Run("Payouts", func(t *testing.T) { testPayouts(t, open) })
+	t.Run("Moderation", func(t *testing.T) { testModeration(t, open) })
+	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
 }
 
@@ -63,6 +70,13 @@ func testLifecycle(t *testing.T, open func(t *testing.T) store.Store) {
 				return err
 			},
 			"CreateSession": func() error { _, err := s.CreateSession(ctx, "viewer"); return err },
+			"CreateDonation": func() error {
+				_, _, err := s.CreateDonation(ctx, store.NewDonation{
+					FundraiserID: unknownFundraiser, Amount: 1, Status: store.DonationSucceeded,
+				})
+				return err
+			},
+			"PendingEvents": func() error { _, err := s.PendingEvents(ctx, 1); return err },
 			"Secret": func() error {
 				_, err := s.Secret(ctx, "k", func() ([]byte, error) { return []byte("v"), nil })
 				return err

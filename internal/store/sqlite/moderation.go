@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/store"
+)
+
+// BanUser bans a viewer from a fundraiser's chat and writes a "user.banned"
+// event; banning twice is a no-op (changed false, no event). Ended
+// fundraisers accept bans too. An empty userID is an error.
+func (s *Store) BanUser(ctx context.Context, fundraiserID, userID string) (bool, error) {
+	if userID == "" {
+		return false, errors.New("failed to ban user: empty user id")
+	}
+	var changed bool
+	err := s.inTx(ctx, func(tx *wtx) error {
+		if err := fundraiserExistsTx(tx, fundraiserID); err != nil {
+			return err
+		}
+		res, err := tx.exec(
+			`INSERT INTO bans (fundraiser_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			fundraiserID, userID, now())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		changed = true
+		return enqueue(tx, fundraiserID, wire.TypeUserBanned, wire.UserBannedData{UserID: userID})
+	})
+	if err != nil {
+		return false, wrap("ban user", err)
+	}
+	return changed, nil
+}
+
+// UnbanUser lifts a ban; lifting a missing one is a no-op (changed false).
+// No event: nothing on the wire announces it.
+func (s *Store) UnbanUser(ctx context.Context, fundraiserID, userID string) (bool, error) {
+	var changed bool
+	err := s.inTx(ctx, func(tx *wtx) error {
+		res, err := tx.exec(`DELETE FROM bans WHERE fundraiser_id = ? AND user_id = ?`, fundraiserID, userID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fundraiserExistsTx(tx, fundraiserID)
+		}
+		changed = true
+		return nil
+	})
+	if err != nil {
+		return false, wrap("unban user", err)
+	}
+	return changed, nil
+}
+
+// IsBanned reports whether the viewer is banned from the fundraiser's chat.
+// An unknown fundraiser is store.ErrNotFound.
+func (s *Store) IsBanned(ctx context.Context, fundraiserID, userID string) (bool, error) {
+	var banned bool
+	err := s.read.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM bans WHERE fundraiser_id = ? AND user_id = ?)`,
+		fundraiserID, userID).Scan(&banned)
+	if err == nil && !banned {
+		err = s.fundraiserExists(ctx, fundraiserID)
+	}
+	if err != nil {
+		return false, wrap("check ban", err)
+	}
+	return banned, nil
+}
+
+// SetSlowMode sets the seconds a viewer must wait between chat messages in
+// the fundraiser; 0 turns slow mode off and a negative value is an error.
+// Nothing is announced: the hub reads the setting when it needs it.
+func (s *Store) SetSlowMode(ctx context.Context, fundraiserID string, seconds int) (store.Fundraiser, error) {
+	if seconds < 0 {
+		return store.Fundraiser{}, fmt.Errorf("failed to set slow mode: %d seconds is negative", seconds)
+	}
+	var out store.Fundraiser
+	err := s.inTx(ctx, func(tx *wtx) error {
+		if err := fundraiserExistsTx(tx, fundraiserID); err != nil {
+			return err
+		}
+		var err error
+		out, err = scanFundraiser(tx.queryRow(
+			`UPDATE fundraisers SET slow_mode_seconds = ? WHERE id = ? RETURNING `+fundraiserColumns,
+			seconds, fundraiserID))
+		return err
+	})
+	if err != nil {
+		return store.Fundraiser{}, wrap("set slow mode", err)
+	}
+	return out, nil
+}
