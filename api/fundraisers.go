@@ -41,6 +41,7 @@ func (h *handlers) CreateFundraiser(ctx context.Context, req CreateFundraiserReq
 		GoalAmount:    body.Goal.Amount,
 		Currency:      string(body.Goal.Currency),
 		StreamKey:     key,
+		Milestones:    milestonesIn(body.Milestones),
 	})
 	if err != nil {
 		// The ledger checks the nonprofit again in its transaction.
@@ -57,8 +58,9 @@ func (h *handlers) CreateFundraiser(ctx context.Context, req CreateFundraiserReq
 		Id: pub.Id, Title: pub.Title, Status: pub.Status,
 		Nonprofit: pub.Nonprofit, Broadcaster: pub.Broadcaster, Goal: pub.Goal,
 		CreatedAt: pub.CreatedAt, StartedAt: pub.StartedAt, EndedAt: pub.EndedAt,
-		StreamKey: f.StreamKey,
-		IngestUrl: h.origin.ingestURL(ctx),
+		Milestones: pub.Milestones,
+		StreamKey:  f.StreamKey,
+		IngestUrl:  h.origin.ingestURL(ctx),
 	}, nil
 }
 
@@ -131,17 +133,43 @@ func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return GetFundraiser200JSONResponse{
+	recent, err := h.store.RecentDonations(ctx, f.ID, recentDonations)
+	if err != nil {
+		return nil, err
+	}
+	top, err := h.store.TopDonors(ctx, f.ID, topDonors)
+	if err != nil {
+		return nil, err
+	}
+	snap := GetFundraiser200JSONResponse{
 		Id: pub.Id, Title: pub.Title, Status: pub.Status,
 		Nonprofit: pub.Nonprofit, Broadcaster: pub.Broadcaster, Goal: pub.Goal,
 		CreatedAt: pub.CreatedAt, StartedAt: pub.StartedAt, EndedAt: pub.EndedAt,
-		// Donations and the media server arrive in later issues: the
-		// shapes are final, the values placeholders.
-		Totals:          Totals{Raised: 0, Donors: 0, Currency: f.Currency},
+		Milestones: pub.Milestones,
+		Totals: Totals{Raised: f.Raised, Goal: f.GoalAmount, Donors: f.Donors,
+			Donations: f.DonationCount, Currency: f.Currency},
 		Stream:          streamOut(f),
-		RecentDonations: []Donation{},
+		RecentDonations: make([]Donation, len(recent)),
+		TopDonors:       make([]TopDonor, len(top)),
+		Chat:            ChatSettings{SlowModeSeconds: f.SlowModeSeconds},
 		Position:        pos,
-	}, nil
+	}
+	for i, d := range recent {
+		snap.RecentDonations[i] = donationOut(d)
+	}
+	for i, d := range top {
+		snap.TopDonors[i] = TopDonor{Name: d.Name, Amount: d.Amount, Donations: d.Donations}
+	}
+	return snap, nil
+}
+
+// milestonesIn passes the request's milestones on: absent (nil) means the
+// ledger's defaults, empty means none.
+func milestonesIn(m *[]int) []int {
+	if m == nil {
+		return nil
+	}
+	return append([]int{}, (*m)...)
 }
 
 // GetFundraiserIngest shows the owner (checked by RequireOwner) where and
@@ -157,7 +185,7 @@ func (h *handlers) GetFundraiserIngest(ctx context.Context, req GetFundraiserIng
 // EndFundraiser ends a fundraiser (owner or admin, checked by RequireOwner).
 // Ending an ended fundraiser answers it unchanged.
 func (h *handlers) EndFundraiser(ctx context.Context, req EndFundraiserRequestObject) (EndFundraiserResponseObject, error) {
-	f, err := h.store.SetFundraiserStatus(ctx, req.Id, store.StatusEnded)
+	f, err := h.donations.End(ctx, req.Id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, notFound("fundraiser")
@@ -242,6 +270,7 @@ func (r *refs) fundraiser(ctx context.Context, f store.Fundraiser) (Fundraiser, 
 		CreatedAt:   f.CreatedAt.UTC(),
 		StartedAt:   timePtr(f.StartedAt),
 		EndedAt:     timePtr(f.EndedAt),
+		Milestones:  append([]int{}, f.Milestones...),
 	}, nil
 }
 

@@ -95,9 +95,12 @@ func TestSnapshot(t *testing.T) {
 	r.json(t, &snap)
 	want := map[string]any{
 		"status":           "scheduled",
-		"totals":           map[string]any{"raised": 0.0, "donors": 0.0, "currency": "USD"},
+		"totals":           map[string]any{"raised": 0.0, "goal": 500000.0, "donors": 0.0, "donations": 0.0, "currency": "USD"},
 		"stream":           map[string]any{"status": "offline", "hls": nil},
 		"recent_donations": []any{},
+		"top_donors":       []any{},
+		"chat":             map[string]any{"slow_mode_seconds": 0.0},
+		"milestones":       []any{25.0, 50.0, 75.0, 100.0},
 		"position":         map[string]any{"epoch": "ep1", "offset": 7.0},
 		"goal":             map[string]any{"amount": 500000.0, "currency": "USD"},
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/givelive/givelive/api"
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/auth"
+	"github.com/givelive/givelive/internal/donation"
+	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/store"
 	"github.com/givelive/givelive/internal/store/sqlite"
 )
@@ -33,11 +35,21 @@ type env struct {
 	logs  *syncBuffer
 	clock *clock
 	rooms *fixedRooms
+	// donations is the money path over the same ledger, with the sandbox
+	// provider unless edit replaced it.
+	donations *donation.Service
 }
 
 // newEnv starts a server; edit adjusts its Config (rate limit off unless
 // edit turns it on).
 func newEnv(t testing.TB, edit ...func(*api.Config)) *env {
+	t.Helper()
+	return newEnvWithDonations(t, nil, edit...)
+}
+
+// newEnvWithDonations is newEnv with the donation service's Config
+// adjusted by money (nil: the sandbox provider and defaults).
+func newEnvWithDonations(t testing.TB, money func(*donation.Config), edit ...func(*api.Config)) *env {
 	t.Helper()
 	e := &env{logs: &syncBuffer{}, clock: &clock{now: time.Now()}}
 	if tt, ok := t.(*testing.T); ok {
@@ -55,8 +67,14 @@ func newEnv(t testing.TB, edit ...func(*api.Config)) *env {
 		t.Fatalf("auth.New: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dcfg := donation.Config{Provider: payment.Sandbox{}}
+	if money != nil {
+		money(&dcfg)
+	}
+	e.donations = e.newDonations(t, dcfg, log)
 	cfg := api.Config{
 		Store:     e.store,
+		Donations: e.donations,
 		Auth:      e.auth,
 		Rooms:     e.rooms,
 		Logger:    log,
@@ -65,6 +83,7 @@ func newEnv(t testing.TB, edit ...func(*api.Config)) *env {
 	for _, f := range edit {
 		f(&cfg)
 	}
+	e.donations = cfg.Donations
 	e.srv, err = api.New(cfg)
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
@@ -72,6 +91,19 @@ func newEnv(t testing.TB, edit ...func(*api.Config)) *env {
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
 	return e
+}
+
+// newDonations builds a donation service over the env's ledger from cfg
+// (its Store is set here).
+func (e *env) newDonations(t testing.TB, cfg donation.Config, log *slog.Logger) *donation.Service {
+	t.Helper()
+	cfg.Store = e.store
+	cfg.Logger = log
+	d, err := donation.New(cfg)
+	if err != nil {
+		t.Fatalf("donation.New: %v", err)
+	}
+	return d
 }
 
 // response is a finished HTTP exchange.
@@ -296,6 +328,34 @@ func (s *recordingStore) GetFundraiser(ctx context.Context, id string) (store.Fu
 func (s *recordingStore) SetFundraiserStatus(ctx context.Context, id, status string) (store.Fundraiser, error) {
 	s.note("SetFundraiserStatus", true)
 	return s.Store.SetFundraiserStatus(ctx, id, status)
+}
+
+// CreateDonation counts as a write only when it recorded one: the ledger
+// itself refuses an ended fundraiser, in its transaction.
+func (s *recordingStore) CreateDonation(ctx context.Context, d store.NewDonation) (store.Donation, bool, error) {
+	don, created, err := s.Store.CreateDonation(ctx, d)
+	s.note("CreateDonation", err == nil && created)
+	return don, created, err
+}
+
+func (s *recordingStore) SetDonationPayment(ctx context.Context, id, ref, secret string) (store.Donation, error) {
+	s.note("SetDonationPayment", true)
+	return s.Store.SetDonationPayment(ctx, id, ref, secret)
+}
+
+func (s *recordingStore) SettleDonation(ctx context.Context, id, status, reason string, ev *store.ProviderEvent) (store.Donation, bool, error) {
+	s.note("SettleDonation", true)
+	return s.Store.SettleDonation(ctx, id, status, reason, ev)
+}
+
+func (s *recordingStore) RefundDonation(ctx context.Context, id string, ev *store.ProviderEvent) (store.Donation, bool, error) {
+	s.note("RefundDonation", true)
+	return s.Store.RefundDonation(ctx, id, ev)
+}
+
+func (s *recordingStore) Enqueue(ctx context.Context, room, typ string, data []byte) error {
+	s.note("Enqueue", true)
+	return s.Store.Enqueue(ctx, room, typ, data)
 }
 
 func (s *recordingStore) CreateSession(ctx context.Context, name string) (store.Session, error) {

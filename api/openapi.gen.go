@@ -70,6 +70,30 @@ func (e Currency) Valid() bool {
 	}
 }
 
+// Defines values for DonationStatus.
+const (
+	DonationStatusFailed    DonationStatus = "failed"
+	DonationStatusPending   DonationStatus = "pending"
+	DonationStatusRefunded  DonationStatus = "refunded"
+	DonationStatusSucceeded DonationStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the DonationStatus enum.
+func (e DonationStatus) Valid() bool {
+	switch e {
+	case DonationStatusFailed:
+		return true
+	case DonationStatusPending:
+		return true
+	case DonationStatusRefunded:
+		return true
+	case DonationStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundraiserStatus.
 const (
 	FundraiserStatusEnded     FundraiserStatus = "ended"
@@ -128,6 +152,12 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatSettings defines model for ChatSettings.
+type ChatSettings struct {
+	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
+	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
 // Country ISO 3166-1 alpha-2 country code.
 //
 // Example: GB
@@ -141,10 +171,41 @@ type CreateBroadcasterRequest struct {
 	Name Name `json:"name"`
 }
 
+// CreateDonationRequest defines model for CreateDonationRequest.
+type CreateDonationRequest struct {
+	// Amount Minor units (cents for USD), within the server's limits.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Anonymous Show `Anonymous` instead of the name, to everyone.
+	Anonymous *bool `json:"anonymous,omitempty"`
+
+	// Currency ISO 4217 currency code, from the currencies GiveLive supports.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Message A message for the broadcaster and viewers, after moderation.
+	//
+	// Example: Keep going!
+	Message *string `json:"message,omitempty"`
+
+	// Name The donor's name as viewers see it; empty means `Anonymous`.
+	//
+	// Example: Ada
+	Name *string `json:"name,omitempty"`
+}
+
 // CreateFundraiserRequest defines model for CreateFundraiserRequest.
 type CreateFundraiserRequest struct {
 	// Goal A fundraiser's goal, 1.00 to 1,000,000,000.00 in minor units.
 	Goal Goal `json:"goal"`
+
+	// Milestones Milestones in percent of the goal; crossing each is announced once
+	// with a `milestone` event. Absent means 25, 50, 75 and 100; an empty
+	// list means none.
+	Milestones *[]int `json:"milestones,omitempty"`
 
 	// NonprofitId An opaque record id.
 	//
@@ -183,6 +244,17 @@ type CreateSessionRequest struct {
 	Name Name `json:"name"`
 }
 
+// CreateShoutoutRequest defines model for CreateShoutoutRequest.
+type CreateShoutoutRequest struct {
+	// DonationId An opaque record id.
+	//
+	// Example: f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e
+	DonationId ID `json:"donation_id"`
+
+	// Text Example: Thank you Ada!
+	Text string `json:"text"`
+}
+
 // Currency ISO 4217 currency code, from the currencies GiveLive supports.
 //
 // Example: USD
@@ -199,6 +271,62 @@ type Donation struct {
 	// Name The donor's name, or `Anonymous`.
 	Name string `json:"name"`
 }
+
+// DonationPage defines model for DonationPage.
+type DonationPage struct {
+	Items []DonationRecord `json:"items"`
+
+	// Next Pass as `before` for the next page; null on the last page.
+	Next *string `json:"next"`
+}
+
+// DonationReceipt The donation, plus what its donor needs to finish paying.
+type DonationReceipt struct {
+	Amount    int64     `json:"amount"`
+	Anonymous bool      `json:"anonymous"`
+	CreatedAt time.Time `json:"created_at"`
+	Currency  string    `json:"currency"`
+
+	// FailureReason Why the payment failed (status failed only).
+	FailureReason *string `json:"failure_reason,omitempty"`
+	FundraiserId  string  `json:"fundraiser_id"`
+	Id            string  `json:"id"`
+
+	// Message The message as viewers see it (after moderation; empty when hidden).
+	Message string `json:"message"`
+
+	// Name The public name, `Anonymous` for anonymous gifts.
+	Name       string         `json:"name"`
+	Payment    PaymentInfo    `json:"payment"`
+	RefundedAt *time.Time     `json:"refunded_at"`
+	SettledAt  *time.Time     `json:"settled_at"`
+	Status     DonationStatus `json:"status"`
+}
+
+// DonationRecord A donation as its donor, the broadcaster and admins see it. Never the real name of an anonymous donor.
+type DonationRecord struct {
+	Amount    int64     `json:"amount"`
+	Anonymous bool      `json:"anonymous"`
+	CreatedAt time.Time `json:"created_at"`
+	Currency  string    `json:"currency"`
+
+	// FailureReason Why the payment failed (status failed only).
+	FailureReason *string `json:"failure_reason,omitempty"`
+	FundraiserId  string  `json:"fundraiser_id"`
+	Id            string  `json:"id"`
+
+	// Message The message as viewers see it (after moderation; empty when hidden).
+	Message string `json:"message"`
+
+	// Name The public name, `Anonymous` for anonymous gifts.
+	Name       string         `json:"name"`
+	RefundedAt *time.Time     `json:"refunded_at"`
+	SettledAt  *time.Time     `json:"settled_at"`
+	Status     DonationStatus `json:"status"`
+}
+
+// DonationStatus defines model for DonationStatus.
+type DonationStatus string
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -218,12 +346,15 @@ type Fundraiser struct {
 	EndedAt     *time.Time     `json:"ended_at"`
 
 	// Goal An amount in minor units (cents for USD) and its currency.
-	Goal      Money            `json:"goal"`
-	Id        string           `json:"id"`
-	Nonprofit NonprofitRef     `json:"nonprofit"`
-	StartedAt *time.Time       `json:"started_at"`
-	Status    FundraiserStatus `json:"status"`
-	Title     string           `json:"title"`
+	Goal Money  `json:"goal"`
+	Id   string `json:"id"`
+
+	// Milestones Milestones in percent of the goal, ascending.
+	Milestones []int            `json:"milestones"`
+	Nonprofit  NonprofitRef     `json:"nonprofit"`
+	StartedAt  *time.Time       `json:"started_at"`
+	Status     FundraiserStatus `json:"status"`
+	Title      string           `json:"title"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -237,10 +368,13 @@ type FundraiserCreated struct {
 	Id   string `json:"id"`
 
 	// IngestUrl Example: rtmp://live.example.org/live
-	IngestUrl string           `json:"ingest_url"`
-	Nonprofit NonprofitRef     `json:"nonprofit"`
-	StartedAt *time.Time       `json:"started_at"`
-	Status    FundraiserStatus `json:"status"`
+	IngestUrl string `json:"ingest_url"`
+
+	// Milestones Milestones in percent of the goal, ascending.
+	Milestones []int            `json:"milestones"`
+	Nonprofit  NonprofitRef     `json:"nonprofit"`
+	StartedAt  *time.Time       `json:"started_at"`
+	Status     FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
@@ -255,24 +389,31 @@ type FundraiserList struct {
 // FundraiserSnapshot A fundraiser's public state as of `position`.
 type FundraiserSnapshot struct {
 	Broadcaster BroadcasterRef `json:"broadcaster"`
+	Chat        ChatSettings   `json:"chat"`
 	CreatedAt   time.Time      `json:"created_at"`
 	EndedAt     *time.Time     `json:"ended_at"`
 
 	// Goal An amount in minor units (cents for USD) and its currency.
-	Goal      Money        `json:"goal"`
-	Id        string       `json:"id"`
-	Nonprofit NonprofitRef `json:"nonprofit"`
+	Goal Money  `json:"goal"`
+	Id   string `json:"id"`
+
+	// Milestones Milestones in percent of the goal, ascending.
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
 
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
 
-	// RecentDonations The newest donations, newest first.
+	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
 	Title           string           `json:"title"`
-	Totals          Totals           `json:"totals"`
+
+	// TopDonors The 10 largest donors, largest first.
+	TopDonors []TopDonor `json:"top_donors"`
+	Totals    Totals     `json:"totals"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -340,6 +481,32 @@ type NonprofitRef struct {
 	Name    string `json:"name"`
 }
 
+// PaymentInfo defines model for PaymentInfo.
+type PaymentInfo struct {
+	// ClientSecret For a pending Stripe payment, the PaymentIntent's client secret for Stripe.js.
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Provider Example: sandbox
+	Provider string `json:"provider"`
+}
+
+// Payout defines model for Payout.
+type Payout struct {
+	Currency    string       `json:"currency"`
+	Donations   int64        `json:"donations"`
+	Fundraisers int64        `json:"fundraisers"`
+	Nonprofit   NonprofitRef `json:"nonprofit"`
+
+	// Raised Owed to the nonprofit, refunds taken off, minor units.
+	Raised   int64 `json:"raised"`
+	Refunded int64 `json:"refunded"`
+}
+
+// PayoutList defines model for PayoutList.
+type PayoutList struct {
+	Items []Payout `json:"items"`
+}
+
 // Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 type Position struct {
 	Epoch  string `json:"epoch"`
@@ -385,6 +552,17 @@ type SessionCreated struct {
 	User  User   `json:"user"`
 }
 
+// Shoutout defines model for Shoutout.
+type Shoutout struct {
+	DonationId string `json:"donation_id"`
+	Text       string `json:"text"`
+}
+
+// SlowMode defines model for SlowMode.
+type SlowMode struct {
+	Seconds int `json:"seconds"`
+}
+
 // Stream defines model for Stream.
 type Stream struct {
 	// Hls The HLS playlist path while live, such as `/hls/{id}/index.m3u8`.
@@ -400,12 +578,27 @@ type StreamStatus string
 // Example: 24 hours of speedruns for clean water
 type Title = string
 
+// TopDonor defines model for TopDonor.
+type TopDonor struct {
+	Amount    int64 `json:"amount"`
+	Donations int64 `json:"donations"`
+
+	// Name The name of their latest donation, or `Anonymous`.
+	Name string `json:"name"`
+}
+
 // Totals defines model for Totals.
 type Totals struct {
 	Currency string `json:"currency"`
-	Donors   int64  `json:"donors"`
 
-	// Raised Minor units raised so far.
+	// Donations Counted donations.
+	Donations int64 `json:"donations"`
+
+	// Donors Donors with a counted donation; a signed-in viewer counts once.
+	Donors int64 `json:"donors"`
+	Goal   int64 `json:"goal"`
+
+	// Raised Minor units raised so far (refunds taken off).
 	Raised int64 `json:"raised"`
 }
 
@@ -414,6 +607,11 @@ type User struct {
 	Id   string `json:"id"`
 	Name string `json:"name"`
 }
+
+// DonationID An opaque record id.
+//
+// Example: f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e
+type DonationID = ID
 
 // FundraiserID An opaque record id.
 //
@@ -425,8 +623,14 @@ type FundraiserID = ID
 // Example: f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e
 type NonprofitID = ID
 
+// BadGateway An RFC 9457 problem document.
+type BadGateway = Problem
+
 // BadRequest An RFC 9457 problem document.
 type BadRequest = Problem
+
+// Conflict An RFC 9457 problem document.
+type Conflict = Problem
 
 // Error An RFC 9457 problem document.
 type Error = Problem
@@ -455,11 +659,38 @@ type ListFundraisersParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListDonationsParams defines parameters for ListDonations.
+type ListDonationsParams struct {
+	Status *DonationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Before A cursor, the `next` of the previous page.
+	Before *ID  `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateDonationParams defines parameters for CreateDonation.
+type CreateDonationParams struct {
+	// IdempotencyKey A client-chosen key, unique per donation attempt (a UUID, say); retry with the same key.
+	IdempotencyKey string `json:"Idempotency-Key"`
+}
+
 // CreateBroadcasterJSONRequestBody defines body for CreateBroadcaster for application/json ContentType.
 type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
+
+// CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
+type CreateDonationJSONRequestBody = CreateDonationRequest
+
+// RaiseGoalJSONRequestBody defines body for RaiseGoal for application/json ContentType.
+type RaiseGoalJSONRequestBody = Goal
+
+// CreateShoutoutJSONRequestBody defines body for CreateShoutout for application/json ContentType.
+type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
+
+// SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
+type SetSlowModeJSONRequestBody = SlowMode
 
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
@@ -481,12 +712,48 @@ type ServerInterface interface {
 	// GetFundraiser A fundraiser's snapshot, with the stream position it reflects.
 	// (GET /fundraisers/{id})
 	GetFundraiser(ctx echo.Context, id FundraiserID) error
+	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// (DELETE /fundraisers/{id}/bans/{user_id})
+	UnbanUser(ctx echo.Context, id FundraiserID, userId ID) error
+	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/bans/{user_id})
+	BanUser(ctx echo.Context, id FundraiserID, userId ID) error
+	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
+	// (DELETE /fundraisers/{id}/chat/{message_id})
+	DeleteChatMessage(ctx echo.Context, id FundraiserID, messageId ID) error
+	// ListDonations Every donation to a fundraiser, newest first (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/donations)
+	ListDonations(ctx echo.Context, id FundraiserID, params ListDonationsParams) error
+	// CreateDonation Give to a fundraiser.
+	// (POST /fundraisers/{id}/donations)
+	CreateDonation(ctx echo.Context, id FundraiserID, params CreateDonationParams) error
+	// GetDonation One donation's public view and status (for a donor waiting on a pending payment).
+	// (GET /fundraisers/{id}/donations/{donation_id})
+	GetDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error
+	// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/hide)
+	HideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error
+	// RefundDonation Refund a succeeded donation in full (admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
+	RefundDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx echo.Context, id FundraiserID) error
+	// RaiseGoal Raise the goal (its broadcaster or an admin); it can never be lowered.
+	// (PUT /fundraisers/{id}/goal)
+	RaiseGoal(ctx echo.Context, id FundraiserID) error
 	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
 	// (GET /fundraisers/{id}/ingest)
 	GetFundraiserIngest(ctx echo.Context, id FundraiserID) error
+	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/report.csv)
+	GetFundraiserReport(ctx echo.Context, id FundraiserID) error
+	// CreateShoutout Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+	// (POST /fundraisers/{id}/shoutouts)
+	CreateShoutout(ctx echo.Context, id FundraiserID) error
+	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+	// (PUT /fundraisers/{id}/slow-mode)
+	SetSlowMode(ctx echo.Context, id FundraiserID) error
 	// ListNonprofits List verified nonprofits, ordered by name.
 	// (GET /nonprofits)
 	ListNonprofits(ctx echo.Context) error
@@ -499,6 +766,9 @@ type ServerInterface interface {
 	// GetOpenAPISpec This document.
 	// (GET /openapi.yaml)
 	GetOpenAPISpec(ctx echo.Context) error
+	// ListPayouts What each nonprofit is owed, per currency (admin).
+	// (GET /payouts)
+	ListPayouts(ctx echo.Context) error
 	// CreateSession Create a viewer identity.
 	// (POST /sessions)
 	CreateSession(ctx echo.Context) error
@@ -575,6 +845,227 @@ func (w *ServerInterfaceWrapper) GetFundraiser(ctx echo.Context) error {
 	return err
 }
 
+// UnbanUser converts echo context to params.
+func (w *ServerInterfaceWrapper) UnbanUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnbanUser(ctx, id, userId)
+	return err
+}
+
+// BanUser converts echo context to params.
+func (w *ServerInterfaceWrapper) BanUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BanUser(ctx, id, userId)
+	return err
+}
+
+// DeleteChatMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteChatMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "message_id" -------------
+	var messageId ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteChatMessage(ctx, id, messageId)
+	return err
+}
+
+// ListDonations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDonations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDonationsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDonations(ctx, id, params)
+	return err
+}
+
+// CreateDonation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDonation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDonationParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDonation(ctx, id, params)
+	return err
+}
+
+// GetDonation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDonation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "donation_id" -------------
+	var donationId DonationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "donation_id", ctx.Param("donation_id"), &donationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter donation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDonation(ctx, id, donationId)
+	return err
+}
+
+// HideDonationMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) HideDonationMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "donation_id" -------------
+	var donationId DonationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "donation_id", ctx.Param("donation_id"), &donationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter donation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HideDonationMessage(ctx, id, donationId)
+	return err
+}
+
+// RefundDonation converts echo context to params.
+func (w *ServerInterfaceWrapper) RefundDonation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "donation_id" -------------
+	var donationId DonationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "donation_id", ctx.Param("donation_id"), &donationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter donation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefundDonation(ctx, id, donationId)
+	return err
+}
+
 // EndFundraiser converts echo context to params.
 func (w *ServerInterfaceWrapper) EndFundraiser(ctx echo.Context) error {
 	var err error
@@ -591,6 +1082,22 @@ func (w *ServerInterfaceWrapper) EndFundraiser(ctx echo.Context) error {
 	return err
 }
 
+// RaiseGoal converts echo context to params.
+func (w *ServerInterfaceWrapper) RaiseGoal(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RaiseGoal(ctx, id)
+	return err
+}
+
 // GetFundraiserIngest converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFundraiserIngest(ctx echo.Context) error {
 	var err error
@@ -604,6 +1111,54 @@ func (w *ServerInterfaceWrapper) GetFundraiserIngest(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetFundraiserIngest(ctx, id)
+	return err
+}
+
+// GetFundraiserReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundraiserReport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundraiserReport(ctx, id)
+	return err
+}
+
+// CreateShoutout converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateShoutout(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateShoutout(ctx, id)
+	return err
+}
+
+// SetSlowMode converts echo context to params.
+func (w *ServerInterfaceWrapper) SetSlowMode(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetSlowMode(ctx, id)
 	return err
 }
 
@@ -647,6 +1202,15 @@ func (w *ServerInterfaceWrapper) GetOpenAPISpec(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPISpec(ctx)
+	return err
+}
+
+// ListPayouts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPayouts(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPayouts(ctx)
 	return err
 }
 
@@ -717,10 +1281,27 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fundraisers/:id", wrapper.GetFundraiser, options.OperationMiddlewares["getFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/ingest", wrapper.GetFundraiserIngest, options.OperationMiddlewares["getFundraiserIngest"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/end", wrapper.EndFundraiser, options.OperationMiddlewares["endFundraiser"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/donations", wrapper.ListDonations, options.OperationMiddlewares["listDonations"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/donations", wrapper.CreateDonation, options.OperationMiddlewares["createDonation"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/donations/:donation_id", wrapper.GetDonation, options.OperationMiddlewares["getDonation"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/refund", wrapper.RefundDonation, options.OperationMiddlewares["refundDonation"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/hide", wrapper.HideDonationMessage, options.OperationMiddlewares["hideDonationMessage"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/shoutouts", wrapper.CreateShoutout, options.OperationMiddlewares["createShoutout"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/goal", wrapper.RaiseGoal, options.OperationMiddlewares["raiseGoal"]...)
+	router.DELETE(options.BaseURL+"/fundraisers/:id/chat/:message_id", wrapper.DeleteChatMessage, options.OperationMiddlewares["deleteChatMessage"]...)
+	router.DELETE(options.BaseURL+"/fundraisers/:id/bans/:user_id", wrapper.UnbanUser, options.OperationMiddlewares["unbanUser"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/bans/:user_id", wrapper.BanUser, options.OperationMiddlewares["banUser"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/slow-mode", wrapper.SetSlowMode, options.OperationMiddlewares["setSlowMode"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/report.csv", wrapper.GetFundraiserReport, options.OperationMiddlewares["getFundraiserReport"]...)
+	router.GET(options.BaseURL+"/payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
 
 }
 
+type BadGatewayApplicationProblemPlusJSONResponse Problem
+
 type BadRequestApplicationProblemPlusJSONResponse Problem
+
+type ConflictApplicationProblemPlusJSONResponse Problem
 
 type ErrorApplicationProblemPlusJSONResponse Problem
 
@@ -1061,6 +1642,914 @@ func (response GetFundraiserdefaultApplicationProblemPlusJSONResponse) VisitGetF
 	return err
 }
 
+type UnbanUserRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	UserId ID           `json:"user_id"`
+}
+
+type UnbanUserResponseObject interface {
+	VisitUnbanUserResponse(w http.ResponseWriter) error
+}
+
+type UnbanUser204Response struct {
+}
+
+func (response UnbanUser204Response) VisitUnbanUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnbanUser400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnbanUser400ApplicationProblemPlusJSONResponse) VisitUnbanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnbanUser401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnbanUser401ApplicationProblemPlusJSONResponse) VisitUnbanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnbanUser403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnbanUser403ApplicationProblemPlusJSONResponse) VisitUnbanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnbanUser404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnbanUser404ApplicationProblemPlusJSONResponse) VisitUnbanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnbanUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UnbanUserdefaultApplicationProblemPlusJSONResponse) VisitUnbanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BanUserRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	UserId ID           `json:"user_id"`
+}
+
+type BanUserResponseObject interface {
+	VisitBanUserResponse(w http.ResponseWriter) error
+}
+
+type BanUser204Response struct {
+}
+
+func (response BanUser204Response) VisitBanUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BanUser400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BanUser400ApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BanUser401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BanUser401ApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BanUser403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response BanUser403ApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BanUser404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response BanUser404ApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BanUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response BanUser422ApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BanUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BanUserdefaultApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChatMessageRequestObject struct {
+	Id        FundraiserID `json:"id"`
+	MessageId ID           `json:"message_id"`
+}
+
+type DeleteChatMessageResponseObject interface {
+	VisitDeleteChatMessageResponse(w http.ResponseWriter) error
+}
+
+type DeleteChatMessage204Response struct {
+}
+
+func (response DeleteChatMessage204Response) VisitDeleteChatMessageResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteChatMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChatMessage400ApplicationProblemPlusJSONResponse) VisitDeleteChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChatMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChatMessage401ApplicationProblemPlusJSONResponse) VisitDeleteChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChatMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChatMessage403ApplicationProblemPlusJSONResponse) VisitDeleteChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChatMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChatMessage404ApplicationProblemPlusJSONResponse) VisitDeleteChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChatMessagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteChatMessagedefaultApplicationProblemPlusJSONResponse) VisitDeleteChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDonationsRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	Params ListDonationsParams
+}
+
+type ListDonationsResponseObject interface {
+	VisitListDonationsResponse(w http.ResponseWriter) error
+}
+
+type ListDonations200JSONResponse DonationPage
+
+func (response ListDonations200JSONResponse) VisitListDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDonations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDonations400ApplicationProblemPlusJSONResponse) VisitListDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDonations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDonations401ApplicationProblemPlusJSONResponse) VisitListDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDonations403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListDonations403ApplicationProblemPlusJSONResponse) VisitListDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDonations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListDonations404ApplicationProblemPlusJSONResponse) VisitListDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDonationsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDonationsdefaultApplicationProblemPlusJSONResponse) VisitListDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonationRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	Params CreateDonationParams
+	Body   *CreateDonationJSONRequestBody
+}
+
+type CreateDonationResponseObject interface {
+	VisitCreateDonationResponse(w http.ResponseWriter) error
+}
+
+type CreateDonation200ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreateDonation200JSONResponse struct {
+	Body    DonationReceipt
+	Headers CreateDonation200ResponseHeaders
+}
+
+func (response CreateDonation200JSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation201JSONResponse DonationReceipt
+
+func (response CreateDonation201JSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDonation400ApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDonation401ApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDonation404ApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDonation409ApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDonation422ApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonation502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDonation502ApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDonationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateDonationdefaultApplicationProblemPlusJSONResponse) VisitCreateDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDonationRequestObject struct {
+	Id         FundraiserID `json:"id"`
+	DonationId DonationID   `json:"donation_id"`
+}
+
+type GetDonationResponseObject interface {
+	VisitGetDonationResponse(w http.ResponseWriter) error
+}
+
+type GetDonation200JSONResponse DonationRecord
+
+func (response GetDonation200JSONResponse) VisitGetDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDonation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDonation400ApplicationProblemPlusJSONResponse) VisitGetDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDonation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDonation404ApplicationProblemPlusJSONResponse) VisitGetDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDonationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDonationdefaultApplicationProblemPlusJSONResponse) VisitGetDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideDonationMessageRequestObject struct {
+	Id         FundraiserID `json:"id"`
+	DonationId DonationID   `json:"donation_id"`
+}
+
+type HideDonationMessageResponseObject interface {
+	VisitHideDonationMessageResponse(w http.ResponseWriter) error
+}
+
+type HideDonationMessage200JSONResponse DonationRecord
+
+func (response HideDonationMessage200JSONResponse) VisitHideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideDonationMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response HideDonationMessage400ApplicationProblemPlusJSONResponse) VisitHideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideDonationMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response HideDonationMessage401ApplicationProblemPlusJSONResponse) VisitHideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideDonationMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response HideDonationMessage403ApplicationProblemPlusJSONResponse) VisitHideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideDonationMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response HideDonationMessage404ApplicationProblemPlusJSONResponse) VisitHideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HideDonationMessagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response HideDonationMessagedefaultApplicationProblemPlusJSONResponse) VisitHideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonationRequestObject struct {
+	Id         FundraiserID `json:"id"`
+	DonationId DonationID   `json:"donation_id"`
+}
+
+type RefundDonationResponseObject interface {
+	VisitRefundDonationResponse(w http.ResponseWriter) error
+}
+
+type RefundDonation200JSONResponse DonationRecord
+
+func (response RefundDonation200JSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RefundDonation400ApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RefundDonation401ApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RefundDonation403ApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RefundDonation404ApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RefundDonation409ApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonation502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response RefundDonation502ApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundDonationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RefundDonationdefaultApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type EndFundraiserRequestObject struct {
 	Id FundraiserID `json:"id"`
 }
@@ -1167,6 +2656,129 @@ func (response EndFundraiserdefaultApplicationProblemPlusJSONResponse) VisitEndF
 	return err
 }
 
+type RaiseGoalRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *RaiseGoalJSONRequestBody
+}
+
+type RaiseGoalResponseObject interface {
+	VisitRaiseGoalResponse(w http.ResponseWriter) error
+}
+
+type RaiseGoal200JSONResponse Fundraiser
+
+func (response RaiseGoal200JSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RaiseGoal400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RaiseGoal400ApplicationProblemPlusJSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RaiseGoal401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RaiseGoal401ApplicationProblemPlusJSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RaiseGoal403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RaiseGoal403ApplicationProblemPlusJSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RaiseGoal404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RaiseGoal404ApplicationProblemPlusJSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RaiseGoal409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RaiseGoal409ApplicationProblemPlusJSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RaiseGoaldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RaiseGoaldefaultApplicationProblemPlusJSONResponse) VisitRaiseGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFundraiserIngestRequestObject struct {
 	Id FundraiserID `json:"id"`
 }
@@ -1262,6 +2874,348 @@ type GetFundraiserIngestdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetFundraiserIngestdefaultApplicationProblemPlusJSONResponse) VisitGetFundraiserIngestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundraiserReportRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type GetFundraiserReportResponseObject interface {
+	VisitGetFundraiserReportResponse(w http.ResponseWriter) error
+}
+
+type GetFundraiserReport200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetFundraiserReport200TextcsvResponse) VisitGetFundraiserReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFundraiserReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundraiserReport400ApplicationProblemPlusJSONResponse) VisitGetFundraiserReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundraiserReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundraiserReport401ApplicationProblemPlusJSONResponse) VisitGetFundraiserReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundraiserReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundraiserReport403ApplicationProblemPlusJSONResponse) VisitGetFundraiserReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundraiserReport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundraiserReport404ApplicationProblemPlusJSONResponse) VisitGetFundraiserReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundraiserReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFundraiserReportdefaultApplicationProblemPlusJSONResponse) VisitGetFundraiserReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutoutRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *CreateShoutoutJSONRequestBody
+}
+
+type CreateShoutoutResponseObject interface {
+	VisitCreateShoutoutResponse(w http.ResponseWriter) error
+}
+
+type CreateShoutout201JSONResponse Shoutout
+
+func (response CreateShoutout201JSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutout400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShoutout400ApplicationProblemPlusJSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutout401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShoutout401ApplicationProblemPlusJSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutout403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShoutout403ApplicationProblemPlusJSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutout404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShoutout404ApplicationProblemPlusJSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutout422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateShoutout422ApplicationProblemPlusJSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShoutoutdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateShoutoutdefaultApplicationProblemPlusJSONResponse) VisitCreateShoutoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSlowModeRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *SetSlowModeJSONRequestBody
+}
+
+type SetSlowModeResponseObject interface {
+	VisitSetSlowModeResponse(w http.ResponseWriter) error
+}
+
+type SetSlowMode200JSONResponse SlowMode
+
+func (response SetSlowMode200JSONResponse) VisitSetSlowModeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSlowMode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetSlowMode400ApplicationProblemPlusJSONResponse) VisitSetSlowModeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSlowMode401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetSlowMode401ApplicationProblemPlusJSONResponse) VisitSetSlowModeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSlowMode403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetSlowMode403ApplicationProblemPlusJSONResponse) VisitSetSlowModeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSlowMode404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetSlowMode404ApplicationProblemPlusJSONResponse) VisitSetSlowModeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSlowModedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetSlowModedefaultApplicationProblemPlusJSONResponse) VisitSetSlowModeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1551,6 +3505,79 @@ func (response GetOpenAPISpecdefaultApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type ListPayoutsRequestObject struct {
+}
+
+type ListPayoutsResponseObject interface {
+	VisitListPayoutsResponse(w http.ResponseWriter) error
+}
+
+type ListPayouts200JSONResponse PayoutList
+
+func (response ListPayouts200JSONResponse) VisitListPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayouts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayouts401ApplicationProblemPlusJSONResponse) VisitListPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayouts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayouts403ApplicationProblemPlusJSONResponse) VisitListPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayoutsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPayoutsdefaultApplicationProblemPlusJSONResponse) VisitListPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateSessionRequestObject struct {
 	Body *CreateSessionJSONRequestBody
 }
@@ -1620,12 +3647,48 @@ type StrictServerInterface interface {
 	// GetFundraiser A fundraiser's snapshot, with the stream position it reflects.
 	// (GET /fundraisers/{id})
 	GetFundraiser(ctx context.Context, request GetFundraiserRequestObject) (GetFundraiserResponseObject, error)
+	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// (DELETE /fundraisers/{id}/bans/{user_id})
+	UnbanUser(ctx context.Context, request UnbanUserRequestObject) (UnbanUserResponseObject, error)
+	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/bans/{user_id})
+	BanUser(ctx context.Context, request BanUserRequestObject) (BanUserResponseObject, error)
+	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
+	// (DELETE /fundraisers/{id}/chat/{message_id})
+	DeleteChatMessage(ctx context.Context, request DeleteChatMessageRequestObject) (DeleteChatMessageResponseObject, error)
+	// ListDonations Every donation to a fundraiser, newest first (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/donations)
+	ListDonations(ctx context.Context, request ListDonationsRequestObject) (ListDonationsResponseObject, error)
+	// CreateDonation Give to a fundraiser.
+	// (POST /fundraisers/{id}/donations)
+	CreateDonation(ctx context.Context, request CreateDonationRequestObject) (CreateDonationResponseObject, error)
+	// GetDonation One donation's public view and status (for a donor waiting on a pending payment).
+	// (GET /fundraisers/{id}/donations/{donation_id})
+	GetDonation(ctx context.Context, request GetDonationRequestObject) (GetDonationResponseObject, error)
+	// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/hide)
+	HideDonationMessage(ctx context.Context, request HideDonationMessageRequestObject) (HideDonationMessageResponseObject, error)
+	// RefundDonation Refund a succeeded donation in full (admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
+	RefundDonation(ctx context.Context, request RefundDonationRequestObject) (RefundDonationResponseObject, error)
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx context.Context, request EndFundraiserRequestObject) (EndFundraiserResponseObject, error)
+	// RaiseGoal Raise the goal (its broadcaster or an admin); it can never be lowered.
+	// (PUT /fundraisers/{id}/goal)
+	RaiseGoal(ctx context.Context, request RaiseGoalRequestObject) (RaiseGoalResponseObject, error)
 	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
 	// (GET /fundraisers/{id}/ingest)
 	GetFundraiserIngest(ctx context.Context, request GetFundraiserIngestRequestObject) (GetFundraiserIngestResponseObject, error)
+	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/report.csv)
+	GetFundraiserReport(ctx context.Context, request GetFundraiserReportRequestObject) (GetFundraiserReportResponseObject, error)
+	// CreateShoutout Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+	// (POST /fundraisers/{id}/shoutouts)
+	CreateShoutout(ctx context.Context, request CreateShoutoutRequestObject) (CreateShoutoutResponseObject, error)
+	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+	// (PUT /fundraisers/{id}/slow-mode)
+	SetSlowMode(ctx context.Context, request SetSlowModeRequestObject) (SetSlowModeResponseObject, error)
 	// ListNonprofits List verified nonprofits, ordered by name.
 	// (GET /nonprofits)
 	ListNonprofits(ctx context.Context, request ListNonprofitsRequestObject) (ListNonprofitsResponseObject, error)
@@ -1638,6 +3701,9 @@ type StrictServerInterface interface {
 	// GetOpenAPISpec This document.
 	// (GET /openapi.yaml)
 	GetOpenAPISpec(ctx context.Context, request GetOpenAPISpecRequestObject) (GetOpenAPISpecResponseObject, error)
+	// ListPayouts What each nonprofit is owed, per currency (admin).
+	// (GET /payouts)
+	ListPayouts(ctx context.Context, request ListPayoutsRequestObject) (ListPayoutsResponseObject, error)
 	// CreateSession Create a viewer identity.
 	// (POST /sessions)
 	CreateSession(ctx context.Context, request CreateSessionRequestObject) (CreateSessionResponseObject, error)
@@ -1797,6 +3863,237 @@ func (sh *strictHandler) GetFundraiser(ctx echo.Context, id FundraiserID) error 
 	return nil
 }
 
+// UnbanUser operation middleware
+func (sh *strictHandler) UnbanUser(ctx echo.Context, id FundraiserID, userId ID) error {
+	var request UnbanUserRequestObject
+
+	request.Id = id
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnbanUser(ctx.Request().Context(), request.(UnbanUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnbanUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnbanUserResponseObject); ok {
+		return validResponse.VisitUnbanUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BanUser operation middleware
+func (sh *strictHandler) BanUser(ctx echo.Context, id FundraiserID, userId ID) error {
+	var request BanUserRequestObject
+
+	request.Id = id
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BanUser(ctx.Request().Context(), request.(BanUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BanUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BanUserResponseObject); ok {
+		return validResponse.VisitBanUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteChatMessage operation middleware
+func (sh *strictHandler) DeleteChatMessage(ctx echo.Context, id FundraiserID, messageId ID) error {
+	var request DeleteChatMessageRequestObject
+
+	request.Id = id
+	request.MessageId = messageId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteChatMessage(ctx.Request().Context(), request.(DeleteChatMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteChatMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteChatMessageResponseObject); ok {
+		return validResponse.VisitDeleteChatMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDonations operation middleware
+func (sh *strictHandler) ListDonations(ctx echo.Context, id FundraiserID, params ListDonationsParams) error {
+	var request ListDonationsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDonations(ctx.Request().Context(), request.(ListDonationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDonations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDonationsResponseObject); ok {
+		return validResponse.VisitListDonationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateDonation operation middleware
+func (sh *strictHandler) CreateDonation(ctx echo.Context, id FundraiserID, params CreateDonationParams) error {
+	var request CreateDonationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CreateDonationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDonation(ctx.Request().Context(), request.(CreateDonationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDonation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateDonationResponseObject); ok {
+		return validResponse.VisitCreateDonationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDonation operation middleware
+func (sh *strictHandler) GetDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error {
+	var request GetDonationRequestObject
+
+	request.Id = id
+	request.DonationId = donationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDonation(ctx.Request().Context(), request.(GetDonationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDonation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDonationResponseObject); ok {
+		return validResponse.VisitGetDonationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// HideDonationMessage operation middleware
+func (sh *strictHandler) HideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error {
+	var request HideDonationMessageRequestObject
+
+	request.Id = id
+	request.DonationId = donationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.HideDonationMessage(ctx.Request().Context(), request.(HideDonationMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HideDonationMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HideDonationMessageResponseObject); ok {
+		return validResponse.VisitHideDonationMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefundDonation operation middleware
+func (sh *strictHandler) RefundDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error {
+	var request RefundDonationRequestObject
+
+	request.Id = id
+	request.DonationId = donationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefundDonation(ctx.Request().Context(), request.(RefundDonationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefundDonation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefundDonationResponseObject); ok {
+		return validResponse.VisitRefundDonationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // EndFundraiser operation middleware
 func (sh *strictHandler) EndFundraiser(ctx echo.Context, id FundraiserID) error {
 	var request EndFundraiserRequestObject
@@ -1822,6 +4119,54 @@ func (sh *strictHandler) EndFundraiser(ctx echo.Context, id FundraiserID) error 
 	return nil
 }
 
+// RaiseGoal operation middleware
+func (sh *strictHandler) RaiseGoal(ctx echo.Context, id FundraiserID) error {
+	var request RaiseGoalRequestObject
+
+	request.Id = id
+
+	var body RaiseGoalJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RaiseGoal(ctx.Request().Context(), request.(RaiseGoalRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RaiseGoal")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RaiseGoalResponseObject); ok {
+		return validResponse.VisitRaiseGoalResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFundraiserIngest operation middleware
 func (sh *strictHandler) GetFundraiserIngest(ctx echo.Context, id FundraiserID) error {
 	var request GetFundraiserIngestRequestObject
@@ -1841,6 +4186,127 @@ func (sh *strictHandler) GetFundraiserIngest(ctx echo.Context, id FundraiserID) 
 		return err
 	} else if validResponse, ok := response.(GetFundraiserIngestResponseObject); ok {
 		return validResponse.VisitGetFundraiserIngestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundraiserReport operation middleware
+func (sh *strictHandler) GetFundraiserReport(ctx echo.Context, id FundraiserID) error {
+	var request GetFundraiserReportRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundraiserReport(ctx.Request().Context(), request.(GetFundraiserReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundraiserReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundraiserReportResponseObject); ok {
+		return validResponse.VisitGetFundraiserReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateShoutout operation middleware
+func (sh *strictHandler) CreateShoutout(ctx echo.Context, id FundraiserID) error {
+	var request CreateShoutoutRequestObject
+
+	request.Id = id
+
+	var body CreateShoutoutJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateShoutout(ctx.Request().Context(), request.(CreateShoutoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateShoutout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateShoutoutResponseObject); ok {
+		return validResponse.VisitCreateShoutoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetSlowMode operation middleware
+func (sh *strictHandler) SetSlowMode(ctx echo.Context, id FundraiserID) error {
+	var request SetSlowModeRequestObject
+
+	request.Id = id
+
+	var body SetSlowModeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetSlowMode(ctx.Request().Context(), request.(SetSlowModeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetSlowMode")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetSlowModeResponseObject); ok {
+		return validResponse.VisitSetSlowModeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1958,6 +4424,29 @@ func (sh *strictHandler) GetOpenAPISpec(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetOpenAPISpecResponseObject); ok {
 		return validResponse.VisitGetOpenAPISpecResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPayouts operation middleware
+func (sh *strictHandler) ListPayouts(ctx echo.Context) error {
+	var request ListPayoutsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPayouts(ctx.Request().Context(), request.(ListPayoutsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPayouts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPayoutsResponseObject); ok {
+		return validResponse.VisitListPayoutsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -23,6 +23,9 @@ const (
 	typeUnprocessable = "urn:givelive:problem:unprocessable"
 	typeRateLimited   = "urn:givelive:problem:rate-limited"
 	typeNotReady      = "urn:givelive:problem:not-ready"
+	typeIdempotency   = "urn:givelive:problem:idempotency-key-reused"
+	typeProvider      = "urn:givelive:problem:payment-provider"
+	typeSignature     = "urn:givelive:problem:bad-signature"
 )
 
 // problem is an error a handler or middleware returns to be answered as a

@@ -35,6 +35,15 @@ func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error)
 	owners := map[string]echo.MiddlewareFunc{
 		"getFundraiserIngest": auth.RequireOwner(s.fundraiserOwner, false),
 		"endFundraiser":       auth.RequireOwner(s.fundraiserOwner, true),
+		"listDonations":       auth.RequireOwner(s.fundraiserOwner, true),
+		"hideDonationMessage": auth.RequireOwner(s.fundraiserOwner, true),
+		"createShoutout":      auth.RequireOwner(s.fundraiserOwner, false),
+		"raiseGoal":           auth.RequireOwner(s.fundraiserOwner, true),
+		"deleteChatMessage":   auth.RequireOwner(s.fundraiserOwner, true),
+		"banUser":             auth.RequireOwner(s.fundraiserOwner, true),
+		"unbanUser":           auth.RequireOwner(s.fundraiserOwner, true),
+		"setSlowMode":         auth.RequireOwner(s.fundraiserOwner, true),
+		"getFundraiserReport": auth.RequireOwner(s.fundraiserOwner, true),
 	}
 	v := newValidator()
 	out := make(map[string][]echo.MiddlewareFunc)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/auth"
+	"github.com/givelive/givelive/internal/donation"
+	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/store"
 )
 
@@ -52,6 +54,12 @@ type RateLimit struct {
 type Config struct {
 	// Store is the ledger. Required.
 	Store store.Store
+	// Donations runs the money path and the owners' actions. Required.
+	Donations *donation.Service
+	// Webhooks verifies payment providers' webhooks by provider name
+	// ("stripe" serves POST /payments/stripe/webhook). A provider missing
+	// here answers 404.
+	Webhooks map[string]payment.Webhook
 	// Auth checks and issues tokens. Required.
 	Auth *auth.Service
 	// Rooms gives the stream position a snapshot reflects. Nil reports
@@ -139,6 +147,9 @@ func (c *Config) setDefaults() error {
 	if c.Auth == nil {
 		return errors.New("Config.Auth is nil")
 	}
+	if c.Donations == nil {
+		return errors.New("Config.Donations is nil")
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -206,11 +217,15 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		ops[id] = append(append([]echo.MiddlewareFunc(nil), shared...), mws...)
 	}
 	h := &handlers{
-		store:  s.cfg.Store,
-		auth:   s.cfg.Auth,
-		rooms:  s.cfg.Rooms,
-		origin: s.origin,
+		store:     s.cfg.Store,
+		auth:      s.cfg.Auth,
+		donations: s.cfg.Donations,
+		rooms:     s.cfg.Rooms,
+		origin:    s.origin,
 	}
+	// The webhook reads its raw body to check the signature, so it has the
+	// API's limits but not the spec's validation (which re-encodes bodies).
+	g.POST("/payments/:provider/webhook", s.webhook, shared...)
 	RegisterHandlersWithOptions(g, NewStrictHandler(h, nil), RegisterHandlersOptions{OperationMiddlewares: ops})
 	return nil
 }
@@ -219,10 +234,11 @@ func (s *Server) mountAPI(g *echo.Group) error {
 // resource. Its methods see only a context: the principal (auth.FromContext)
 // and the request's public origin are in it.
 type handlers struct {
-	store  store.Store
-	auth   *auth.Service
-	rooms  Rooms
-	origin origin
+	store     store.Store
+	auth      *auth.Service
+	donations *donation.Service
+	rooms     Rooms
+	origin    origin
 }
 
 var _ StrictServerInterface = (*handlers)(nil)

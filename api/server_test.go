@@ -102,7 +102,7 @@ func TestMetrics(t *testing.T) {
 		t.Error("a raw path became a label")
 	}
 	// A second server may share the registry.
-	if _, err := api.New(api.Config{Store: e.store, Auth: e.auth, Registry: reg}); err != nil {
+	if _, err := api.New(api.Config{Store: e.store, Auth: e.auth, Donations: e.donations, Registry: reg}); err != nil {
 		t.Errorf("second server on the same registry: %v", err)
 	}
 }

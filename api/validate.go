@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -46,6 +49,9 @@ func (v *validator) middleware(route *routers.Route) echo.MiddlewareFunc {
 				if err := checkContentType(req); err != nil {
 					return err
 				}
+				if err := checkUTF8(req); err != nil {
+					return err
+				}
 			}
 			names, values := c.ParamNames(), c.ParamValues()
 			params := make(map[string]string, len(names))
@@ -75,6 +81,33 @@ func checkContentType(r *http.Request) error {
 		status: http.StatusUnsupportedMediaType,
 		detail: "Send the request body as JSON, with Content-Type: application/json.",
 	}
+}
+
+// checkUTF8 refuses a body that is not valid UTF-8 with 400. JSON decoders
+// would quietly turn bad bytes into U+FFFD, storing text the sender never
+// wrote. The body is read here (the body limit applies) and put back.
+func checkUTF8(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		return &problem{status: http.StatusBadRequest, detail: "The request body could not be read.", cause: err}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !utf8.Valid(body) {
+		return &problem{
+			status: http.StatusBadRequest,
+			typ:    typeValidation,
+			detail: "The request is not valid. body: is not valid UTF-8.",
+			fields: []FieldError{{Field: fieldBody, Message: "is not valid UTF-8"}},
+		}
+	}
+	return nil
 }
 
 // validationProblem turns kin-openapi's errors into one 400 problem, or
@@ -211,6 +244,8 @@ func patternMessage(pattern string) string {
 		return "must be a two-letter country code in capitals (ISO 3166-1 alpha-2), such as GB"
 	case `^[A-Z]{3}$`:
 		return "must be a three-letter currency code in capitals (ISO 4217), such as USD"
+	case `^[\x21-\x7E]+$`:
+		return "must be printable ASCII without spaces"
 	case `^[A-Za-z0-9_-]{1,64}$`:
 		return "must be an id: 1 to 64 letters, digits, '_' or '-'"
 	case `^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$`:

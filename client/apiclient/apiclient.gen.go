@@ -71,6 +71,30 @@ func (e Currency) Valid() bool {
 	}
 }
 
+// Defines values for DonationStatus.
+const (
+	DonationStatusFailed    DonationStatus = "failed"
+	DonationStatusPending   DonationStatus = "pending"
+	DonationStatusRefunded  DonationStatus = "refunded"
+	DonationStatusSucceeded DonationStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the DonationStatus enum.
+func (e DonationStatus) Valid() bool {
+	switch e {
+	case DonationStatusFailed:
+		return true
+	case DonationStatusPending:
+		return true
+	case DonationStatusRefunded:
+		return true
+	case DonationStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundraiserStatus.
 const (
 	FundraiserStatusEnded     FundraiserStatus = "ended"
@@ -129,6 +153,12 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatSettings defines model for ChatSettings.
+type ChatSettings struct {
+	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
+	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
 // Country ISO 3166-1 alpha-2 country code.
 //
 // Example: GB
@@ -142,10 +172,41 @@ type CreateBroadcasterRequest struct {
 	Name Name `json:"name"`
 }
 
+// CreateDonationRequest defines model for CreateDonationRequest.
+type CreateDonationRequest struct {
+	// Amount Minor units (cents for USD), within the server's limits.
+	//
+	// Example: 2500
+	Amount int64 `json:"amount"`
+
+	// Anonymous Show `Anonymous` instead of the name, to everyone.
+	Anonymous *bool `json:"anonymous,omitempty"`
+
+	// Currency ISO 4217 currency code, from the currencies GiveLive supports.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Message A message for the broadcaster and viewers, after moderation.
+	//
+	// Example: Keep going!
+	Message *string `json:"message,omitempty"`
+
+	// Name The donor's name as viewers see it; empty means `Anonymous`.
+	//
+	// Example: Ada
+	Name *string `json:"name,omitempty"`
+}
+
 // CreateFundraiserRequest defines model for CreateFundraiserRequest.
 type CreateFundraiserRequest struct {
 	// Goal A fundraiser's goal, 1.00 to 1,000,000,000.00 in minor units.
 	Goal Goal `json:"goal"`
+
+	// Milestones Milestones in percent of the goal; crossing each is announced once
+	// with a `milestone` event. Absent means 25, 50, 75 and 100; an empty
+	// list means none.
+	Milestones *[]int `json:"milestones,omitempty"`
 
 	// NonprofitId An opaque record id.
 	//
@@ -184,6 +245,17 @@ type CreateSessionRequest struct {
 	Name Name `json:"name"`
 }
 
+// CreateShoutoutRequest defines model for CreateShoutoutRequest.
+type CreateShoutoutRequest struct {
+	// DonationId An opaque record id.
+	//
+	// Example: f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e
+	DonationId ID `json:"donation_id"`
+
+	// Text Example: Thank you Ada!
+	Text string `json:"text"`
+}
+
 // Currency ISO 4217 currency code, from the currencies GiveLive supports.
 //
 // Example: USD
@@ -200,6 +272,62 @@ type Donation struct {
 	// Name The donor's name, or `Anonymous`.
 	Name string `json:"name"`
 }
+
+// DonationPage defines model for DonationPage.
+type DonationPage struct {
+	Items []DonationRecord `json:"items"`
+
+	// Next Pass as `before` for the next page; null on the last page.
+	Next *string `json:"next"`
+}
+
+// DonationReceipt The donation, plus what its donor needs to finish paying.
+type DonationReceipt struct {
+	Amount    int64     `json:"amount"`
+	Anonymous bool      `json:"anonymous"`
+	CreatedAt time.Time `json:"created_at"`
+	Currency  string    `json:"currency"`
+
+	// FailureReason Why the payment failed (status failed only).
+	FailureReason *string `json:"failure_reason,omitempty"`
+	FundraiserId  string  `json:"fundraiser_id"`
+	Id            string  `json:"id"`
+
+	// Message The message as viewers see it (after moderation; empty when hidden).
+	Message string `json:"message"`
+
+	// Name The public name, `Anonymous` for anonymous gifts.
+	Name       string         `json:"name"`
+	Payment    PaymentInfo    `json:"payment"`
+	RefundedAt *time.Time     `json:"refunded_at"`
+	SettledAt  *time.Time     `json:"settled_at"`
+	Status     DonationStatus `json:"status"`
+}
+
+// DonationRecord A donation as its donor, the broadcaster and admins see it. Never the real name of an anonymous donor.
+type DonationRecord struct {
+	Amount    int64     `json:"amount"`
+	Anonymous bool      `json:"anonymous"`
+	CreatedAt time.Time `json:"created_at"`
+	Currency  string    `json:"currency"`
+
+	// FailureReason Why the payment failed (status failed only).
+	FailureReason *string `json:"failure_reason,omitempty"`
+	FundraiserId  string  `json:"fundraiser_id"`
+	Id            string  `json:"id"`
+
+	// Message The message as viewers see it (after moderation; empty when hidden).
+	Message string `json:"message"`
+
+	// Name The public name, `Anonymous` for anonymous gifts.
+	Name       string         `json:"name"`
+	RefundedAt *time.Time     `json:"refunded_at"`
+	SettledAt  *time.Time     `json:"settled_at"`
+	Status     DonationStatus `json:"status"`
+}
+
+// DonationStatus defines model for DonationStatus.
+type DonationStatus string
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -219,12 +347,15 @@ type Fundraiser struct {
 	EndedAt     *time.Time     `json:"ended_at"`
 
 	// Goal An amount in minor units (cents for USD) and its currency.
-	Goal      Money            `json:"goal"`
-	Id        string           `json:"id"`
-	Nonprofit NonprofitRef     `json:"nonprofit"`
-	StartedAt *time.Time       `json:"started_at"`
-	Status    FundraiserStatus `json:"status"`
-	Title     string           `json:"title"`
+	Goal Money  `json:"goal"`
+	Id   string `json:"id"`
+
+	// Milestones Milestones in percent of the goal, ascending.
+	Milestones []int            `json:"milestones"`
+	Nonprofit  NonprofitRef     `json:"nonprofit"`
+	StartedAt  *time.Time       `json:"started_at"`
+	Status     FundraiserStatus `json:"status"`
+	Title      string           `json:"title"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -238,10 +369,13 @@ type FundraiserCreated struct {
 	Id   string `json:"id"`
 
 	// IngestUrl Example: rtmp://live.example.org/live
-	IngestUrl string           `json:"ingest_url"`
-	Nonprofit NonprofitRef     `json:"nonprofit"`
-	StartedAt *time.Time       `json:"started_at"`
-	Status    FundraiserStatus `json:"status"`
+	IngestUrl string `json:"ingest_url"`
+
+	// Milestones Milestones in percent of the goal, ascending.
+	Milestones []int            `json:"milestones"`
+	Nonprofit  NonprofitRef     `json:"nonprofit"`
+	StartedAt  *time.Time       `json:"started_at"`
+	Status     FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
@@ -256,24 +390,31 @@ type FundraiserList struct {
 // FundraiserSnapshot A fundraiser's public state as of `position`.
 type FundraiserSnapshot struct {
 	Broadcaster BroadcasterRef `json:"broadcaster"`
+	Chat        ChatSettings   `json:"chat"`
 	CreatedAt   time.Time      `json:"created_at"`
 	EndedAt     *time.Time     `json:"ended_at"`
 
 	// Goal An amount in minor units (cents for USD) and its currency.
-	Goal      Money        `json:"goal"`
-	Id        string       `json:"id"`
-	Nonprofit NonprofitRef `json:"nonprofit"`
+	Goal Money  `json:"goal"`
+	Id   string `json:"id"`
+
+	// Milestones Milestones in percent of the goal, ascending.
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
 
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
 
-	// RecentDonations The newest donations, newest first.
+	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
 	Title           string           `json:"title"`
-	Totals          Totals           `json:"totals"`
+
+	// TopDonors The 10 largest donors, largest first.
+	TopDonors []TopDonor `json:"top_donors"`
+	Totals    Totals     `json:"totals"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -341,6 +482,32 @@ type NonprofitRef struct {
 	Name    string `json:"name"`
 }
 
+// PaymentInfo defines model for PaymentInfo.
+type PaymentInfo struct {
+	// ClientSecret For a pending Stripe payment, the PaymentIntent's client secret for Stripe.js.
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// Provider Example: sandbox
+	Provider string `json:"provider"`
+}
+
+// Payout defines model for Payout.
+type Payout struct {
+	Currency    string       `json:"currency"`
+	Donations   int64        `json:"donations"`
+	Fundraisers int64        `json:"fundraisers"`
+	Nonprofit   NonprofitRef `json:"nonprofit"`
+
+	// Raised Owed to the nonprofit, refunds taken off, minor units.
+	Raised   int64 `json:"raised"`
+	Refunded int64 `json:"refunded"`
+}
+
+// PayoutList defines model for PayoutList.
+type PayoutList struct {
+	Items []Payout `json:"items"`
+}
+
 // Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 type Position struct {
 	Epoch  string `json:"epoch"`
@@ -386,6 +553,17 @@ type SessionCreated struct {
 	User  User   `json:"user"`
 }
 
+// Shoutout defines model for Shoutout.
+type Shoutout struct {
+	DonationId string `json:"donation_id"`
+	Text       string `json:"text"`
+}
+
+// SlowMode defines model for SlowMode.
+type SlowMode struct {
+	Seconds int `json:"seconds"`
+}
+
 // Stream defines model for Stream.
 type Stream struct {
 	// Hls The HLS playlist path while live, such as `/hls/{id}/index.m3u8`.
@@ -401,12 +579,27 @@ type StreamStatus string
 // Example: 24 hours of speedruns for clean water
 type Title = string
 
+// TopDonor defines model for TopDonor.
+type TopDonor struct {
+	Amount    int64 `json:"amount"`
+	Donations int64 `json:"donations"`
+
+	// Name The name of their latest donation, or `Anonymous`.
+	Name string `json:"name"`
+}
+
 // Totals defines model for Totals.
 type Totals struct {
 	Currency string `json:"currency"`
-	Donors   int64  `json:"donors"`
 
-	// Raised Minor units raised so far.
+	// Donations Counted donations.
+	Donations int64 `json:"donations"`
+
+	// Donors Donors with a counted donation; a signed-in viewer counts once.
+	Donors int64 `json:"donors"`
+	Goal   int64 `json:"goal"`
+
+	// Raised Minor units raised so far (refunds taken off).
 	Raised int64 `json:"raised"`
 }
 
@@ -415,6 +608,11 @@ type User struct {
 	Id   string `json:"id"`
 	Name string `json:"name"`
 }
+
+// DonationID An opaque record id.
+//
+// Example: f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e
+type DonationID = ID
 
 // FundraiserID An opaque record id.
 //
@@ -426,8 +624,14 @@ type FundraiserID = ID
 // Example: f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e
 type NonprofitID = ID
 
+// BadGateway An RFC 9457 problem document.
+type BadGateway = Problem
+
 // BadRequest An RFC 9457 problem document.
 type BadRequest = Problem
+
+// Conflict An RFC 9457 problem document.
+type Conflict = Problem
 
 // Error An RFC 9457 problem document.
 type Error = Problem
@@ -456,11 +660,38 @@ type ListFundraisersParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListDonationsParams defines parameters for ListDonations.
+type ListDonationsParams struct {
+	Status *DonationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Before A cursor, the `next` of the previous page.
+	Before *ID  `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateDonationParams defines parameters for CreateDonation.
+type CreateDonationParams struct {
+	// IdempotencyKey A client-chosen key, unique per donation attempt (a UUID, say); retry with the same key.
+	IdempotencyKey string `json:"Idempotency-Key"`
+}
+
 // CreateBroadcasterJSONRequestBody defines body for CreateBroadcaster for application/json ContentType.
 type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
+
+// CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
+type CreateDonationJSONRequestBody = CreateDonationRequest
+
+// RaiseGoalJSONRequestBody defines body for RaiseGoal for application/json ContentType.
+type RaiseGoalJSONRequestBody = Goal
+
+// CreateShoutoutJSONRequestBody defines body for CreateShoutout for application/json ContentType.
+type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
+
+// SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
+type SetSlowModeJSONRequestBody = SlowMode
 
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
@@ -599,15 +830,193 @@ type ClientInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiser(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
+	UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
+	//
+	// Viewers get `user.banned`; the user's later chat and sticker commands
+	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
+	// ban themselves (422).
+	//
+	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
+	BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
+	//
+	// Corresponds with DELETE /fundraisers/{id}/chat/{message_id} (the `DeleteChatMessage` operationId).
+	DeleteChatMessage(ctx context.Context, id FundraiserID, messageId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDonations Every donation to a fundraiser, newest first (its broadcaster or an admin).
+	//
+	// Pages through all donations, whatever their status. Pass the answer's
+	// `next` as `before` to get the following page; `next` is null on the
+	// last page. Anonymous donors appear as `Anonymous` here too.
+	//
+	// Corresponds with GET /fundraisers/{id}/donations (the `ListDonations` operationId).
+	ListDonations(ctx context.Context, id FundraiserID, params *ListDonationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDonationWithBody Give to a fundraiser.
+	//
+	// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+	// same key and body again returns the same donation (200, with
+	// `Idempotent-Replayed: true`) and never counts twice; the same key with
+	// a different body is refused with 409. A viewer token, when sent, links
+	// the donation to the viewer: it unlocks the `i-donated` sticker and the
+	// `donor` chat badge in this fundraiser.
+	//
+	// The amount is an integer of minor units in the fundraiser's currency,
+	// within the server's limits (by default 100 to 1,000,000). `name` is at
+	// most 64 characters and `message` at most 500; control characters are
+	// removed and text that is not valid UTF-8 is refused. With `anonymous`
+	// the public name is `Anonymous` and the name given is never shown to
+	// anyone, the broadcaster included.
+	//
+	// The answer's `status` says what happened to the payment: `succeeded`
+	// (the money is counted and every viewer sees the donation),
+	// `pending` (the payment provider has not confirmed it yet; with Stripe,
+	// `payment.client_secret` completes it in the browser) or `failed`
+	// (nothing counted; `failure_reason` says why). The sandbox provider
+	// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+	// answers 502 as an unreachable provider would.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+	CreateDonationWithBody(ctx context.Context, id FundraiserID, params *CreateDonationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDonation Give to a fundraiser.
+	//
+	// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+	// same key and body again returns the same donation (200, with
+	// `Idempotent-Replayed: true`) and never counts twice; the same key with
+	// a different body is refused with 409. A viewer token, when sent, links
+	// the donation to the viewer: it unlocks the `i-donated` sticker and the
+	// `donor` chat badge in this fundraiser.
+	//
+	// The amount is an integer of minor units in the fundraiser's currency,
+	// within the server's limits (by default 100 to 1,000,000). `name` is at
+	// most 64 characters and `message` at most 500; control characters are
+	// removed and text that is not valid UTF-8 is refused. With `anonymous`
+	// the public name is `Anonymous` and the name given is never shown to
+	// anyone, the broadcaster included.
+	//
+	// The answer's `status` says what happened to the payment: `succeeded`
+	// (the money is counted and every viewer sees the donation),
+	// `pending` (the payment provider has not confirmed it yet; with Stripe,
+	// `payment.client_secret` completes it in the browser) or `failed`
+	// (nothing counted; `failure_reason` says why). The sandbox provider
+	// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+	// answers 502 as an unreachable provider would.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+	CreateDonation(ctx context.Context, id FundraiserID, params *CreateDonationParams, body CreateDonationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDonation One donation's public view and status (for a donor waiting on a pending payment).
+	//
+	// Corresponds with GET /fundraisers/{id}/donations/{donation_id} (the `GetDonation` operationId).
+	GetDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
+	//
+	// The message is blanked for good and viewers get `donation.hidden`
+	// (an addition to the v1 events) so they blank it where they show it.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
+	HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefundDonation Refund a succeeded donation in full (admin).
+	//
+	// The provider returns the money, the totals go down and every viewer
+	// gets `donation.refunded`. Refunding twice is fine; refunding a
+	// donation that did not succeed is 409.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
+	RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
 	// Corresponds with POST /fundraisers/{id}/end (the `EndFundraiser` operationId).
 	EndFundraiser(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RaiseGoalWithBody Raise the goal (its broadcaster or an admin); it can never be lowered.
+	//
+	// Viewers get a `fundraiser` event with the new goal. The same goal is a
+	// no-op; a lower one, another currency or an ended fundraiser is 409.
+	// Milestones the total has already passed under the new goal are not
+	// announced.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+	RaiseGoalWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RaiseGoal Raise the goal (its broadcaster or an admin); it can never be lowered.
+	//
+	// Viewers get a `fundraiser` event with the new goal. The same goal is a
+	// no-op; a lower one, another currency or an ended fundraiser is 409.
+	// Milestones the total has already passed under the new goal are not
+	// announced.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+	RaiseGoal(ctx context.Context, id FundraiserID, body RaiseGoalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
 	//
 	// Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 	GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
+	//
+	// One row per donation, oldest first, with a header row: `donation_id,
+	// created_at, settled_at, refunded_at, status, amount, currency,
+	// amount_decimal, name, anonymous, message, provider, provider_ref`.
+	// Anonymous donors are `Anonymous`. Amounts are minor units;
+	// `amount_decimal` is the same amount in major units. Cells that a
+	// spreadsheet would run as a formula are prefixed with `'`.
+	//
+	// Corresponds with GET /fundraisers/{id}/report.csv (the `GetFundraiserReport` operationId).
+	GetFundraiserReport(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShoutoutWithBody Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+	CreateShoutoutWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShoutout Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+	CreateShoutout(ctx context.Context, id FundraiserID, body CreateShoutoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+	//
+	// A viewer who chats again too soon is refused with `slow_mode`. The
+	// broadcaster is never slowed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+	SetSlowModeWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+	//
+	// A viewer who chats again too soon is refused with `slow_mode`. The
+	// broadcaster is never slowed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+	SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListNonprofits List verified nonprofits, ordered by name.
 	//
@@ -632,6 +1041,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 	VerifyNonprofit(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPayouts What each nonprofit is owed, per currency (admin).
+	//
+	// Corresponds with GET /payouts (the `ListPayouts` operationId).
+	ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSessionWithBody Create a viewer identity.
 	//
@@ -773,6 +1187,204 @@ func (c *Client) GetFundraiser(ctx context.Context, id FundraiserID, reqEditors 
 	return c.Client.Do(req)
 }
 
+// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
+func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnbanUserRequest(c.Server, id, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
+//
+// Viewers get `user.banned`; the user's later chat and sticker commands
+// are refused with `banned`. Banning twice is fine. A broadcaster cannot
+// ban themselves (422).
+//
+// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
+func (c *Client) BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBanUserRequest(c.Server, id, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
+//
+// Corresponds with DELETE /fundraisers/{id}/chat/{message_id} (the `DeleteChatMessage` operationId).
+func (c *Client) DeleteChatMessage(ctx context.Context, id FundraiserID, messageId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteChatMessageRequest(c.Server, id, messageId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDonations Every donation to a fundraiser, newest first (its broadcaster or an admin).
+//
+// Pages through all donations, whatever their status. Pass the answer's
+// `next` as `before` to get the following page; `next` is null on the
+// last page. Anonymous donors appear as `Anonymous` here too.
+//
+// Corresponds with GET /fundraisers/{id}/donations (the `ListDonations` operationId).
+func (c *Client) ListDonations(ctx context.Context, id FundraiserID, params *ListDonationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDonationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDonationWithBody Give to a fundraiser.
+//
+// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+// same key and body again returns the same donation (200, with
+// `Idempotent-Replayed: true`) and never counts twice; the same key with
+// a different body is refused with 409. A viewer token, when sent, links
+// the donation to the viewer: it unlocks the `i-donated` sticker and the
+// `donor` chat badge in this fundraiser.
+//
+// The amount is an integer of minor units in the fundraiser's currency,
+// within the server's limits (by default 100 to 1,000,000). `name` is at
+// most 64 characters and `message` at most 500; control characters are
+// removed and text that is not valid UTF-8 is refused. With `anonymous`
+// the public name is `Anonymous` and the name given is never shown to
+// anyone, the broadcaster included.
+//
+// The answer's `status` says what happened to the payment: `succeeded`
+// (the money is counted and every viewer sees the donation),
+// `pending` (the payment provider has not confirmed it yet; with Stripe,
+// `payment.client_secret` completes it in the browser) or `failed`
+// (nothing counted; `failure_reason` says why). The sandbox provider
+// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+// answers 502 as an unreachable provider would.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+func (c *Client) CreateDonationWithBody(ctx context.Context, id FundraiserID, params *CreateDonationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDonationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDonation Give to a fundraiser.
+//
+// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+// same key and body again returns the same donation (200, with
+// `Idempotent-Replayed: true`) and never counts twice; the same key with
+// a different body is refused with 409. A viewer token, when sent, links
+// the donation to the viewer: it unlocks the `i-donated` sticker and the
+// `donor` chat badge in this fundraiser.
+//
+// The amount is an integer of minor units in the fundraiser's currency,
+// within the server's limits (by default 100 to 1,000,000). `name` is at
+// most 64 characters and `message` at most 500; control characters are
+// removed and text that is not valid UTF-8 is refused. With `anonymous`
+// the public name is `Anonymous` and the name given is never shown to
+// anyone, the broadcaster included.
+//
+// The answer's `status` says what happened to the payment: `succeeded`
+// (the money is counted and every viewer sees the donation),
+// `pending` (the payment provider has not confirmed it yet; with Stripe,
+// `payment.client_secret` completes it in the browser) or `failed`
+// (nothing counted; `failure_reason` says why). The sandbox provider
+// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+// answers 502 as an unreachable provider would.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+func (c *Client) CreateDonation(ctx context.Context, id FundraiserID, params *CreateDonationParams, body CreateDonationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDonationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDonation One donation's public view and status (for a donor waiting on a pending payment).
+//
+// Corresponds with GET /fundraisers/{id}/donations/{donation_id} (the `GetDonation` operationId).
+func (c *Client) GetDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDonationRequest(c.Server, id, donationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
+//
+// The message is blanked for good and viewers get `donation.hidden`
+// (an addition to the v1 events) so they blank it where they show it.
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
+func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHideDonationMessageRequest(c.Server, id, donationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefundDonation Refund a succeeded donation in full (admin).
+//
+// The provider returns the money, the totals go down and every viewer
+// gets `donation.refunded`. Refunding twice is fine; refunding a
+// donation that did not succeed is 409.
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
+func (c *Client) RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefundDonationRequest(c.Server, id, donationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 //
 // Corresponds with POST /fundraisers/{id}/end (the `EndFundraiser` operationId).
@@ -788,11 +1400,151 @@ func (c *Client) EndFundraiser(ctx context.Context, id FundraiserID, reqEditors 
 	return c.Client.Do(req)
 }
 
+// RaiseGoalWithBody Raise the goal (its broadcaster or an admin); it can never be lowered.
+//
+// Viewers get a `fundraiser` event with the new goal. The same goal is a
+// no-op; a lower one, another currency or an ended fundraiser is 409.
+// Milestones the total has already passed under the new goal are not
+// announced.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+func (c *Client) RaiseGoalWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRaiseGoalRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RaiseGoal Raise the goal (its broadcaster or an admin); it can never be lowered.
+//
+// Viewers get a `fundraiser` event with the new goal. The same goal is a
+// no-op; a lower one, another currency or an ended fundraiser is 409.
+// Milestones the total has already passed under the new goal are not
+// announced.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+func (c *Client) RaiseGoal(ctx context.Context, id FundraiserID, body RaiseGoalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRaiseGoalRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
 //
 // Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 func (c *Client) GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFundraiserIngestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
+//
+// One row per donation, oldest first, with a header row: `donation_id,
+// created_at, settled_at, refunded_at, status, amount, currency,
+// amount_decimal, name, anonymous, message, provider, provider_ref`.
+// Anonymous donors are `Anonymous`. Amounts are minor units;
+// `amount_decimal` is the same amount in major units. Cells that a
+// spreadsheet would run as a formula are prefixed with `'`.
+//
+// Corresponds with GET /fundraisers/{id}/report.csv (the `GetFundraiserReport` operationId).
+func (c *Client) GetFundraiserReport(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFundraiserReportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShoutoutWithBody Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+func (c *Client) CreateShoutoutWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShoutoutRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShoutout Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+func (c *Client) CreateShoutout(ctx context.Context, id FundraiserID, body CreateShoutoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShoutoutRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+//
+// A viewer who chats again too soon is refused with `slow_mode`. The
+// broadcaster is never slowed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetSlowModeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+//
+// A viewer who chats again too soon is refused with `slow_mode`. The
+// broadcaster is never slowed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetSlowModeRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -857,6 +1609,21 @@ func (c *Client) CreateNonprofit(ctx context.Context, body CreateNonprofitJSONRe
 // Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 func (c *Client) VerifyNonprofit(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyNonprofitRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPayouts What each nonprofit is owed, per currency (admin).
+//
+// Corresponds with GET /payouts (the `ListPayouts` operationId).
+func (c *Client) ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPayoutsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1101,6 +1868,397 @@ func NewGetFundraiserRequest(server string, id FundraiserID) (*http.Request, err
 	return req, nil
 }
 
+// NewUnbanUserRequest constructs an http.Request for the UnbanUser method
+func NewUnbanUserRequest(server string, id FundraiserID, userId ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/bans/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBanUserRequest constructs an http.Request for the BanUser method
+func NewBanUserRequest(server string, id FundraiserID, userId ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/bans/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteChatMessageRequest constructs an http.Request for the DeleteChatMessage method
+func NewDeleteChatMessageRequest(server string, id FundraiserID, messageId ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/chat/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDonationsRequest constructs an http.Request for the ListDonations method
+func NewListDonationsRequest(server string, id FundraiserID, params *ListDonationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateDonationRequest calls the generic CreateDonation builder with application/json body
+func NewCreateDonationRequest(server string, id FundraiserID, params *CreateDonationParams, body CreateDonationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateDonationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateDonationRequestWithBody constructs an http.Request for the CreateDonation method, with any body, and a specified content type
+func NewCreateDonationRequestWithBody(server string, id FundraiserID, params *CreateDonationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetDonationRequest constructs an http.Request for the GetDonation method
+func NewGetDonationRequest(server string, id FundraiserID, donationId DonationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "donation_id", donationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHideDonationMessageRequest constructs an http.Request for the HideDonationMessage method
+func NewHideDonationMessageRequest(server string, id FundraiserID, donationId DonationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "donation_id", donationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s/hide", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRefundDonationRequest constructs an http.Request for the RefundDonation method
+func NewRefundDonationRequest(server string, id FundraiserID, donationId DonationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "donation_id", donationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s/refund", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEndFundraiserRequest constructs an http.Request for the EndFundraiser method
 func NewEndFundraiserRequest(server string, id FundraiserID) (*http.Request, error) {
 	var err error
@@ -1135,6 +2293,53 @@ func NewEndFundraiserRequest(server string, id FundraiserID) (*http.Request, err
 	return req, nil
 }
 
+// NewRaiseGoalRequest calls the generic RaiseGoal builder with application/json body
+func NewRaiseGoalRequest(server string, id FundraiserID, body RaiseGoalJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRaiseGoalRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRaiseGoalRequestWithBody constructs an http.Request for the RaiseGoal method, with any body, and a specified content type
+func NewRaiseGoalRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/goal", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetFundraiserIngestRequest constructs an http.Request for the GetFundraiserIngest method
 func NewGetFundraiserIngestRequest(server string, id FundraiserID) (*http.Request, error) {
 	var err error
@@ -1165,6 +2370,134 @@ func NewGetFundraiserIngestRequest(server string, id FundraiserID) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetFundraiserReportRequest constructs an http.Request for the GetFundraiserReport method
+func NewGetFundraiserReportRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/report.csv", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateShoutoutRequest calls the generic CreateShoutout builder with application/json body
+func NewCreateShoutoutRequest(server string, id FundraiserID, body CreateShoutoutJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateShoutoutRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateShoutoutRequestWithBody constructs an http.Request for the CreateShoutout method, with any body, and a specified content type
+func NewCreateShoutoutRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/shoutouts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetSlowModeRequest calls the generic SetSlowMode builder with application/json body
+func NewSetSlowModeRequest(server string, id FundraiserID, body SetSlowModeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetSlowModeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetSlowModeRequestWithBody constructs an http.Request for the SetSlowMode method, with any body, and a specified content type
+func NewSetSlowModeRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/slow-mode", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1263,6 +2596,33 @@ func NewVerifyNonprofitRequest(server string, id NonprofitID) (*http.Request, er
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPayoutsRequest constructs an http.Request for the ListPayouts method
+func NewListPayoutsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/payouts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1415,6 +2775,128 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiserWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserResponse, error)
 
+	// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
+	UnbanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*UnbanUserResponse, error)
+
+	// BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
+	//
+	// Viewers get `user.banned`; the user's later chat and sticker commands
+	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
+	// ban themselves (422).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
+	BanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*BanUserResponse, error)
+
+	// DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /fundraisers/{id}/chat/{message_id} (the `DeleteChatMessage` operationId).
+	DeleteChatMessageWithResponse(ctx context.Context, id FundraiserID, messageId ID, reqEditors ...RequestEditorFn) (*DeleteChatMessageResponse, error)
+
+	// ListDonationsWithResponse Every donation to a fundraiser, newest first (its broadcaster or an admin).
+	//
+	// Pages through all donations, whatever their status. Pass the answer's
+	// `next` as `before` to get the following page; `next` is null on the
+	// last page. Anonymous donors appear as `Anonymous` here too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/donations (the `ListDonations` operationId).
+	ListDonationsWithResponse(ctx context.Context, id FundraiserID, params *ListDonationsParams, reqEditors ...RequestEditorFn) (*ListDonationsResponse, error)
+
+	// CreateDonationWithBodyWithResponse Give to a fundraiser.
+	//
+	// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+	// same key and body again returns the same donation (200, with
+	// `Idempotent-Replayed: true`) and never counts twice; the same key with
+	// a different body is refused with 409. A viewer token, when sent, links
+	// the donation to the viewer: it unlocks the `i-donated` sticker and the
+	// `donor` chat badge in this fundraiser.
+	//
+	// The amount is an integer of minor units in the fundraiser's currency,
+	// within the server's limits (by default 100 to 1,000,000). `name` is at
+	// most 64 characters and `message` at most 500; control characters are
+	// removed and text that is not valid UTF-8 is refused. With `anonymous`
+	// the public name is `Anonymous` and the name given is never shown to
+	// anyone, the broadcaster included.
+	//
+	// The answer's `status` says what happened to the payment: `succeeded`
+	// (the money is counted and every viewer sees the donation),
+	// `pending` (the payment provider has not confirmed it yet; with Stripe,
+	// `payment.client_secret` completes it in the browser) or `failed`
+	// (nothing counted; `failure_reason` says why). The sandbox provider
+	// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+	// answers 502 as an unreachable provider would.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+	CreateDonationWithBodyWithResponse(ctx context.Context, id FundraiserID, params *CreateDonationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDonationResponse, error)
+
+	// CreateDonationWithResponse Give to a fundraiser.
+	//
+	// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+	// same key and body again returns the same donation (200, with
+	// `Idempotent-Replayed: true`) and never counts twice; the same key with
+	// a different body is refused with 409. A viewer token, when sent, links
+	// the donation to the viewer: it unlocks the `i-donated` sticker and the
+	// `donor` chat badge in this fundraiser.
+	//
+	// The amount is an integer of minor units in the fundraiser's currency,
+	// within the server's limits (by default 100 to 1,000,000). `name` is at
+	// most 64 characters and `message` at most 500; control characters are
+	// removed and text that is not valid UTF-8 is refused. With `anonymous`
+	// the public name is `Anonymous` and the name given is never shown to
+	// anyone, the broadcaster included.
+	//
+	// The answer's `status` says what happened to the payment: `succeeded`
+	// (the money is counted and every viewer sees the donation),
+	// `pending` (the payment provider has not confirmed it yet; with Stripe,
+	// `payment.client_secret` completes it in the browser) or `failed`
+	// (nothing counted; `failure_reason` says why). The sandbox provider
+	// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+	// answers 502 as an unreachable provider would.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+	CreateDonationWithResponse(ctx context.Context, id FundraiserID, params *CreateDonationParams, body CreateDonationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDonationResponse, error)
+
+	// GetDonationWithResponse One donation's public view and status (for a donor waiting on a pending payment).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/donations/{donation_id} (the `GetDonation` operationId).
+	GetDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*GetDonationResponse, error)
+
+	// HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
+	//
+	// The message is blanked for good and viewers get `donation.hidden`
+	// (an addition to the v1 events) so they blank it where they show it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
+	HideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*HideDonationMessageResponse, error)
+
+	// RefundDonationWithResponse Refund a succeeded donation in full (admin).
+	//
+	// The provider returns the money, the totals go down and every viewer
+	// gets `donation.refunded`. Refunding twice is fine; refunding a
+	// donation that did not succeed is 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
+	RefundDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*RefundDonationResponse, error)
+
 	// EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1422,12 +2904,84 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /fundraisers/{id}/end (the `EndFundraiser` operationId).
 	EndFundraiserWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*EndFundraiserResponse, error)
 
+	// RaiseGoalWithBodyWithResponse Raise the goal (its broadcaster or an admin); it can never be lowered.
+	//
+	// Viewers get a `fundraiser` event with the new goal. The same goal is a
+	// no-op; a lower one, another currency or an ended fundraiser is 409.
+	// Milestones the total has already passed under the new goal are not
+	// announced.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+	RaiseGoalWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RaiseGoalResponse, error)
+
+	// RaiseGoalWithResponse Raise the goal (its broadcaster or an admin); it can never be lowered.
+	//
+	// Viewers get a `fundraiser` event with the new goal. The same goal is a
+	// no-op; a lower one, another currency or an ended fundraiser is 409.
+	// Milestones the total has already passed under the new goal are not
+	// announced.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+	RaiseGoalWithResponse(ctx context.Context, id FundraiserID, body RaiseGoalJSONRequestBody, reqEditors ...RequestEditorFn) (*RaiseGoalResponse, error)
+
 	// GetFundraiserIngestWithResponse The RTMP ingest URL and stream key (the owning broadcaster only).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 	GetFundraiserIngestWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserIngestResponse, error)
+
+	// GetFundraiserReportWithResponse Every donation to the fundraiser as CSV (its broadcaster or an admin).
+	//
+	// One row per donation, oldest first, with a header row: `donation_id,
+	// created_at, settled_at, refunded_at, status, amount, currency,
+	// amount_decimal, name, anonymous, message, provider, provider_ref`.
+	// Anonymous donors are `Anonymous`. Amounts are minor units;
+	// `amount_decimal` is the same amount in major units. Cells that a
+	// spreadsheet would run as a formula are prefixed with `'`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/report.csv (the `GetFundraiserReport` operationId).
+	GetFundraiserReportWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserReportResponse, error)
+
+	// CreateShoutoutWithBodyWithResponse Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+	CreateShoutoutWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShoutoutResponse, error)
+
+	// CreateShoutoutWithResponse Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+	CreateShoutoutWithResponse(ctx context.Context, id FundraiserID, body CreateShoutoutJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShoutoutResponse, error)
+
+	// SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+	//
+	// A viewer who chats again too soon is refused with `slow_mode`. The
+	// broadcaster is never slowed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+	SetSlowModeWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
+
+	// SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+	//
+	// A viewer who chats again too soon is refused with `slow_mode`. The
+	// broadcaster is never slowed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+	SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
 
 	// ListNonprofitsWithResponse List verified nonprofits, ordered by name.
 	//
@@ -1456,6 +3010,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 	VerifyNonprofitWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*VerifyNonprofitResponse, error)
+
+	// ListPayoutsWithResponse What each nonprofit is owed, per currency (admin).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /payouts (the `ListPayouts` operationId).
+	ListPayoutsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPayoutsResponse, error)
 
 	// CreateSessionWithBodyWithResponse Create a viewer identity.
 	//
@@ -1756,6 +3317,677 @@ func (r GetFundraiserResponse) ContentType() string {
 	return ""
 }
 
+// UnbanUserResponse401Headers the declared response headers of an HTTP 401 response for UnbanUser
+type UnbanUserResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UnbanUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnbanUserResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnbanUserResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnbanUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnbanUserResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnbanUserResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnbanUserResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnbanUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnbanUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnbanUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnbanUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BanUserResponse401Headers the declared response headers of an HTTP 401 response for BanUser
+type BanUserResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type BanUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *BanUserResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BanUserResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BanUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BanUserResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BanUserResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r BanUserResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BanUserResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BanUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BanUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BanUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BanUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteChatMessageResponse401Headers the declared response headers of an HTTP 401 response for DeleteChatMessage
+type DeleteChatMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteChatMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteChatMessageResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteChatMessageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteChatMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteChatMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteChatMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteChatMessageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteChatMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteChatMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteChatMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteChatMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListDonationsResponse401Headers the declared response headers of an HTTP 401 response for ListDonations
+type ListDonationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListDonationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDonationsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDonationsResponse) GetJSON200() *DonationPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDonationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDonationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDonationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDonationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDonationsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDonationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDonationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDonationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDonationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateDonationResponse200Headers the declared response headers of an HTTP 200 response for CreateDonation
+type CreateDonationResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateDonationResponse401Headers the declared response headers of an HTTP 401 response for CreateDonation
+type CreateDonationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CreateDonationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationReceipt
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DonationReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateDonationResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateDonationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateDonationResponse) GetJSON200() *DonationReceipt {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateDonationResponse) GetJSON201() *DonationReceipt {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateDonationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDonationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDonationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDonationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDonationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDonationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDonationResponse) GetJSON200() *DonationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDonationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDonationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDonationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDonationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDonationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDonationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDonationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HideDonationMessageResponse401Headers the declared response headers of an HTTP 401 response for HideDonationMessage
+type HideDonationMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type HideDonationMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HideDonationMessageResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HideDonationMessageResponse) GetJSON200() *DonationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r HideDonationMessageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r HideDonationMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r HideDonationMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r HideDonationMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r HideDonationMessageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r HideDonationMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HideDonationMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HideDonationMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HideDonationMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RefundDonationResponse401Headers the declared response headers of an HTTP 401 response for RefundDonation
+type RefundDonationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RefundDonationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RefundDonationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RefundDonationResponse) GetJSON200() *DonationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RefundDonationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RefundDonationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RefundDonationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RefundDonationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RefundDonationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // EndFundraiserResponse401Headers the declared response headers of an HTTP 401 response for EndFundraiser
 type EndFundraiserResponse401Headers struct {
 	WWWAuthenticate *string
@@ -1839,6 +4071,96 @@ func (r EndFundraiserResponse) ContentType() string {
 	return ""
 }
 
+// RaiseGoalResponse401Headers the declared response headers of an HTTP 401 response for RaiseGoal
+type RaiseGoalResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RaiseGoalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Fundraiser
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RaiseGoalResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RaiseGoalResponse) GetJSON200() *Fundraiser {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RaiseGoalResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RaiseGoalResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RaiseGoalResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RaiseGoalResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RaiseGoalResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RaiseGoalResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RaiseGoalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RaiseGoalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RaiseGoalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RaiseGoalResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFundraiserIngestResponse401Headers the declared response headers of an HTTP 401 response for GetFundraiserIngest
 type GetFundraiserIngestResponse401Headers struct {
 	WWWAuthenticate *string
@@ -1916,6 +4238,255 @@ func (r GetFundraiserIngestResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetFundraiserIngestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFundraiserReportResponse401Headers the declared response headers of an HTTP 401 response for GetFundraiserReport
+type GetFundraiserReportResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetFundraiserReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetFundraiserReportResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFundraiserReportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFundraiserReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetFundraiserReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFundraiserReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFundraiserReportResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFundraiserReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFundraiserReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFundraiserReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFundraiserReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateShoutoutResponse401Headers the declared response headers of an HTTP 401 response for CreateShoutout
+type CreateShoutoutResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CreateShoutoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Shoutout
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateShoutoutResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateShoutoutResponse) GetJSON201() *Shoutout {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateShoutoutResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateShoutoutResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateShoutoutResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateShoutoutResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateShoutoutResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateShoutoutResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateShoutoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateShoutoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateShoutoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateShoutoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetSlowModeResponse401Headers the declared response headers of an HTTP 401 response for SetSlowMode
+type SetSlowModeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetSlowModeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SlowMode
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetSlowModeResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetSlowModeResponse) GetJSON200() *SlowMode {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetSlowModeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetSlowModeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetSlowModeResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetSlowModeResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetSlowModeResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetSlowModeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetSlowModeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetSlowModeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetSlowModeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2129,6 +4700,75 @@ func (r VerifyNonprofitResponse) ContentType() string {
 	return ""
 }
 
+// ListPayoutsResponse401Headers the declared response headers of an HTTP 401 response for ListPayouts
+type ListPayoutsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListPayoutsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PayoutList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPayoutsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPayoutsResponse) GetJSON200() *PayoutList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPayoutsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPayoutsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPayoutsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPayoutsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2281,6 +4921,182 @@ func (c *ClientWithResponses) GetFundraiserWithResponse(ctx context.Context, id 
 	return ParseGetFundraiserResponse(rsp)
 }
 
+// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
+func (c *ClientWithResponses) UnbanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*UnbanUserResponse, error) {
+	rsp, err := c.UnbanUser(ctx, id, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnbanUserResponse(rsp)
+}
+
+// BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
+//
+// Viewers get `user.banned`; the user's later chat and sticker commands
+// are refused with `banned`. Banning twice is fine. A broadcaster cannot
+// ban themselves (422).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
+func (c *ClientWithResponses) BanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*BanUserResponse, error) {
+	rsp, err := c.BanUser(ctx, id, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBanUserResponse(rsp)
+}
+
+// DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /fundraisers/{id}/chat/{message_id} (the `DeleteChatMessage` operationId).
+func (c *ClientWithResponses) DeleteChatMessageWithResponse(ctx context.Context, id FundraiserID, messageId ID, reqEditors ...RequestEditorFn) (*DeleteChatMessageResponse, error) {
+	rsp, err := c.DeleteChatMessage(ctx, id, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteChatMessageResponse(rsp)
+}
+
+// ListDonationsWithResponse Every donation to a fundraiser, newest first (its broadcaster or an admin).
+//
+// Pages through all donations, whatever their status. Pass the answer's
+// `next` as `before` to get the following page; `next` is null on the
+// last page. Anonymous donors appear as `Anonymous` here too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/donations (the `ListDonations` operationId).
+func (c *ClientWithResponses) ListDonationsWithResponse(ctx context.Context, id FundraiserID, params *ListDonationsParams, reqEditors ...RequestEditorFn) (*ListDonationsResponse, error) {
+	rsp, err := c.ListDonations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDonationsResponse(rsp)
+}
+
+// CreateDonationWithBodyWithResponse Give to a fundraiser.
+//
+// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+// same key and body again returns the same donation (200, with
+// `Idempotent-Replayed: true`) and never counts twice; the same key with
+// a different body is refused with 409. A viewer token, when sent, links
+// the donation to the viewer: it unlocks the `i-donated` sticker and the
+// `donor` chat badge in this fundraiser.
+//
+// The amount is an integer of minor units in the fundraiser's currency,
+// within the server's limits (by default 100 to 1,000,000). `name` is at
+// most 64 characters and `message` at most 500; control characters are
+// removed and text that is not valid UTF-8 is refused. With `anonymous`
+// the public name is `Anonymous` and the name given is never shown to
+// anyone, the broadcaster included.
+//
+// The answer's `status` says what happened to the payment: `succeeded`
+// (the money is counted and every viewer sees the donation),
+// `pending` (the payment provider has not confirmed it yet; with Stripe,
+// `payment.client_secret` completes it in the browser) or `failed`
+// (nothing counted; `failure_reason` says why). The sandbox provider
+// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+// answers 502 as an unreachable provider would.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+func (c *ClientWithResponses) CreateDonationWithBodyWithResponse(ctx context.Context, id FundraiserID, params *CreateDonationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDonationResponse, error) {
+	rsp, err := c.CreateDonationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDonationResponse(rsp)
+}
+
+// CreateDonationWithResponse Give to a fundraiser.
+//
+// `Idempotency-Key` is required and scoped to the fundraiser: sending the
+// same key and body again returns the same donation (200, with
+// `Idempotent-Replayed: true`) and never counts twice; the same key with
+// a different body is refused with 409. A viewer token, when sent, links
+// the donation to the viewer: it unlocks the `i-donated` sticker and the
+// `donor` chat badge in this fundraiser.
+//
+// The amount is an integer of minor units in the fundraiser's currency,
+// within the server's limits (by default 100 to 1,000,000). `name` is at
+// most 64 characters and `message` at most 500; control characters are
+// removed and text that is not valid UTF-8 is refused. With `anonymous`
+// the public name is `Anonymous` and the name given is never shown to
+// anyone, the broadcaster included.
+//
+// The answer's `status` says what happened to the payment: `succeeded`
+// (the money is counted and every viewer sees the donation),
+// `pending` (the payment provider has not confirmed it yet; with Stripe,
+// `payment.client_secret` completes it in the browser) or `failed`
+// (nothing counted; `failure_reason` says why). The sandbox provider
+// declines 99.02 and leaves 99.03 pending, in any currency; 99.04
+// answers 502 as an unreachable provider would.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations (the `CreateDonation` operationId).
+func (c *ClientWithResponses) CreateDonationWithResponse(ctx context.Context, id FundraiserID, params *CreateDonationParams, body CreateDonationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDonationResponse, error) {
+	rsp, err := c.CreateDonation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDonationResponse(rsp)
+}
+
+// GetDonationWithResponse One donation's public view and status (for a donor waiting on a pending payment).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/donations/{donation_id} (the `GetDonation` operationId).
+func (c *ClientWithResponses) GetDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*GetDonationResponse, error) {
+	rsp, err := c.GetDonation(ctx, id, donationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDonationResponse(rsp)
+}
+
+// HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
+//
+// The message is blanked for good and viewers get `donation.hidden`
+// (an addition to the v1 events) so they blank it where they show it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
+func (c *ClientWithResponses) HideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*HideDonationMessageResponse, error) {
+	rsp, err := c.HideDonationMessage(ctx, id, donationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHideDonationMessageResponse(rsp)
+}
+
+// RefundDonationWithResponse Refund a succeeded donation in full (admin).
+//
+// The provider returns the money, the totals go down and every viewer
+// gets `donation.refunded`. Refunding twice is fine; refunding a
+// donation that did not succeed is 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
+func (c *ClientWithResponses) RefundDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*RefundDonationResponse, error) {
+	rsp, err := c.RefundDonation(ctx, id, donationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefundDonationResponse(rsp)
+}
+
 // EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2294,6 +5110,42 @@ func (c *ClientWithResponses) EndFundraiserWithResponse(ctx context.Context, id 
 	return ParseEndFundraiserResponse(rsp)
 }
 
+// RaiseGoalWithBodyWithResponse Raise the goal (its broadcaster or an admin); it can never be lowered.
+//
+// Viewers get a `fundraiser` event with the new goal. The same goal is a
+// no-op; a lower one, another currency or an ended fundraiser is 409.
+// Milestones the total has already passed under the new goal are not
+// announced.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+func (c *ClientWithResponses) RaiseGoalWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RaiseGoalResponse, error) {
+	rsp, err := c.RaiseGoalWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRaiseGoalResponse(rsp)
+}
+
+// RaiseGoalWithResponse Raise the goal (its broadcaster or an admin); it can never be lowered.
+//
+// Viewers get a `fundraiser` event with the new goal. The same goal is a
+// no-op; a lower one, another currency or an ended fundraiser is 409.
+// Milestones the total has already passed under the new goal are not
+// announced.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
+func (c *ClientWithResponses) RaiseGoalWithResponse(ctx context.Context, id FundraiserID, body RaiseGoalJSONRequestBody, reqEditors ...RequestEditorFn) (*RaiseGoalResponse, error) {
+	rsp, err := c.RaiseGoal(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRaiseGoalResponse(rsp)
+}
+
 // GetFundraiserIngestWithResponse The RTMP ingest URL and stream key (the owning broadcaster only).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2305,6 +5157,84 @@ func (c *ClientWithResponses) GetFundraiserIngestWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetFundraiserIngestResponse(rsp)
+}
+
+// GetFundraiserReportWithResponse Every donation to the fundraiser as CSV (its broadcaster or an admin).
+//
+// One row per donation, oldest first, with a header row: `donation_id,
+// created_at, settled_at, refunded_at, status, amount, currency,
+// amount_decimal, name, anonymous, message, provider, provider_ref`.
+// Anonymous donors are `Anonymous`. Amounts are minor units;
+// `amount_decimal` is the same amount in major units. Cells that a
+// spreadsheet would run as a formula are prefixed with `'`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/report.csv (the `GetFundraiserReport` operationId).
+func (c *ClientWithResponses) GetFundraiserReportWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserReportResponse, error) {
+	rsp, err := c.GetFundraiserReport(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFundraiserReportResponse(rsp)
+}
+
+// CreateShoutoutWithBodyWithResponse Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+func (c *ClientWithResponses) CreateShoutoutWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShoutoutResponse, error) {
+	rsp, err := c.CreateShoutoutWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShoutoutResponse(rsp)
+}
+
+// CreateShoutoutWithResponse Thank a donor on screen (its broadcaster); viewers get `shoutout`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/shoutouts (the `CreateShoutout` operationId).
+func (c *ClientWithResponses) CreateShoutoutWithResponse(ctx context.Context, id FundraiserID, body CreateShoutoutJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShoutoutResponse, error) {
+	rsp, err := c.CreateShoutout(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShoutoutResponse(rsp)
+}
+
+// SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+//
+// A viewer who chats again too soon is refused with `slow_mode`. The
+// broadcaster is never slowed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+func (c *ClientWithResponses) SetSlowModeWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error) {
+	rsp, err := c.SetSlowModeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetSlowModeResponse(rsp)
+}
+
+// SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
+//
+// A viewer who chats again too soon is refused with `slow_mode`. The
+// broadcaster is never slowed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
+func (c *ClientWithResponses) SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error) {
+	rsp, err := c.SetSlowMode(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetSlowModeResponse(rsp)
 }
 
 // ListNonprofitsWithResponse List verified nonprofits, ordered by name.
@@ -2357,6 +5287,19 @@ func (c *ClientWithResponses) VerifyNonprofitWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseVerifyNonprofitResponse(rsp)
+}
+
+// ListPayoutsWithResponse What each nonprofit is owed, per currency (admin).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /payouts (the `ListPayouts` operationId).
+func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPayoutsResponse, error) {
+	rsp, err := c.ListPayouts(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPayoutsResponse(rsp)
 }
 
 // CreateSessionWithBodyWithResponse Create a viewer identity.
@@ -2621,6 +5564,611 @@ func ParseGetFundraiserResponse(rsp *http.Response) (*GetFundraiserResponse, err
 	return response, nil
 }
 
+// ParseUnbanUserResponse parses an HTTP response from a UnbanUserWithResponse call
+func ParseUnbanUserResponse(rsp *http.Response) (*UnbanUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnbanUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnbanUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBanUserResponse parses an HTTP response from a BanUserWithResponse call
+func ParseBanUserResponse(rsp *http.Response) (*BanUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BanUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers BanUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteChatMessageResponse parses an HTTP response from a DeleteChatMessageWithResponse call
+func ParseDeleteChatMessageResponse(rsp *http.Response) (*DeleteChatMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteChatMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteChatMessageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDonationsResponse parses an HTTP response from a ListDonationsWithResponse call
+func ParseListDonationsResponse(rsp *http.Response) (*ListDonationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDonationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDonationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateDonationResponse parses an HTTP response from a CreateDonationWithResponse call
+func ParseCreateDonationResponse(rsp *http.Response) (*CreateDonationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDonationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DonationReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateDonationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateDonationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDonationResponse parses an HTTP response from a GetDonationWithResponse call
+func ParseGetDonationResponse(rsp *http.Response) (*GetDonationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDonationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHideDonationMessageResponse parses an HTTP response from a HideDonationMessageWithResponse call
+func ParseHideDonationMessageResponse(rsp *http.Response) (*HideDonationMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HideDonationMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HideDonationMessageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRefundDonationResponse parses an HTTP response from a RefundDonationWithResponse call
+func ParseRefundDonationResponse(rsp *http.Response) (*RefundDonationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RefundDonationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RefundDonationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseEndFundraiserResponse parses an HTTP response from a EndFundraiserWithResponse call
 func ParseEndFundraiserResponse(rsp *http.Response) (*EndFundraiserResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2695,6 +6243,87 @@ func ParseEndFundraiserResponse(rsp *http.Response) (*EndFundraiserResponse, err
 	return response, nil
 }
 
+// ParseRaiseGoalResponse parses an HTTP response from a RaiseGoalWithResponse call
+func ParseRaiseGoalResponse(rsp *http.Response) (*RaiseGoalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RaiseGoalResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Fundraiser
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RaiseGoalResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetFundraiserIngestResponse parses an HTTP response from a GetFundraiserIngestWithResponse call
 func ParseGetFundraiserIngestResponse(rsp *http.Response) (*GetFundraiserIngestResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2756,6 +6385,228 @@ func ParseGetFundraiserIngestResponse(rsp *http.Response) (*GetFundraiserIngestR
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetFundraiserIngestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFundraiserReportResponse parses an HTTP response from a GetFundraiserReportWithResponse call
+func ParseGetFundraiserReportResponse(rsp *http.Response) (*GetFundraiserReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFundraiserReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetFundraiserReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateShoutoutResponse parses an HTTP response from a CreateShoutoutWithResponse call
+func ParseCreateShoutoutResponse(rsp *http.Response) (*CreateShoutoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateShoutoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Shoutout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateShoutoutResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetSlowModeResponse parses an HTTP response from a SetSlowModeWithResponse call
+func ParseSetSlowModeResponse(rsp *http.Response) (*SetSlowModeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetSlowModeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SlowMode
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetSlowModeResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -2930,6 +6781,66 @@ func ParseVerifyNonprofitResponse(rsp *http.Response) (*VerifyNonprofitResponse,
 	switch {
 	case rsp.StatusCode == 401:
 		var headers VerifyNonprofitResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPayoutsResponse parses an HTTP response from a ListPayoutsWithResponse call
+func ParseListPayoutsResponse(rsp *http.Response) (*ListPayoutsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPayoutsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PayoutList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListPayoutsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

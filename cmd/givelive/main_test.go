@@ -25,7 +25,10 @@ import (
 	"github.com/givelive/givelive/internal/config"
 )
 
-const testTimeout = 60 * time.Second
+const (
+	testTimeout    = 60 * time.Second
+	testAdminToken = "test-admin-token"
+)
 
 // buildBinary compiles givelive once per test binary run.
 func buildBinary(t *testing.T) string {
@@ -62,14 +65,22 @@ type demoServer struct {
 // and token it prints.
 func startDemo(t *testing.T, bin string) *demoServer {
 	t.Helper()
-	addr := freeAddr(t)
+	return startDemoIn(t, bin, t.TempDir(), freeAddr(t))
+}
+
+// startDemoIn is startDemo with the data directory and address chosen by
+// the caller (to restart a server on the same ledger), and extra
+// environment variables.
+func startDemoIn(t *testing.T, bin, dataDir, addr string, env ...string) *demoServer {
+	t.Helper()
 	cmd := exec.Command(bin, "serve", "--demo")
 	cmd.Env = append(os.Environ(),
 		"GIVELIVE_HTTP_ADDR="+addr,
-		"GIVELIVE_DATA_DIR="+t.TempDir(),
-		"GIVELIVE_ADMIN_TOKEN=test-admin-token",
+		"GIVELIVE_DATA_DIR="+dataDir,
+		"GIVELIVE_ADMIN_TOKEN="+testAdminToken,
 		"GIVELIVE_DRAIN_TIMEOUT=5s",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,11 @@ import (
 	"github.com/givelive/givelive/internal/auth"
 	"github.com/givelive/givelive/internal/config"
 	"github.com/givelive/givelive/internal/demo"
+	"github.com/givelive/givelive/internal/donation"
+	"github.com/givelive/givelive/internal/moderation"
+	"github.com/givelive/givelive/internal/outbox"
+	"github.com/givelive/givelive/internal/payment"
+	"github.com/givelive/givelive/internal/payment/stripe"
 	"github.com/givelive/givelive/internal/store/sqlite"
 )
 
@@ -95,9 +100,32 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	provider, webhooks, err := paymentProvider(cfg, log)
+	if err != nil {
+		return err
+	}
+	policy := moderation.NewPolicy(ledger, 0)
+	var dispatcher *outbox.Dispatcher // set below; the service only wakes it
+	donations, err := donation.New(donation.Config{
+		Store:            ledger,
+		Provider:         provider,
+		MinAmount:        cfg.DonationMin,
+		MaxAmount:        cfg.DonationMax,
+		Filter:           moderation.NewFilter(cfg.WordFilter),
+		MessageMinAmount: cfg.MessageMinAmount,
+		Policy:           policy,
+		Notify:           func() { dispatcher.Notify() },
+		Logger:           log.With("component", "donations"),
+	})
+	if err != nil {
+		return err
+	}
+
 	rooms, err := hub.New(hub.Config{
 		Auth:           hubAuth{tokens},
 		Rooms:          roomDirectory{ledger},
+		Donors:         donations,
+		Policy:         policy,
 		Logger:         log.With("component", "hub"),
 		Metrics:        reg,
 		OriginPatterns: cfg.WSOrigins,
@@ -106,8 +134,26 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return err
 	}
 
+	// The dispatcher first publishes what a crash left in the outbox, then
+	// every committed change as it is notified.
+	dispatcher, err = outbox.New(outbox.Config{
+		Ledger:    ledger,
+		Publisher: hubPublisher{rooms},
+		Logger:    log.With("component", "outbox"),
+		Registry:  reg,
+	})
+	if err != nil {
+		return err
+	}
+	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	dispatched := make(chan struct{})
+	go func() { defer close(dispatched); dispatcher.Run(dispatchCtx) }()
+	defer func() { stopDispatch(); <-dispatched }()
+
 	srv, err := api.New(api.Config{
 		Store:       ledger,
+		Donations:   donations,
+		Webhooks:    webhooks,
 		Auth:        tokens,
 		Rooms:       rooms,
 		WebSocket:   rooms,
@@ -154,14 +200,30 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 	log.Info("draining: refusing new connections and closing WebSockets with 1001", "timeout", cfg.DrainTimeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 	defer cancel()
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- httpSrv.Shutdown(drainCtx) }()
+	// HTTP first, so no donation is being recorded; then what the outbox
+	// holds goes out (whatever does not is published at the next start);
+	// then the WebSockets close.
+	httpErr := httpSrv.Shutdown(drainCtx)
+	outboxErr := dispatcher.Drain(drainCtx)
 	hubErr := rooms.Shutdown(drainCtx)
-	if err := errors.Join(hubErr, <-httpDone); err != nil {
+	if err := errors.Join(httpErr, outboxErr, hubErr); err != nil {
 		log.Warn("drain did not finish cleanly", "err", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// paymentProvider builds the provider GIVELIVE_PAYMENTS names and the
+// webhooks it serves.
+func paymentProvider(cfg config.Config, log *slog.Logger) (payment.Provider, map[string]payment.Webhook, error) {
+	if cfg.Payments != "stripe" {
+		return payment.Sandbox{}, nil, nil
+	}
+	p, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, Logger: log.With("component", "stripe")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, map[string]payment.Webhook{p.Name(): p}, nil
 }
 
 // baseURL is how a person on this machine reaches the server.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -42,4 +43,12 @@ func (d roomDirectory) Room(ctx context.Context, room string) (hub.RoomInfo, err
 		return hub.RoomInfo{}, err
 	}
 	return hub.RoomInfo{OwnerID: f.BroadcasterID}, nil
+}
+
+// hubPublisher lets the outbox dispatcher publish to the hub.
+type hubPublisher struct{ h *hub.Hub }
+
+func (p hubPublisher) PublishRaw(ctx context.Context, room, typ string, data json.RawMessage) error {
+	_, err := p.h.Publish(ctx, room, typ, data)
+	return err
 }

@@ -7,6 +7,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -36,6 +38,20 @@ type Config struct {
 	// rate turns the limit off, for load tests on loopback).
 	APIRate  float64 `env:"GIVELIVE_API_RATE" envDefault:"20"`
 	APIBurst int     `env:"GIVELIVE_API_BURST" envDefault:"40"`
+
+	// Donations: limits in minor units, the smallest gift whose message is
+	// shown, and the words masked in messages (a comma-separated list, and
+	// a file with one word per line).
+	DonationMin      int64    `env:"GIVELIVE_DONATION_MIN" envDefault:"100"`
+	DonationMax      int64    `env:"GIVELIVE_DONATION_MAX" envDefault:"1000000"`
+	MessageMinAmount int64    `env:"GIVELIVE_DONATION_MESSAGE_MIN" envDefault:"0"`
+	WordFilter       []string `env:"GIVELIVE_WORD_FILTER" envSeparator:","`
+	WordFilterFile   string   `env:"GIVELIVE_WORD_FILTER_FILE"`
+
+	// Stripe, when GIVELIVE_PAYMENTS=stripe: the secret (or restricted)
+	// API key and the webhook endpoint's signing secret.
+	StripeSecretKey     string `env:"GIVELIVE_STRIPE_SECRET_KEY"`
+	StripeWebhookSecret string `env:"GIVELIVE_STRIPE_WEBHOOK_SECRET"`
 }
 
 // Load reads the configuration from the environment.
@@ -45,9 +61,27 @@ func Load() (Config, error) {
 		return Config{}, fmt.Errorf("failed to read configuration: %w", err)
 	}
 	switch c.Payments {
-	case "sandbox", "stripe":
+	case "sandbox":
+	case "stripe":
+		if c.StripeSecretKey == "" || c.StripeWebhookSecret == "" {
+			return Config{}, fmt.Errorf("GIVELIVE_PAYMENTS=stripe needs GIVELIVE_STRIPE_SECRET_KEY and GIVELIVE_STRIPE_WEBHOOK_SECRET")
+		}
 	default:
 		return Config{}, fmt.Errorf("GIVELIVE_PAYMENTS=%q: want sandbox or stripe", c.Payments)
+	}
+	if c.DonationMin < 1 || c.DonationMax < c.DonationMin {
+		return Config{}, fmt.Errorf("GIVELIVE_DONATION_MIN=%d and GIVELIVE_DONATION_MAX=%d: want 1 <= min <= max", c.DonationMin, c.DonationMax)
+	}
+	if c.WordFilterFile != "" {
+		b, err := os.ReadFile(c.WordFilterFile)
+		if err != nil {
+			return Config{}, fmt.Errorf("GIVELIVE_WORD_FILTER_FILE: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
+				c.WordFilter = append(c.WordFilter, w)
+			}
+		}
 	}
 	return c, nil
 }
