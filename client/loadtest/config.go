@@ -27,6 +27,10 @@ type Config struct {
 	Ramp int
 	// ChatRate is chat messages per second over all rooms. Default 5.
 	ChatRate float64
+	// DonationRate is donations per second over all rooms, posted through
+	// the REST API (sandbox payments: the server must not use a real
+	// provider) during the chat phase. 0: none.
+	DonationRate float64
 	// Duration is how long the chat phase lasts. It starts once every viewer
 	// is connected; the set-up and the ramp come before it, the drain and
 	// the closing (a few seconds at most) after it. Default 30s.
@@ -127,6 +131,10 @@ func (c Config) Validate() error {
 		return errors.New("chat rate must be a positive number")
 	case c.ChatRate > 10000:
 		return errors.New("chat rate is at most 10000 messages per second")
+	case c.DonationRate < 0 || math.IsNaN(c.DonationRate) || math.IsInf(c.DonationRate, 0):
+		return errors.New("donation rate must be zero or a positive number")
+	case c.DonationRate > 2000:
+		return errors.New("donation rate is at most 2000 per second")
 	case c.Duration < 0 || c.Warmup < 0:
 		return errors.New("duration and warm-up must be positive")
 	case c.Duration < time.Second:

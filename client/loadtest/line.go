@@ -34,6 +34,7 @@ type serverLine struct {
 	typ    []byte
 	offset uint64 // 0: none (volatile event)
 	sent   int64  // a load-test chat's send time in Unix ns; 0 otherwise
+	gave   int64  // a load-test donation's send time in Unix ns; 0 otherwise
 }
 
 // parseLine reads one line. Events in the server's own encoding (the field
@@ -55,6 +56,7 @@ const (
 	tsField      = `,"ts":`
 	dataField    = `,"data":`
 	chatTextHead = `"text":"` + chatPrefix
+	donationHead = `"message":"` + donationPrefix
 )
 
 func parseEventFast(b []byte) (l serverLine, ok bool) {
@@ -90,21 +92,24 @@ func parseEventFast(b []byte) (l serverLine, ok bool) {
 		return l, false
 	}
 	l.kind = lineEvent
-	if string(l.typ) == wire.TypeChat {
-		l.sent = chatSentFast(p[:len(p)-1])
+	switch string(l.typ) {
+	case wire.TypeChat:
+		l.sent = sentFast(p[:len(p)-1], chatTextHead)
+	case wire.TypeDonation:
+		l.gave = sentFast(p[:len(p)-1], donationHead)
 	}
 	return l, true
 }
 
-// chatSentFast finds "text":"lt <digits>" in a chat event's data. A JSON
-// string cannot hold an unescaped quote, so the pattern can only match the
-// text member itself (ChatData's other strings are in "user").
-func chatSentFast(data []byte) int64 {
-	i := bytes.Index(data, []byte(chatTextHead))
+// sentFast finds head ("text":"lt or "message":"lt) followed by digits
+// and a quote in an event's data. A JSON string cannot hold an unescaped
+// quote, so the pattern can only match that member itself.
+func sentFast(data []byte, head string) int64 {
+	i := bytes.Index(data, []byte(head))
 	if i < 0 {
 		return 0
 	}
-	digits, rest := cutDigits(data[i+len(chatTextHead):])
+	digits, rest := cutDigits(data[i+len(head):])
 	if len(rest) == 0 || rest[0] != '"' {
 		return 0
 	}
@@ -187,10 +192,16 @@ func parseLineSlow(b []byte) serverLine {
 		return serverLine{kind: lineOther}
 	}
 	l := serverLine{kind: lineEvent, room: []byte(s.Room), typ: []byte(s.Type), offset: s.Offset}
-	if s.Type == wire.TypeChat {
+	switch s.Type {
+	case wire.TypeChat:
 		var chat wire.ChatData
 		if json.Unmarshal(s.Data, &chat) == nil {
 			l.sent = chatSent(chat.Text)
+		}
+	case wire.TypeDonation:
+		var d wire.DonationData
+		if json.Unmarshal(s.Data, &d) == nil {
+			l.gave = chatSent(d.Message)
 		}
 	}
 	return l

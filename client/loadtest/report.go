@@ -54,6 +54,19 @@ type Report struct {
 	DeliveriesPerSec float64   `json:"deliveries_per_sec"`
 	LatencyMS        Quantiles `json:"latency_ms"`
 
+	// Donations, when -donation-rate is set: POSTed through the API and
+	// timed from the POST to each viewer's receipt (the whole run, not
+	// only the window). Expected deliveries assume every accepted donation
+	// reached its room (round robin over rooms).
+	DonationRate               float64   `json:"donation_rate,omitempty"`
+	DonationsSent              int64     `json:"donations_sent,omitempty"`
+	DonationsAccepted          int64     `json:"donations_accepted,omitempty"`
+	DonationsFailed            int64     `json:"donations_failed,omitempty"`
+	DonationPostMS             Quantiles `json:"donation_post_ms,omitzero"`
+	DonationDeliveries         int64     `json:"donation_deliveries,omitempty"`
+	ExpectedDonationDeliveries int64     `json:"expected_donation_deliveries,omitempty"`
+	DonationLatencyMS          Quantiles `json:"donation_latency_ms,omitzero"`
+
 	Errors     map[string]int64 `json:"errors"`
 	CloseCodes map[string]int64 `json:"close_codes"`
 
@@ -186,6 +199,13 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		r.WindowSeconds, r.DeliveriesPerSec, r.WindowDeliveries)
 	row("latency (ms)", "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (%d samples)",
 		r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.P999, r.LatencyMS.Max, r.LatencyMS.Count)
+	if r.DonationRate > 0 {
+		row("donations", "%d sent, %d accepted, %d failed (%.3g/s); POST p50 %.2f ms, p99 %.2f ms",
+			r.DonationsSent, r.DonationsAccepted, r.DonationsFailed, r.DonationRate, r.DonationPostMS.P50, r.DonationPostMS.P99)
+		row("donation receipts", "%d of %d expected; POST to receipt p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms",
+			r.DonationDeliveries, r.ExpectedDonationDeliveries, r.DonationLatencyMS.P50, r.DonationLatencyMS.P90,
+			r.DonationLatencyMS.P99, r.DonationLatencyMS.P999, r.DonationLatencyMS.Max)
+	}
 	if r.ServerMetrics {
 		row("server CPU", "%.2f cores, %.2f µs per delivery, %.2f µs per frame (GOMAXPROCS %d)",
 			r.ServerCPUCores, r.ServerCPUUsPerDelivery, r.ServerCPUUsPerFrame, r.ServerGOMAXPROCS)

@@ -79,6 +79,8 @@ type runner struct {
 	connMu  sync.Mutex
 	connect *hdrhistogram.Histogram // connect-to-subscribed times
 
+	donor *donor // nil without a donation rate
+
 	errs   errorCounts // the runner's and chatters' errors
 	closes errorCounts // close codes the chatters saw
 }
@@ -122,7 +124,15 @@ func (r *runner) run(ctx context.Context) (rep Report, err error) {
 	joined := r.exclude()
 	s.connected = r.sample()
 	if !interrupted {
+		giving := func() {}
+		if r.donor != nil {
+			dctx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); r.donor.run(dctx) }()
+			giving = func() { stop(); <-done }
+		}
 		interrupted = r.chat(ctx, &s) != nil
+		giving()
 	}
 	if !interrupted {
 		interrupted = r.drain(ctx, joined) != nil
@@ -183,6 +193,14 @@ func (r *runner) setup(ctx context.Context) error {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("failed to create the chatters' sessions: %w", err)
+	}
+
+	if r.cfg.DonationRate > 0 {
+		d, err := newDonor(ctx, r)
+		if err != nil {
+			return err
+		}
+		r.donor = d
 	}
 
 	r.viewers = make([]*viewer, r.cfg.Viewers)
@@ -340,7 +358,7 @@ func (r *runner) drain(ctx context.Context, joined map[string]int) error {
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		expected, unanswered := r.expected(joined)
-		if unanswered == 0 && sum(r.shards, nil, nil).deliveries >= expected {
+		if unanswered == 0 && sum(r.shards, nil, nil).deliveries >= expected && r.donationsIn(joined) {
 			return nil
 		}
 		select {
@@ -361,6 +379,26 @@ func (r *runner) expected(joined map[string]int) (expected, unanswered int64) {
 		unanswered += pending
 	}
 	return expected, unanswered
+}
+
+// donationsIn reports whether every accepted donation has reached every
+// joined viewer of its room (true without donations).
+func (r *runner) donationsIn(joined map[string]int) bool {
+	if r.donor == nil {
+		return true
+	}
+	accepted := r.donor.accepted.Load()
+	var want int64
+	for i, room := range r.rooms {
+		// Round robin: room i gets donations i, i+len(rooms), …
+		n := accepted / int64(len(r.rooms))
+		if int64(i) < accepted%int64(len(r.rooms)) {
+			n++
+		}
+		want += n * int64(joined[room])
+	}
+	got, _ := sumDonations(r.shards)
+	return got >= want
 }
 
 // closeAll closes every connection with a close handshake, at most
@@ -520,6 +558,25 @@ func (r *runner) report(s samples, joined map[string]int) Report {
 		want := accepted[v.room]
 		rep.ExpectedDeliveries += want
 		rep.Missing += max(0, want-v.received)
+	}
+	if d := r.donor; d != nil {
+		rep.DonationRate = cfg.DonationRate
+		rep.DonationsSent, rep.DonationsAccepted, rep.DonationsFailed = d.sent.Load(), d.accepted.Load(), d.failed.Load()
+		rep.DonationPostMS = d.postQuantiles()
+		n, h := sumDonations(r.shards)
+		rep.DonationDeliveries = n
+		rep.DonationLatencyMS = quantiles(h)
+		// Rooms get donations round robin; each accepted one is expected
+		// once by every joined viewer of its room.
+		perRoom := make(map[string]int64)
+		for i := int64(0); i < rep.DonationsAccepted; i++ {
+			perRoom[r.rooms[i%int64(len(r.rooms))]]++
+		}
+		for _, v := range r.viewers {
+			if v.state.Load() == viewerJoined {
+				rep.ExpectedDonationDeliveries += perRoom[v.room]
+			}
+		}
 	}
 
 	steady := newHistogram()

@@ -32,15 +32,16 @@ func TestRunAgainstServer(t *testing.T) {
 		jsonPath := filepath.Join(t.TempDir(), "report.json")
 		var out lockedBuffer
 		rep, err := Run(t.Context(), Config{
-			Target:     srv.URL,
-			Viewers:    50,
-			Rooms:      2,
-			Ramp:       500,
-			ChatRate:   5,
-			Duration:   3 * time.Second,
-			AdminToken: srv.AdminToken,
-			JSONPath:   jsonPath,
-			Out:        &out,
+			Target:       srv.URL,
+			Viewers:      50,
+			Rooms:        2,
+			Ramp:         500,
+			ChatRate:     5,
+			DonationRate: 4,
+			Duration:     3 * time.Second,
+			AdminToken:   srv.AdminToken,
+			JSONPath:     jsonPath,
+			Out:          &out,
 		})
 		t.Log("\n" + out.String())
 		if err != nil {
@@ -59,6 +60,17 @@ func TestRunAgainstServer(t *testing.T) {
 		}
 		if want := rep.ChatsAccepted * 25; rep.ExpectedDeliveries != want || rep.Deliveries != want {
 			t.Errorf("deliveries %d, expected %d; want both %d", rep.Deliveries, rep.ExpectedDeliveries, want)
+		}
+		// 4 donations/s for 3 s, alternating rooms: each reaches its 25 viewers.
+		if rep.DonationsAccepted < 8 || rep.DonationsAccepted != rep.DonationsSent || rep.DonationsFailed != 0 {
+			t.Errorf("%d donations sent, %d accepted, %d failed; want about 12, all accepted",
+				rep.DonationsSent, rep.DonationsAccepted, rep.DonationsFailed)
+		}
+		if want := rep.DonationsAccepted * 25; rep.ExpectedDonationDeliveries != want || rep.DonationDeliveries != want {
+			t.Errorf("donation receipts %d, expected %d; want both %d", rep.DonationDeliveries, rep.ExpectedDonationDeliveries, want)
+		}
+		if rep.DonationLatencyMS.Count != rep.DonationDeliveries || rep.DonationLatencyMS.P50 <= 0 || rep.DonationPostMS.Count != rep.DonationsAccepted {
+			t.Errorf("donation latency %+v, POST %+v; want one sample per receipt and per POST", rep.DonationLatencyMS, rep.DonationPostMS)
 		}
 		if rep.LatencyMS.P50 <= 0 || rep.LatencyMS.Count == 0 || rep.DeliveriesPerSec <= 0 {
 			t.Errorf("latency %+v, %.0f deliveries/s; want measurements", rep.LatencyMS, rep.DeliveriesPerSec)

@@ -58,13 +58,16 @@ type stats struct {
 	all    *hdrhistogram.Histogram // latency of every load-test chat since the chat phase began
 	steady *hdrhistogram.Histogram // latency of chats sent inside the window
 
-	deliveries       int64 // load-test chats received by viewers (first copies only)
-	windowDeliveries int64 // of which received inside the window
-	lost             int64 // recoverable events skipped (offset gaps)
-	duplicated       int64 // recoverable events received again
-	foreign          int64 // chats not sent by this run
-	volatile         int64 // volatile events (viewer counts, stickers)
-	frames           int64 // frames read by joined viewers
+	donations *hdrhistogram.Histogram // POST-to-receipt latency of load-test donations
+
+	donationDeliveries int64 // load-test donations received by viewers (first copies only)
+	deliveries         int64 // load-test chats received by viewers (first copies only)
+	windowDeliveries   int64 // of which received inside the window
+	lost               int64 // recoverable events skipped (offset gaps)
+	duplicated         int64 // recoverable events received again
+	foreign            int64 // chats not sent by this run
+	volatile           int64 // volatile events (viewer counts, stickers)
+	frames             int64 // frames read by joined viewers
 
 	errors map[string]int64 // by kind
 	closes map[int]int64    // close codes the server sent, by code
@@ -72,10 +75,11 @@ type stats struct {
 
 func newStats() *stats {
 	return &stats{
-		all:    newHistogram(),
-		steady: newHistogram(),
-		errors: make(map[string]int64),
-		closes: make(map[int]int64),
+		all:       newHistogram(),
+		steady:    newHistogram(),
+		donations: newHistogram(),
+		errors:    make(map[string]int64),
+		closes:    make(map[int]int64),
 	}
 }
 
@@ -96,6 +100,20 @@ type totals struct {
 	deliveries, windowDeliveries, lost, duplicated, foreign, volatile, frames int64
 	errors                                                                    map[string]int64
 	closes                                                                    map[int]int64
+}
+
+// sumDonations adds the shards' donation deliveries and merges their
+// latencies.
+func sumDonations(shards []*stats) (int64, *hdrhistogram.Histogram) {
+	h := newHistogram()
+	var n int64
+	for _, s := range shards {
+		s.mu.Lock()
+		n += s.donationDeliveries
+		h.Merge(s.donations)
+		s.mu.Unlock()
+	}
+	return n, h
 }
 
 // sum adds the shards' counters; with hists, it also merges their latency

@@ -38,8 +38,9 @@ type viewer struct {
 	ws    atomic.Pointer[websocket.Conn]
 	state atomic.Int32
 
-	last     uint64 // offset of the last recoverable event received
-	received int64  // load-test chats received, first copies only
+	last      uint64 // offset of the last recoverable event received
+	received  int64  // load-test chats received, first copies only
+	donations int64  // load-test donations received, first copies only
 }
 
 // run connects, subscribes and reads until the connection ends. joined is
@@ -182,6 +183,12 @@ func (v *viewer) frame(p []byte, now time.Time) {
 			st.lost += int64(l.offset - v.last - 1)
 		}
 		v.last = l.offset
+		if l.gave >= r.started {
+			v.donations++
+			st.donationDeliveries++
+			recordMicros(st.donations, time.Duration(nowNs-l.gave))
+			continue
+		}
 		if l.sent == 0 {
 			continue // not a load-test chat
 		}

@@ -45,6 +45,7 @@ func loadtest(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&cfg.Rooms, "rooms", lt.DefaultRooms, "fundraisers to create and spread the viewers over")
 	fs.IntVar(&cfg.Ramp, "ramp", lt.DefaultRamp, "viewer connections opened per second")
 	fs.Float64Var(&cfg.ChatRate, "chat-rate", lt.DefaultChatRate, "chat messages per second over all rooms")
+	fs.Float64Var(&cfg.DonationRate, "donation-rate", 0, "donations per second over all rooms, through the API (sandbox payments only); 0: none")
 	fs.DurationVar(&cfg.Duration, "duration", lt.DefaultDuration, "length of the chat phase, which starts once every viewer is connected")
 	fs.IntVar(&cfg.SourceIPs, "source-ips", 0, "spread sockets over source addresses 127.0.0.2… 127.0.0.(1+`N`); 0: the system picks")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin `token` to create the fundraisers (default $GIVELIVE_ADMIN_TOKEN)")
