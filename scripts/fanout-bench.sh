@@ -4,7 +4,7 @@
 # 5 chat messages per second, real sockets.
 #
 # Usage: scripts/fanout-bench.sh            (from anywhere in the repo)
-# Knobs (environment): VIEWERS ROOMS RAMP CHAT_RATE DURATION SOURCE_IPS
+# Knobs (environment): VIEWERS ROOMS RAMP CHAT_RATE DONATION_RATE DURATION SOURCE_IPS
 # PORT OUT (a directory for the binary, logs and report.json; default a
 # new temporary one) MAX_P99 (e.g. 250ms; empty: no threshold).
 # Exit status: the load test's (0 pass, 1 a check failed, 2 bad flags).
@@ -17,6 +17,7 @@ VIEWERS=${VIEWERS:-10000}
 ROOMS=${ROOMS:-1}
 RAMP=${RAMP:-1000}
 CHAT_RATE=${CHAT_RATE:-5}
+DONATION_RATE=${DONATION_RATE:-0}
 DURATION=${DURATION:-60s}
 SOURCE_IPS=${SOURCE_IPS:-4}
 PORT=${PORT:-18080}
@@ -92,7 +93,7 @@ if [ "${procs:-}" != 1 ]; then
 fi
 
 args=(-target "http://127.0.0.1:$PORT" -admin-token "$token"
-	-viewers "$VIEWERS" -rooms "$ROOMS" -ramp "$RAMP" -chat-rate "$CHAT_RATE"
+	-viewers "$VIEWERS" -rooms "$ROOMS" -ramp "$RAMP" -chat-rate "$CHAT_RATE" -donation-rate "$DONATION_RATE"
 	-duration "$DURATION" -source-ips "$SOURCE_IPS" -json "$OUT/report.json")
 if [ -n "$MAX_P99" ]; then
 	args+=(-max-p99 "$MAX_P99")
