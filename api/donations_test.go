@@ -495,9 +495,9 @@ func TestMessagesAreModerated(t *testing.T) {
 		c.MessageMinAmount = 500
 	})
 	small := e.give(t, "small", "", map[string]any{"amount": 499, "message": "hi"})
-	big := e.give(t, "big", "", map[string]any{"amount": 500, "message": "what the HECK"})
-	if small.Message != "" || big.Message != "what the ****" {
-		t.Fatalf("public messages %q and %q", small.Message, big.Message)
+	big := e.give(t, "big", "", map[string]any{"amount": 500, "message": "what the HECK", "name": "Heck Yeah"})
+	if small.Message != "" || big.Message != "what the ****" || big.Name != "**** Yeah" {
+		t.Fatalf("public messages %q and %q, name %q", small.Message, big.Message, big.Name)
 	}
 }
 

@@ -150,9 +150,9 @@ func (s *Server) cors() echo.MiddlewareFunc {
 // apiMiddleware is the /api/v1 group's chain, outermost first: the rate
 // limit (cheapest refusal first), the body limit, the context deadline, the
 // API's response headers and the request's origin for derived URLs.
-func (s *Server) apiMiddleware() []echo.MiddlewareFunc {
+func (s *Server) apiMiddleware(rateLimited bool) []echo.MiddlewareFunc {
 	var mws []echo.MiddlewareFunc
-	if s.limiter != nil {
+	if s.limiter != nil && rateLimited {
 		mws = append(mws, s.rateLimit)
 	}
 	return append(mws,

@@ -212,7 +212,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 	if err != nil {
 		return err
 	}
-	shared := s.apiMiddleware()
+	shared := s.apiMiddleware(true)
 	for id, mws := range ops {
 		ops[id] = append(append([]echo.MiddlewareFunc(nil), shared...), mws...)
 	}
@@ -224,8 +224,11 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		origin:    s.origin,
 	}
 	// The webhook reads its raw body to check the signature, so it has the
-	// API's limits but not the spec's validation (which re-encodes bodies).
-	g.POST("/payments/:provider/webhook", s.webhook, shared...)
+	// API's body limit and timeout but not the spec's validation (which
+	// re-encodes bodies). Nor the per-IP rate limit: a provider delivers
+	// every donation's webhook from a few addresses, and its signature is
+	// its authentication.
+	g.POST("/payments/:provider/webhook", s.webhook, s.apiMiddleware(false)...)
 	RegisterHandlersWithOptions(g, NewStrictHandler(h, nil), RegisterHandlersOptions{OperationMiddlewares: ops})
 	return nil
 }

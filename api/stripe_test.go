@@ -171,3 +171,48 @@ func TestWebhookOfAnUnconfiguredProviderIs404(t *testing.T) {
 		t.Fatalf("404 detail %q", p.Detail)
 	}
 }
+
+func TestStripeRefundThatOvertakesTheSuccessIsRedelivered(t *testing.T) {
+	e, _ := newStripeEnv(t)
+	d := e.give(t, "k1", "", map[string]any{"amount": 2500, "name": "Ada"})
+	meta := `"metadata":{"donation_id":"` + d.ID + `"}`
+	refund := `{"id":"ch_1","object":"charge","payment_intent":"pi_1","refunded":true,` + meta + `}`
+	// Stripe does not promise order: the refund arrives first. It must not
+	// be acknowledged (Stripe would never send it again)...
+	if r := e.deliver(t, "evt_refund", "charge.refunded", refund, whsec); r.status < 500 {
+		t.Fatalf("refund before success answered %d, want a 5xx so that Stripe delivers it again", r.status)
+	}
+	e.deliver(t, "evt_ok", "payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","status":"succeeded",`+meta+`}`, whsec).want(t, 200)
+	// ...and when Stripe delivers it again, after the success, it applies.
+	e.deliver(t, "evt_refund", "charge.refunded", refund, whsec).want(t, 200)
+	if s := e.snapshot(t); s.Totals.Raised != 0 || s.Totals.Donations != 0 {
+		t.Fatalf("refunded money still counted: %+v", s.Totals)
+	}
+}
+
+func TestStripeWebhooksAreNotRateLimited(t *testing.T) {
+	fake := &fakeStripe{intents: map[string]string{}}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	p, err := stripe.New(stripe.Config{SecretKey: "sk_test_givelive", WebhookSecret: whsec, APIURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWithDonations(t, func(c *donation.Config) { c.Provider = p }, func(c *api.Config) {
+		c.Webhooks = map[string]payment.Webhook{"stripe": p}
+		c.RateLimit = api.RateLimit{PerSecond: 1, Burst: 2} // tight, and on
+	})
+	de := &donationEnv{env: e}
+	// A burst of deliveries from Stripe's one address all get through.
+	for i := range 20 {
+		de.deliver(t, fmt.Sprintf("evt_%d", i), "customer.created", `{"id":"cus_1","object":"customer"}`, whsec).want(t, 200)
+	}
+	// The rest of the API is still limited.
+	codes := map[int]int{}
+	for range 5 {
+		codes[e.do(t, "GET", "/api/v1/nonprofits", "", nil).status]++
+	}
+	if codes[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("the API was not rate limited in this test: %v", codes)
+	}
+}

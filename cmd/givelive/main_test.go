@@ -180,25 +180,38 @@ func send(t *testing.T, ws *websocket.Conn, v any) {
 	}
 }
 
+// unread keeps, per connection, the lines of a frame after the one a
+// readUntil matched: the server packs several messages into one frame, and
+// the next readUntil must see them.
+var unread sync.Map // *websocket.Conn → [][]byte
+
 // readUntil reads messages until match returns true.
 func readUntil(t *testing.T, ws *websocket.Conn, match func(wire.Event, wire.Reply) bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
+	var lines [][]byte
+	if v, ok := unread.LoadAndDelete(ws); ok {
+		lines = v.([][]byte)
+	}
 	for {
-		_, p, err := ws.Read(ctx)
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		for line := range bytes.SplitSeq(p, []byte{'\n'}) {
+		for i, line := range lines {
 			var ev wire.Event
 			var rep wire.Reply
 			_ = json.Unmarshal(line, &ev)
 			_ = json.Unmarshal(line, &rep)
 			if match(ev, rep) {
+				if rest := lines[i+1:]; len(rest) > 0 {
+					unread.Store(ws, rest)
+				}
 				return
 			}
 		}
+		_, p, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		lines = bytes.Split(p, []byte{'\n'})
 	}
 }
 

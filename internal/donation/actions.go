@@ -28,6 +28,13 @@ func (s *Service) ApplyEvent(ctx context.Context, provider string, ev payment.Ev
 	if err != nil {
 		return err
 	}
+	if ev.Kind == payment.EventRefunded && d.Status == store.DonationPending {
+		// Providers do not promise order: this refund overtook the
+		// payment's success. Refusing it makes the provider deliver it
+		// again, after the success; dropping it would count refunded
+		// money once the success arrives.
+		return fmt.Errorf("refund event %s for donation %s arrived before its payment succeeded; the provider will deliver it again", ev.ID, d.ID)
+	}
 	pe := &store.ProviderEvent{Provider: provider, ID: ev.ID}
 	var changed bool
 	switch ev.Kind {
@@ -107,7 +114,7 @@ func (s *Service) Refund(ctx context.Context, fundraiserID, donationID string) (
 		return d, fmt.Errorf("%w: only a succeeded donation can be refunded; this one is %s", store.ErrConflict, d.Status)
 	}
 	if d.Provider != s.cfg.Provider.Name() {
-		return d, fmt.Errorf("donation %s was paid through %s, which this server is not configured for", d.ID, d.Provider)
+		return d, fmt.Errorf("%w: this donation was paid through %s, which this server is not configured for", store.ErrConflict, d.Provider)
 	}
 	if err := s.cfg.Provider.Refund(ctx, d.ID, d.ProviderRef); err != nil {
 		return d, &ProviderError{Donation: d, Err: err}

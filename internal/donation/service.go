@@ -202,6 +202,9 @@ func (s *Service) validate(f store.Fundraiser, r Request) (store.NewDonation, er
 	if !ok {
 		return store.NewDonation{}, &FieldError{Field: "name", Message: "must be valid UTF-8"}
 	}
+	// Names are public too: the word filter masks them as it does
+	// messages (the ledger keeps the masked name).
+	name, _ = s.cfg.Filter.Mask(name)
 	if utf8.RuneCountInString(name) > MaxNameRunes {
 		return store.NewDonation{}, &FieldError{Field: "name", Message: fmt.Sprintf("must be at most %d characters long", MaxNameRunes)}
 	}
