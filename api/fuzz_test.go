@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -76,4 +77,71 @@ func checkCreated(t *testing.T, body, resp []byte) {
 	if !strings.HasPrefix(got.StreamKey, "sk_") {
 		t.Fatalf("stream key %q", got.StreamKey)
 	}
+}
+
+// FuzzCreateDonationBody posts arbitrary donation bodies: never a 5xx; a
+// refusal is a problem; whatever is accepted has an amount within the
+// limits, the fundraiser's currency and clean text; and the totals are
+// exactly the sum of what was accepted as succeeded.
+func FuzzCreateDonationBody(f *testing.F) {
+	e := newEnv(f)
+	np := e.nonprofit(f, true)
+	_, token := e.broadcaster(f, "Fuzz")
+	fid := e.fundraiser(f, token, np).ID
+	for _, seed := range []string{
+		`{"amount":2500,"currency":"USD","name":"Ada","message":"hi"}`,
+		`{"amount":100,"currency":"USD","anonymous":true}`,
+		`{"amount":99,"currency":"USD"}`, `{"amount":1000001,"currency":"USD"}`,
+		`{"amount":1e3,"currency":"USD"}`, `{"amount":5.5,"currency":"USD"}`, `{"amount":-0,"currency":"USD"}`,
+		`{"amount":9223372036854775807,"currency":"USD"}`, `{"amount":"500","currency":"USD"}`,
+		`{"amount":500,"currency":"EUR"}`, `{"amount":500,"currency":"USD","name":"\u202eevil\u0007"}`,
+		`{"amount":500,"currency":"USD","message":"\ud800"}`, `{"amount":500,"amount":600,"currency":"USD"}`,
+		`{}`, `null`, `[]`, ``, "\xff", `{"amount":500,"currency":"USD","anonymous":"yes"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := e.srv.Handler()
+	var raised int64
+	n := 0
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n++
+		req := httptest.NewRequest("POST", "/api/v1/fundraisers/"+fid+"/donations", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "fuzz-"+strconv.Itoa(n))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		ct := rec.Header().Get("Content-Type")
+		switch {
+		case rec.Code >= 500 && rec.Code != 502:
+			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
+		case rec.Code >= 300 && ct != "application/problem+json":
+			t.Fatalf("status %d with Content-Type %q", rec.Code, ct)
+		case rec.Code == 201:
+			var d struct {
+				Amount        int64
+				Currency      string
+				Status        string
+				Name, Message string
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Amount < 100 || d.Amount > 1_000_000 || d.Currency != "USD" {
+				t.Fatalf("accepted %+v from %q", d, body)
+			}
+			if !utf8.ValidString(d.Name+d.Message) || strings.ContainsFunc(d.Name+d.Message, func(r rune) bool { return r < 0x20 || r == 0x7f || r == 0x202e }) {
+				t.Fatalf("accepted unclean text %q / %q", d.Name, d.Message)
+			}
+			if d.Status == "succeeded" {
+				raised += d.Amount
+			}
+		}
+		f, err := e.store.GetFundraiser(t.Context(), fid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Raised != raised {
+			t.Fatalf("raised %d, want the sum of accepted donations %d", f.Raised, raised)
+		}
+	})
 }
