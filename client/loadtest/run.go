@@ -381,24 +381,33 @@ func (r *runner) expected(joined map[string]int) (expected, unanswered int64) {
 	return expected, unanswered
 }
 
-// donationsIn reports whether every accepted donation has reached every
-// joined viewer of its room (true without donations).
-func (r *runner) donationsIn(joined map[string]int) bool {
+// expectedDonations is how many donation receipts the joined viewers
+// should have: donations go to the rooms round robin (room i gets donations
+// i, i+len(rooms), …), and each accepted one reaches every joined viewer of
+// its room. It assumes the accepted ones are the first ones sent.
+func (r *runner) expectedDonations(joined map[string]int) int64 {
 	if r.donor == nil {
-		return true
+		return 0
 	}
 	accepted := r.donor.accepted.Load()
 	var want int64
 	for i, room := range r.rooms {
-		// Round robin: room i gets donations i, i+len(rooms), …
 		n := accepted / int64(len(r.rooms))
 		if int64(i) < accepted%int64(len(r.rooms)) {
 			n++
 		}
 		want += n * int64(joined[room])
 	}
+	return want
+}
+
+// donationsIn reports whether every expected donation receipt has arrived.
+func (r *runner) donationsIn(joined map[string]int) bool {
+	if r.donor == nil {
+		return true
+	}
 	got, _ := sumDonations(r.shards)
-	return got >= want
+	return got >= r.expectedDonations(joined)
 }
 
 // closeAll closes every connection with a close handshake, at most
@@ -566,17 +575,7 @@ func (r *runner) report(s samples, joined map[string]int) Report {
 		n, h := sumDonations(r.shards)
 		rep.DonationDeliveries = n
 		rep.DonationLatencyMS = quantiles(h)
-		// Rooms get donations round robin; each accepted one is expected
-		// once by every joined viewer of its room.
-		perRoom := make(map[string]int64)
-		for i := int64(0); i < rep.DonationsAccepted; i++ {
-			perRoom[r.rooms[i%int64(len(r.rooms))]]++
-		}
-		for _, v := range r.viewers {
-			if v.state.Load() == viewerJoined {
-				rep.ExpectedDonationDeliveries += perRoom[v.room]
-			}
-		}
+		rep.ExpectedDonationDeliveries = r.expectedDonations(joined)
 	}
 
 	steady := newHistogram()
