@@ -1,0 +1,180 @@
+// Package streams keeps the stream status of each fundraiser on this node
+// (offline, live) and turns its changes into the room's "stream" events. A
+// fundraiser still scheduled when its stream first starts goes live in the
+// ledger, which announces it with a "fundraiser" event through the outbox.
+//
+// Entry point: New builds a Tracker. The embedded media server reports to
+// it through ingest.Events (StreamLive, StreamOffline); with mediamtx in
+// front, the API's hook endpoint calls Live and Offline; ending a
+// fundraiser calls Ended, which also stops its publisher.
+//
+// Concurrency: a Tracker is safe for concurrent use. Changes are applied
+// one at a time, so a room never hears "offline" before the "live" it
+// follows.
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/store"
+)
+
+// Ledger is the part of the store the tracker needs.
+type Ledger interface {
+	GetFundraiser(ctx context.Context, id string) (store.Fundraiser, error)
+	SetFundraiserStatus(ctx context.Context, id, status string) (store.Fundraiser, error)
+}
+
+// Publisher publishes a room event (the hub).
+type Publisher interface {
+	Publish(ctx context.Context, room, typ string, data any) (wire.Position, error)
+}
+
+// Config configures New. Ledger and Publisher are required.
+type Config struct {
+	Ledger    Ledger
+	Publisher Publisher
+	// Notify wakes the outbox after a status change the ledger recorded.
+	// Nil means nothing to wake.
+	Notify func()
+	// Stop ends a fundraiser's publish on the media server. Nil means
+	// there is none to stop (mediamtx ends its own).
+	Stop func(fundraiserID string) bool
+	// Logger receives status changes. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Tracker is the stream status of every fundraiser on this node.
+type Tracker struct {
+	cfg Config
+	log *slog.Logger
+
+	op   sync.Mutex // one change at a time, in order
+	mu   sync.Mutex // guards live; held only briefly, for readers
+	live map[string]struct{}
+}
+
+// New builds a Tracker.
+func New(cfg Config) (*Tracker, error) {
+	if cfg.Ledger == nil || cfg.Publisher == nil {
+		return nil, errors.New("streams: Config.Ledger and Config.Publisher are required")
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = func() {}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Tracker{cfg: cfg, log: cfg.Logger, live: map[string]struct{}{}}, nil
+}
+
+// HLSPath is where a fundraiser's stream is played.
+func HLSPath(fundraiserID string) string { return "/hls/" + fundraiserID + "/index.m3u8" }
+
+// IsLive reports whether fundraiserID's stream is live on this node.
+func (t *Tracker) IsLive(fundraiserID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.live[fundraiserID]
+	return ok
+}
+
+func (t *Tracker) set(id string, live bool) (changed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, was := t.live[id]
+	if live {
+		t.live[id] = struct{}{}
+	} else {
+		delete(t.live, id)
+	}
+	return was != live
+}
+
+// Live marks fundraiserID's stream live and tells its room. A scheduled
+// fundraiser goes live; an ended one cannot stream and is stopped (with an
+// error wrapping store.ErrConflict). Calling it again while live does
+// nothing.
+func (t *Tracker) Live(ctx context.Context, fundraiserID string) error {
+	t.op.Lock()
+	defer t.op.Unlock()
+	f, err := t.cfg.Ledger.GetFundraiser(ctx, fundraiserID)
+	if err != nil {
+		return fmt.Errorf("failed to read fundraiser: %w", err)
+	}
+	if f.Status == store.StatusEnded {
+		if t.cfg.Stop != nil {
+			t.cfg.Stop(fundraiserID)
+		}
+		return fmt.Errorf("fundraiser %s has ended: %w", fundraiserID, store.ErrConflict)
+	}
+	if !t.set(fundraiserID, true) {
+		return nil
+	}
+	if f.Status == store.StatusScheduled {
+		if _, err := t.cfg.Ledger.SetFundraiserStatus(ctx, fundraiserID, store.StatusLive); err != nil {
+			// The stream is live whatever the ledger says; the status
+			// catches up on the next start.
+			t.log.Error("failed to mark the fundraiser live", "fundraiser", fundraiserID, "err", err)
+		} else {
+			t.cfg.Notify()
+		}
+	}
+	t.log.Info("stream live", "fundraiser", fundraiserID)
+	return t.publish(ctx, fundraiserID, wire.StreamLive)
+}
+
+// Offline marks fundraiserID's stream offline and tells its room, unless
+// the fundraiser has ended (Ended has told it). The fundraiser stays live:
+// a broadcaster whose encoder drops can come back.
+func (t *Tracker) Offline(ctx context.Context, fundraiserID string) error {
+	t.op.Lock()
+	defer t.op.Unlock()
+	if !t.set(fundraiserID, false) {
+		return nil
+	}
+	f, err := t.cfg.Ledger.GetFundraiser(ctx, fundraiserID)
+	if err == nil && f.Status == store.StatusEnded {
+		return nil
+	}
+	t.log.Info("stream offline", "fundraiser", fundraiserID)
+	return t.publish(ctx, fundraiserID, wire.StreamOffline)
+}
+
+// Ended stops fundraiserID's publisher, if any, and tells its room the
+// stream has ended. Call it after the fundraiser ended in the ledger.
+func (t *Tracker) Ended(ctx context.Context, fundraiserID string) error {
+	t.op.Lock()
+	defer t.op.Unlock()
+	t.set(fundraiserID, false)
+	if t.cfg.Stop != nil {
+		t.cfg.Stop(fundraiserID)
+	}
+	return t.publish(ctx, fundraiserID, wire.StreamEnded)
+}
+
+func (t *Tracker) publish(ctx context.Context, id, status string) error {
+	if _, err := t.cfg.Publisher.Publish(ctx, id, wire.TypeStream, wire.StreamData{Status: status, HLS: HLSPath(id)}); err != nil {
+		return fmt.Errorf("failed to publish stream %s: %w", status, err)
+	}
+	return nil
+}
+
+// StreamLive and StreamOffline let the embedded media server report to the
+// tracker (they implement ingest.Events).
+func (t *Tracker) StreamLive(ctx context.Context, fundraiserID string) {
+	if err := t.Live(ctx, fundraiserID); err != nil {
+		t.log.Warn("stream live not recorded", "fundraiser", fundraiserID, "err", err)
+	}
+}
+
+func (t *Tracker) StreamOffline(ctx context.Context, fundraiserID string) {
+	if err := t.Offline(ctx, fundraiserID); err != nil {
+		t.log.Warn("stream offline not recorded", "fundraiser", fundraiserID, "err", err)
+	}
+}
