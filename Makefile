@@ -52,7 +52,7 @@ fuzz: ## Fuzz every Fuzz* target for FUZZTIME each (default 20s)
 	if [[ -z "$$pairs" ]]; then echo "no fuzz targets in $(FUZZ_PKGS)"; exit 0; fi; \
 	while read -r pkg target; do \
 	  echo "==> $$pkg $$target ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime '$(FUZZTIME)' "$$pkg" || exit 1; \
+	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime '$(FUZZTIME)' -fuzzminimizetime 1s "$$pkg" || exit 1; \
 	done <<< "$$pairs"
 
 generate: ## Run go generate in every package

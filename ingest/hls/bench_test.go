@@ -70,6 +70,35 @@ func BenchmarkServeSegment(b *testing.B) {
 	benchServe(b, path, s)
 }
 
+// BenchmarkServeSegmentLoopback fetches a 1 MB segment over real HTTP/1.1
+// keep-alive connections on loopback, client and server in one process.
+func BenchmarkServeSegmentLoopback(b *testing.B) {
+	s, path := liveServer(b)
+	hs := httptest.NewServer(s)
+	b.Cleanup(hs.Close)
+	hs.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 256
+	b.ReportAllocs()
+	b.SetBytes(1 << 20)
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 64<<10)
+		for pb.Next() {
+			resp, err := hs.Client().Get(hs.URL + path)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for {
+				if _, err := resp.Body.Read(buf); err != nil {
+					break
+				}
+			}
+			resp.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
 // BenchmarkServePlaylistLoopback polls the playlist over real HTTP/1.1
 // keep-alive connections on loopback, client and server in one process, 16
 // pollers per CPU (loopback latency, not CPU, bounds fewer).

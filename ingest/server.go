@@ -1,0 +1,334 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/givelive/givelive/ingest/hls"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultApp              = "live"
+	DefaultSegmentDuration  = 2 * time.Second
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultIdleTimeout      = 10 * time.Second
+	DefaultMaxConnections   = 256
+	DefaultMaxPublishers    = 64
+	DefaultMaxMessageSize   = 8 << 20
+	DefaultBadKeyBurst      = 10
+	DefaultBadKeyEvery      = 6 * time.Second
+)
+
+// Errors a Keys implementation returns.
+var (
+	// ErrUnknownKey: no fundraiser publishes with this key. The publisher
+	// is refused with NetStream.Publish.BadName.
+	ErrUnknownKey = errors.New("unknown stream key")
+	// ErrNotAllowed: the key is known but its fundraiser cannot go live
+	// (it has ended). The publisher is refused with
+	// NetStream.Publish.Unauthorized.
+	ErrNotAllowed = errors.New("fundraiser cannot go live")
+)
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("ingest: server closed")
+
+// Keys resolves stream keys. The ingest asks it nothing else.
+type Keys interface {
+	// PublishKey returns the fundraiser that key publishes, or an error
+	// wrapping ErrUnknownKey or ErrNotAllowed.
+	PublishKey(ctx context.Context, key string) (fundraiserID string, err error)
+}
+
+// Events hears when a fundraiser's stream goes live and offline. The calls
+// come from the publisher's goroutine, one at a time per fundraiser, with a
+// context bounded by a few seconds; a replaced publisher (one that
+// reconnected) does not report offline in between.
+type Events interface {
+	StreamLive(ctx context.Context, fundraiserID string)
+	StreamOffline(ctx context.Context, fundraiserID string)
+}
+
+// Config configures New. Keys and HLS are required; the zero value of every
+// other field means the default documented on it.
+type Config struct {
+	// Keys resolves stream keys to fundraisers. Required.
+	Keys Keys
+	// Events hears of streams going live and offline. Nil means nobody.
+	Events Events
+	// HLS receives the segments. Required.
+	HLS *hls.Server
+	// App is the RTMP application publishers connect to
+	// (rtmp://host/{App}/{stream_key}). Empty means DefaultApp.
+	App string
+	// SegmentDuration is the HLS target duration: segments are cut at the
+	// first keyframe after it. Zero means DefaultSegmentDuration.
+	SegmentDuration time.Duration
+	// HandshakeTimeout bounds the RTMP handshake. Zero means
+	// DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection that sends nothing for this long.
+	// Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxConnections bounds open RTMP connections; more are closed at
+	// once. Zero means DefaultMaxConnections.
+	MaxConnections int
+	// MaxPublishers bounds streams published at once on this node; more are
+	// refused with NetStream.Publish.Rejected. Zero means
+	// DefaultMaxPublishers.
+	MaxPublishers int
+	// MaxMessageSize bounds one RTMP message (a video frame). Zero means
+	// DefaultMaxMessageSize.
+	MaxMessageSize int
+	// BadKeyBurst and BadKeyEvery limit unknown stream keys per client IP:
+	// a burst, then one more every BadKeyEvery. Beyond, publishes from
+	// that IP are refused without a lookup. Zero means the defaults.
+	BadKeyBurst int
+	BadKeyEvery time.Duration
+	// Logger receives connection logs. Nil discards them. Stream keys are
+	// never logged.
+	Logger *slog.Logger
+	// Registerer receives the ingest metrics. Nil registers none.
+	Registerer prometheus.Registerer
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Server accepts RTMP publishers and feeds their streams to HLS. It is safe
+// for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	badKeys *ipLimiter
+
+	mu         sync.Mutex
+	closed     bool
+	listeners  map[net.Listener]struct{}
+	sessions   map[*session]struct{}
+	publishers map[string]*session // by fundraiser id
+	announced  map[string]bool     // fundraisers Events heard "live" for
+	wg         sync.WaitGroup
+}
+
+// New checks cfg and builds a Server. It starts nothing: call Serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.Keys == nil {
+		return nil, errors.New("ingest: Config.Keys is nil")
+	}
+	if cfg.HLS == nil {
+		return nil, errors.New("ingest: Config.HLS is nil")
+	}
+	setDefault(&cfg.App, DefaultApp)
+	setDefault(&cfg.SegmentDuration, DefaultSegmentDuration)
+	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
+	setDefault(&cfg.MaxPublishers, DefaultMaxPublishers)
+	setDefault(&cfg.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&cfg.BadKeyBurst, DefaultBadKeyBurst)
+	setDefault(&cfg.BadKeyEvery, DefaultBadKeyEvery)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		metrics:    m,
+		badKeys:    newIPLimiter(cfg.BadKeyBurst, cfg.BadKeyEvery, cfg.Now),
+		listeners:  map[net.Listener]struct{}{},
+		sessions:   map[*session]struct{}{},
+		publishers: map[string]*session{},
+		announced:  map[string]bool{},
+	}, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Serve accepts RTMP connections on ln until Close, and then returns
+// ErrServerClosed. It closes ln.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+				// Out of file descriptors, say: wait a little rather than spin.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("rtmp accept failed; retrying", "err", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("ingest: failed to accept: %w", err)
+		}
+		backoff = 0
+		s.accept(conn)
+	}
+}
+
+// accept starts a session for conn, or closes it when the server is full
+// or closed.
+func (s *Server) accept(conn net.Conn) {
+	s.mu.Lock()
+	if s.closed || len(s.sessions) >= s.cfg.MaxConnections {
+		full := !s.closed
+		s.mu.Unlock()
+		if full {
+			s.metrics.refused("connections")
+			s.log.Warn("rtmp connection refused: too many connections", "remote", conn.RemoteAddr().String(), "max", s.cfg.MaxConnections)
+		}
+		conn.Close()
+		return
+	}
+	ss := newSession(s, conn)
+	s.sessions[ss] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.metrics.connections.Inc()
+	go func() {
+		defer s.wg.Done()
+		defer s.metrics.connections.Dec()
+		ss.run()
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
+	}()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Close stops accepting, ends every connection (each publish ends as if the
+// publisher had stopped: its playlist gets EXT-X-ENDLIST and Events hears
+// offline) and waits for them.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for ss := range s.sessions {
+		ss.kick("server shutting down")
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// Stop ends the publish of fundraiserID, if any (the fundraiser ended).
+// It reports whether there was one.
+func (s *Server) Stop(fundraiserID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.publishers[fundraiserID]
+	if ok {
+		ss.kick("fundraiser stopped")
+	}
+	return ok
+}
+
+// Publishing reports whether fundraiserID has a publisher on this node.
+func (s *Server) Publishing(fundraiserID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.publishers[fundraiserID]
+	return ok
+}
+
+// claim makes ss the publisher of id. The newest publisher wins: a
+// previous one (most often the same encoder whose old connection has not
+// timed out yet after a network change) is closed. It fails when the node
+// already has MaxPublishers other streams.
+func (s *Server) claim(id string, ss *session) (replaced bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.publishers[id]
+	if !ok && len(s.publishers) >= s.cfg.MaxPublishers {
+		return false, errTooManyPublishers
+	}
+	s.publishers[id] = ss
+	s.metrics.publishers.Set(float64(len(s.publishers)))
+	if ok {
+		old.kick("replaced by a new publisher")
+	}
+	return ok, nil
+}
+
+// release forgets ss as id's publisher. It reports whether ss still was
+// (and so whether its end is the stream's end), and whether Events was told
+// the stream is live (and so must hear it is offline).
+func (s *Server) release(id string, ss *session) (ended, wasLive bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.publishers[id] != ss {
+		return false, false
+	}
+	delete(s.publishers, id)
+	s.metrics.publishers.Set(float64(len(s.publishers)))
+	wasLive = s.announced[id]
+	delete(s.announced, id)
+	return true, wasLive
+}
+
+// announce records that Events heard id is live.
+func (s *Server) announce(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.announced[id] = true
+}
+
+// current runs fn while ss is id's publisher, under the server's lock, so
+// a replaced publisher's last segment never lands after its successor's
+// first.
+func (s *Server) current(id string, ss *session, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.publishers[id] == ss {
+		fn()
+	}
+}
+
+var errTooManyPublishers = errors.New("too many publishers")

@@ -1,0 +1,283 @@
+package ingest_test
+
+import (
+	"crypto/rand"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/givelive/givelive/ingest"
+)
+
+// TestFFmpegPublishPlaysAsHLS is the whole path with real peers: ffmpeg
+// publishes x264 (with B-frames) and AAC in real time; while it is live the
+// playlist grows without an end; when it stops the playlist ends, the
+// server reports offline, and ffprobe and ffmpeg read the HLS cleanly with
+// timestamps that only go forward.
+func TestFFmpegPublishPlaysAsHLS(t *testing.T) {
+	needTools(t)
+	r := newRig(t)
+	p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 7, realtime: true})
+	r.events.wait(t, "live f1", 15*time.Second)
+
+	// Live: the first request waits for a segment, then lists some, no end.
+	code, hdr, body := get(t, r.playlistURL("f1"))
+	if code != 200 || !strings.Contains(body, "#EXTINF:") || strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Fatalf("live playlist: %d\n%s", code, body)
+	}
+	if ct := hdr.Get("Content-Type"); ct != "application/vnd.apple.mpegurl" {
+		t.Fatalf("playlist Content-Type %q", ct)
+	}
+	if !strings.Contains(body, "#EXT-X-PROGRAM-DATE-TIME:") {
+		t.Fatalf("no program date-time in\n%s", body)
+	}
+
+	if err := p.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("ffmpeg failed: %v\n%s", err, p.stderr)
+	}
+	r.events.wait(t, "offline f1", 10*time.Second)
+	_, _, body = get(t, r.playlistURL("f1"))
+	if !strings.HasSuffix(strings.TrimSpace(body), "#EXT-X-ENDLIST") {
+		t.Fatalf("ended playlist has no EXT-X-ENDLIST:\n%s", body)
+	}
+
+	pr := ffprobe(t, r.playlistURL("f1"))
+	if got := pr.codecs(); got != "video:h264,audio:aac" && got != "audio:aac,video:h264" {
+		t.Fatalf("ffprobe sees %q, want h264 video and aac audio", got)
+	}
+	if d := pr.duration(); d < 6 || d > 8 {
+		t.Fatalf("HLS duration %.2f s, want about 7", d)
+	}
+	decode(t, r.playlistURL("f1"))
+	checkForward(t, videoDTS(t, r.playlistURL("f1")), 7)
+}
+
+// checkForward checks that decode timestamps never go back and span about
+// the published duration.
+func checkForward(t *testing.T, dts []float64, seconds float64) {
+	t.Helper()
+	if len(dts) < int(seconds*30*0.9) {
+		t.Fatalf("%d video packets for %.0f s at 30 fps", len(dts), seconds)
+	}
+	for i := 1; i < len(dts); i++ {
+		if dts[i] <= dts[i-1] {
+			t.Fatalf("video DTS goes back at packet %d: %.3f after %.3f", i, dts[i], dts[i-1])
+		}
+	}
+	if span := dts[len(dts)-1] - dts[0]; span < seconds-1 || span > seconds+0.5 {
+		t.Fatalf("video DTS span %.2f s, want about %.0f", span, seconds)
+	}
+}
+
+// TestExtendedTimestamps publishes with timestamps past 24 bits (ffmpeg's
+// -output_ts_offset of 100,000 s puts every RTMP timestamp above 0xFFFFFF
+// ms, so every header, type-3 chunks included, carries an extended
+// timestamp). The HLS must come out the same.
+func TestExtendedTimestamps(t *testing.T) {
+	needTools(t)
+	r := newRig(t)
+	p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 5, output: []string{"-output_ts_offset", "100000"}})
+	if err := p.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("ffmpeg failed: %v\n%s", err, p.stderr)
+	}
+	r.events.wait(t, "live f1", 5*time.Second)
+	r.events.wait(t, "offline f1", 5*time.Second)
+	pr := ffprobe(t, r.playlistURL("f1"))
+	if d := pr.duration(); d < 4 || d > 6 {
+		t.Fatalf("HLS duration %.2f s, want about 5", d)
+	}
+	decode(t, r.playlistURL("f1"))
+	checkForward(t, videoDTS(t, r.playlistURL("f1")), 5)
+}
+
+// TestWrongKeyIsRefused: ffmpeg fails, nothing goes live, and the refusal
+// is counted. An ended fundraiser's key is refused too.
+func TestWrongKeyIsRefused(t *testing.T) {
+	needTools(t)
+	r := newRig(t)
+	for key, reason := range map[string]string{"not-a-key": "bad_key", "key-ended": "not_allowed"} {
+		p := publish(t, r.rtmp+"/"+key, publishOpts{seconds: 3})
+		if err := p.wait(t, 30*time.Second); err == nil {
+			t.Fatalf("ffmpeg publishing with %s succeeded; stderr: %s", key, p.stderr)
+		}
+		if got := r.refusals(reason); got != 1 {
+			t.Fatalf("refusals{%s} = %v, want 1", reason, got)
+		}
+	}
+	if ev := r.events.all(); len(ev) != 0 {
+		t.Fatalf("events after refused publishes: %q", ev)
+	}
+	if code, _, _ := get(t, r.playlistURL("f1")); code != 404 {
+		t.Fatalf("playlist of a stream never published: %d, want 404", code)
+	}
+}
+
+// TestOtherCodecsAreRefused: a publisher sending FLV1 video (or MP3 audio)
+// is disconnected with a status naming what to use, and never goes live.
+func TestOtherCodecsAreRefused(t *testing.T) {
+	needTools(t)
+	r := newRig(t)
+	for name, o := range map[string]publishOpts{
+		"flv1 video": {video: []string{"-c:v", "flv"}},
+		"mp3 audio":  {audio: []string{"-c:a", "libmp3lame"}},
+	} {
+		o.seconds = 3
+		p := publish(t, r.rtmp+"/key-1", o)
+		_ = p.wait(t, 30*time.Second) // ffmpeg may or may not notice before it ends
+		if strings.Contains(p.stderr.String(), "Unknown encoder") {
+			t.Skipf("%s: this ffmpeg lacks the encoder: %s", name, p.stderr)
+		}
+	}
+	if got := r.refusals("codec"); got != 2 {
+		t.Fatalf("codec refusals = %v, want 2", got)
+	}
+	for _, ev := range r.events.all() {
+		if strings.HasPrefix(ev, "live") {
+			t.Fatalf("a refused codec went live: %q", r.events.all())
+		}
+	}
+}
+
+// TestNewestPublisherWins: a second publisher with the same key (an
+// encoder reconnecting while its old connection lingers) takes over; the
+// first is disconnected; the room hears no offline in between; the
+// playlist marks the discontinuity.
+func TestNewestPublisherWins(t *testing.T) {
+	needTools(t)
+	r := newRig(t)
+	first := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 30, realtime: true})
+	r.events.wait(t, "live f1", 15*time.Second)
+	if code, _, body := get(t, r.playlistURL("f1")); code != 200 { // waits for the first segment
+		t.Fatalf("first publisher's playlist: %d %s", code, body)
+	}
+	second := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 5, realtime: true})
+	if err := first.wait(t, 20*time.Second); err == nil {
+		t.Fatal("the replaced publisher's ffmpeg ended without an error")
+	}
+	r.events.wait(t, "live f1", 15*time.Second)
+	if err := second.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("second ffmpeg: %v\n%s", err, second.stderr)
+	}
+	r.events.wait(t, "offline f1", 10*time.Second)
+	if ev := r.events.all(); len(ev) != 3 {
+		t.Fatalf("events %q, want live, live, offline", ev)
+	}
+	_, _, body := get(t, r.playlistURL("f1"))
+	if !strings.Contains(body, "#EXT-X-DISCONTINUITY") {
+		t.Fatalf("no discontinuity after the takeover:\n%s", body)
+	}
+	// Each publisher's muxer starts its continuity counters afresh, which
+	// ffmpeg's -xerror counts as corrupt at the discontinuity (players
+	// reset their demuxer there). Apart from that the stream must decode.
+	decodeExcept(t, r.playlistURL("f1"), "corrupt input packet")
+}
+
+// TestStopEndsThePublish: Stop (the fundraiser ended) disconnects the
+// publisher and the stream goes offline.
+func TestStopEndsThePublish(t *testing.T) {
+	needTools(t)
+	r := newRig(t)
+	p := publish(t, r.rtmp+"/key-2", publishOpts{seconds: 30, realtime: true})
+	r.events.wait(t, "live f2", 15*time.Second)
+	if !r.srv.Publishing("f2") || !r.srv.Stop("f2") {
+		t.Fatal("Stop found no publisher")
+	}
+	if err := p.wait(t, 20*time.Second); err == nil {
+		t.Fatal("ffmpeg did not notice it was stopped")
+	}
+	r.events.wait(t, "offline f2", 10*time.Second)
+	if r.srv.Publishing("f2") || r.srv.Stop("f2") {
+		t.Fatal("still publishing after Stop")
+	}
+}
+
+// TestGarbageAndSilenceAreDropped: connections that send garbage, or
+// nothing, are closed, and the server goes on serving.
+func TestGarbageAndSilenceAreDropped(t *testing.T) {
+	r := newRig(t, func(c *ingest.Config) {
+		c.HandshakeTimeout = 300 * time.Millisecond
+		c.IdleTimeout = 300 * time.Millisecond
+	})
+	addr := strings.TrimSuffix(strings.TrimPrefix(r.rtmp, "rtmp://"), "/live")
+	closed := func(name string, c net.Conn) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatalf("%s: the server did not close the connection: %v", name, err)
+		}
+		c.Close()
+	}
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		garbage := make([]byte, 8192)
+		_, _ = rand.Read(garbage)
+		garbage[0] = 3 // past the version check, into the handshake and chunks
+		_, _ = c.Write(garbage)
+		closed("garbage", c)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed("silence", c)
+
+	// Still serving publishers.
+	needTools(t)
+	p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 2})
+	if err := p.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("ffmpeg after the garbage: %v\n%s", err, p.stderr)
+	}
+	r.events.wait(t, "live f1", 5*time.Second)
+}
+
+// TestConnectionLimit: past MaxConnections, new connections are closed at
+// once and counted.
+func TestConnectionLimit(t *testing.T) {
+	r := newRig(t, func(c *ingest.Config) { c.MaxConnections = 2 })
+	addr := strings.TrimSuffix(strings.TrimPrefix(r.rtmp, "rtmp://"), "/live")
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	// Wait until both are counted, then the third is refused.
+	deadline := time.Now().Add(5 * time.Second)
+	for counterGauge(r, "givelive_ingest_connections") < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("third connection: read %d, %v; want EOF", n, err)
+	}
+	c.Close()
+	if got := r.refusals("connections"); got != 1 {
+		t.Fatalf("connection refusals = %v, want 1", got)
+	}
+}
+
+func counterGauge(r *rig, name string) float64 {
+	mfs, _ := r.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}
