@@ -60,7 +60,7 @@ func (h *handlers) CreateFundraiser(ctx context.Context, req CreateFundraiserReq
 		CreatedAt: pub.CreatedAt, StartedAt: pub.StartedAt, EndedAt: pub.EndedAt,
 		Milestones: pub.Milestones,
 		StreamKey:  f.StreamKey,
-		IngestUrl:  h.origin.ingestURL(ctx),
+		IngestUrl:  h.ingestURL(ctx),
 	}, nil
 }
 
@@ -148,7 +148,7 @@ func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestOb
 		Milestones: pub.Milestones,
 		Totals: Totals{Raised: f.Raised, Goal: f.GoalAmount, Donors: f.Donors,
 			Donations: f.DonationCount, Currency: f.Currency},
-		Stream:          streamOut(f),
+		Stream:          h.streamOut(f),
 		RecentDonations: make([]Donation, len(recent)),
 		TopDonors:       make([]TopDonor, len(top)),
 		Chat:            ChatSettings{SlowModeSeconds: f.SlowModeSeconds},
@@ -179,12 +179,25 @@ func (h *handlers) GetFundraiserIngest(ctx context.Context, req GetFundraiserIng
 	if err != nil {
 		return nil, err
 	}
-	return GetFundraiserIngest200JSONResponse{IngestUrl: h.origin.ingestURL(ctx), StreamKey: f.StreamKey}, nil
+	return GetFundraiserIngest200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey}, nil
+}
+
+// ingestURL is where broadcasters publish: the configured URL, or one
+// derived from the public host and the RTMP port.
+func (h *handlers) ingestURL(ctx context.Context) string {
+	if h.ingest != "" {
+		return h.ingest
+	}
+	return h.origin.ingestURL(ctx)
 }
 
 // EndFundraiser ends a fundraiser (owner or admin, checked by RequireOwner).
 // Ending an ended fundraiser answers it unchanged.
 func (h *handlers) EndFundraiser(ctx context.Context, req EndFundraiserRequestObject) (EndFundraiserResponseObject, error) {
+	before, err := h.fundraiser(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
 	f, err := h.donations.End(ctx, req.Id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -193,6 +206,13 @@ func (h *handlers) EndFundraiser(ctx context.Context, req EndFundraiserRequestOb
 		return nil, &problem{status: http.StatusConflict, detail: "This fundraiser cannot be ended from its current status.", cause: err}
 	case err != nil:
 		return nil, err
+	}
+	if h.streams != nil && before.Status != store.StatusEnded {
+		// The publisher is disconnected and the room hears the stream
+		// ended; the fundraiser event is on its way through the outbox.
+		if err := h.streams.Ended(ctx, f.ID); err != nil {
+			return nil, err
+		}
 	}
 	pub, err := newRefs(h.store).fundraiser(ctx, f)
 	if err != nil {
@@ -229,13 +249,18 @@ func (h *handlers) position(ctx context.Context, room string) (Position, error) 
 	return Position{Epoch: pos.Epoch, Offset: int64(pos.Offset)}, nil
 }
 
-// streamOut is the stream's state. Until the media server reports it, a
-// fundraiser's stream is offline, or ended with the fundraiser.
-func streamOut(f store.Fundraiser) Stream {
-	if f.Status == store.StatusEnded {
+// streamOut is the stream's state: ended with the fundraiser, else live
+// (with its playlist) while the media server reports it, else offline.
+func (h *handlers) streamOut(f store.Fundraiser) Stream {
+	switch {
+	case f.Status == store.StatusEnded:
 		return Stream{Status: StreamStatusEnded}
+	case h.streams != nil && h.streams.IsLive(f.ID):
+		hls := "/hls/" + f.ID + "/index.m3u8"
+		return Stream{Status: StreamStatusLive, Hls: &hls}
+	default:
+		return Stream{Status: StreamStatusOffline}
 	}
-	return Stream{Status: StreamStatusOffline}
 }
 
 // refs resolves the nonprofit and broadcaster a fundraiser refers to,

@@ -115,6 +115,24 @@ func (e FundraiserStatus) Valid() bool {
 	}
 }
 
+// Defines values for MediaMTXHookEvent.
+const (
+	MediaMTXHookEventNotReady MediaMTXHookEvent = "not_ready"
+	MediaMTXHookEventReady    MediaMTXHookEvent = "ready"
+)
+
+// Valid indicates whether the value is a known member of the MediaMTXHookEvent enum.
+func (e MediaMTXHookEvent) Valid() bool {
+	switch e {
+	case MediaMTXHookEventNotReady:
+		return true
+	case MediaMTXHookEventReady:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StreamStatus.
 const (
 	StreamStatusEnded   StreamStatus = "ended"
@@ -442,6 +460,35 @@ type Ingest struct {
 	StreamKey string `json:"stream_key"`
 }
 
+// MediaMTXAuthRequest What mediamtx sends to its HTTP authentication callback. Members this
+// server does not use (and ones later mediamtx versions add) are
+// accepted and ignored.
+type MediaMTXAuthRequest struct {
+	// Action `publish`, `read`, `playback`, `api`, `metrics` or `pprof`.
+	Action   string  `json:"action"`
+	Id       *string `json:"id,omitempty"`
+	Ip       *string `json:"ip,omitempty"`
+	Password *string `json:"password,omitempty"`
+
+	// Path The mediamtx path, such as `live/{stream_key}`.
+	Path     string  `json:"path"`
+	Protocol *string `json:"protocol,omitempty"`
+	Query    *string `json:"query,omitempty"`
+	Token    *string `json:"token,omitempty"`
+	User     *string `json:"user,omitempty"`
+}
+
+// MediaMTXHook defines model for MediaMTXHook.
+type MediaMTXHook struct {
+	Event MediaMTXHookEvent `json:"event"`
+
+	// Path `$MTX_PATH`, such as `live/{stream_key}`.
+	Path string `json:"path"`
+}
+
+// MediaMTXHookEvent defines model for MediaMTXHook.Event.
+type MediaMTXHookEvent string
+
 // Money An amount in minor units (cents for USD) and its currency.
 type Money struct {
 	// Amount Example: 500000
@@ -692,6 +739,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
 
+// MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
+type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
+
+// MediamtxHookJSONRequestBody defines body for MediamtxHook for application/json ContentType.
+type MediamtxHookJSONRequestBody = MediaMTXHook
+
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
 
@@ -754,6 +807,12 @@ type ServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx echo.Context, id FundraiserID) error
+	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
+	// (POST /ingest/mediamtx/auth)
+	MediamtxAuth(ctx echo.Context) error
+	// MediamtxHook A stream became ready or not ready in mediamtx.
+	// (POST /ingest/mediamtx/hook)
+	MediamtxHook(ctx echo.Context) error
 	// ListNonprofits List verified nonprofits, ordered by name.
 	// (GET /nonprofits)
 	ListNonprofits(ctx echo.Context) error
@@ -1162,6 +1221,24 @@ func (w *ServerInterfaceWrapper) SetSlowMode(ctx echo.Context) error {
 	return err
 }
 
+// MediamtxAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) MediamtxAuth(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MediamtxAuth(ctx)
+	return err
+}
+
+// MediamtxHook converts echo context to params.
+func (w *ServerInterfaceWrapper) MediamtxHook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MediamtxHook(ctx)
+	return err
+}
+
 // ListNonprofits converts echo context to params.
 func (w *ServerInterfaceWrapper) ListNonprofits(ctx echo.Context) error {
 	var err error
@@ -1294,6 +1371,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/fundraisers/:id/slow-mode", wrapper.SetSlowMode, options.OperationMiddlewares["setSlowMode"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/report.csv", wrapper.GetFundraiserReport, options.OperationMiddlewares["getFundraiserReport"]...)
 	router.GET(options.BaseURL+"/payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
+	router.POST(options.BaseURL+"/ingest/mediamtx/auth", wrapper.MediamtxAuth, options.OperationMiddlewares["mediamtxAuth"]...)
+	router.POST(options.BaseURL+"/ingest/mediamtx/hook", wrapper.MediamtxHook, options.OperationMiddlewares["mediamtxHook"]...)
 
 }
 
@@ -3227,6 +3306,206 @@ func (response SetSlowModedefaultApplicationProblemPlusJSONResponse) VisitSetSlo
 	return err
 }
 
+type MediamtxAuthRequestObject struct {
+	Body *MediamtxAuthJSONRequestBody
+}
+
+type MediamtxAuthResponseObject interface {
+	VisitMediamtxAuthResponse(w http.ResponseWriter) error
+}
+
+type MediamtxAuth204Response struct {
+}
+
+func (response MediamtxAuth204Response) VisitMediamtxAuthResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MediamtxAuth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxAuth400ApplicationProblemPlusJSONResponse) VisitMediamtxAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxAuth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxAuth401ApplicationProblemPlusJSONResponse) VisitMediamtxAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxAuth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxAuth403ApplicationProblemPlusJSONResponse) VisitMediamtxAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxAuth404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxAuth404ApplicationProblemPlusJSONResponse) VisitMediamtxAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxAuthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MediamtxAuthdefaultApplicationProblemPlusJSONResponse) VisitMediamtxAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxHookRequestObject struct {
+	Body *MediamtxHookJSONRequestBody
+}
+
+type MediamtxHookResponseObject interface {
+	VisitMediamtxHookResponse(w http.ResponseWriter) error
+}
+
+type MediamtxHook204Response struct {
+}
+
+func (response MediamtxHook204Response) VisitMediamtxHookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MediamtxHook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxHook400ApplicationProblemPlusJSONResponse) VisitMediamtxHookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxHook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxHook401ApplicationProblemPlusJSONResponse) VisitMediamtxHookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxHook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxHook404ApplicationProblemPlusJSONResponse) VisitMediamtxHookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxHook409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response MediamtxHook409ApplicationProblemPlusJSONResponse) VisitMediamtxHookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MediamtxHookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MediamtxHookdefaultApplicationProblemPlusJSONResponse) VisitMediamtxHookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListNonprofitsRequestObject struct {
 }
 
@@ -3689,6 +3968,12 @@ type StrictServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx context.Context, request SetSlowModeRequestObject) (SetSlowModeResponseObject, error)
+	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
+	// (POST /ingest/mediamtx/auth)
+	MediamtxAuth(ctx context.Context, request MediamtxAuthRequestObject) (MediamtxAuthResponseObject, error)
+	// MediamtxHook A stream became ready or not ready in mediamtx.
+	// (POST /ingest/mediamtx/hook)
+	MediamtxHook(ctx context.Context, request MediamtxHookRequestObject) (MediamtxHookResponseObject, error)
 	// ListNonprofits List verified nonprofits, ordered by name.
 	// (GET /nonprofits)
 	ListNonprofits(ctx context.Context, request ListNonprofitsRequestObject) (ListNonprofitsResponseObject, error)
@@ -4307,6 +4592,98 @@ func (sh *strictHandler) SetSlowMode(ctx echo.Context, id FundraiserID) error {
 		return err
 	} else if validResponse, ok := response.(SetSlowModeResponseObject); ok {
 		return validResponse.VisitSetSlowModeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MediamtxAuth operation middleware
+func (sh *strictHandler) MediamtxAuth(ctx echo.Context) error {
+	var request MediamtxAuthRequestObject
+
+	var body MediamtxAuthJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MediamtxAuth(ctx.Request().Context(), request.(MediamtxAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MediamtxAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MediamtxAuthResponseObject); ok {
+		return validResponse.VisitMediamtxAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MediamtxHook operation middleware
+func (sh *strictHandler) MediamtxHook(ctx echo.Context) error {
+	var request MediamtxHookRequestObject
+
+	var body MediamtxHookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MediamtxHook(ctx.Request().Context(), request.(MediamtxHookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MediamtxHook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MediamtxHookResponseObject); ok {
+		return validResponse.VisitMediamtxHookResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -95,6 +95,12 @@ func (s *Server) authMiddleware(op *openapi3.Operation) (echo.MiddlewareFunc, er
 			return nil, errors.New("a requirement combining several schemes is not supported")
 		}
 		for name := range req {
+			if name == "mediamtxSecret" {
+				if len(reqs) > 1 {
+					return nil, errors.New("mediamtxSecret cannot be combined with other schemes")
+				}
+				return s.mediamtxAuthenticate, nil
+			}
 			k, ok := schemeKind(name)
 			if !ok {
 				return nil, fmt.Errorf("unknown security scheme %q", name)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -66,6 +67,14 @@ type Config struct {
 	// every room at the empty position {"", 0}, which clients treat as
 	// "re-read the snapshot after subscribing".
 	Rooms Rooms
+	// Streams is each fundraiser's stream status: snapshots show it,
+	// ending a fundraiser stops its stream, and the mediamtx hook sets it.
+	// Nil shows every stream offline (and the hook answers 500).
+	Streams Streams
+	// MediaMTXSecret turns on the mediamtx auth callback and hook
+	// (/api/v1/ingest/mediamtx/...), which must present it. Empty leaves
+	// them off (404).
+	MediaMTXSecret string
 	// WebSocket serves GET /ws, mounted without the body limit, timeout or
 	// rate limit of /api/v1. Nil leaves /ws unmounted (404).
 	WebSocket http.Handler
@@ -82,6 +91,10 @@ type Config struct {
 	// RTMPAddr is the RTMP listener's address; its port goes into
 	// ingest_url unless it is 1935. Empty means ":1935".
 	RTMPAddr string
+	// IngestURL, when set, is the publish URL shown to broadcasters
+	// instead of one derived from PublicURL and RTMPAddr (for mediamtx in
+	// front, say rtmp://media.example.org/live).
+	IngestURL string
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	// Empty means no CORS headers: same origin only.
 	CORSOrigins []string
@@ -150,6 +163,9 @@ func (c *Config) setDefaults() error {
 	if c.Donations == nil {
 		return errors.New("Config.Donations is nil")
 	}
+	if c.MediaMTXSecret != "" && len(c.MediaMTXSecret) < 16 {
+		return errors.New("MediaMTXSecret is shorter than 16 characters")
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -212,16 +228,22 @@ func (s *Server) mountAPI(g *echo.Group) error {
 	if err != nil {
 		return err
 	}
-	shared := s.apiMiddleware(true)
+	shared, unlimited := s.apiMiddleware(true), s.apiMiddleware(false)
 	for id, mws := range ops {
-		ops[id] = append(append([]echo.MiddlewareFunc(nil), shared...), mws...)
+		pre := shared
+		if unlimitedOps[id] {
+			pre = unlimited
+		}
+		ops[id] = append(append([]echo.MiddlewareFunc(nil), pre...), mws...)
 	}
 	h := &handlers{
 		store:     s.cfg.Store,
 		auth:      s.cfg.Auth,
 		donations: s.cfg.Donations,
 		rooms:     s.cfg.Rooms,
+		streams:   s.cfg.Streams,
 		origin:    s.origin,
+		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
 	}
 	// The webhook reads its raw body to check the signature, so it has the
 	// API's body limit and timeout but not the spec's validation (which
@@ -233,6 +255,11 @@ func (s *Server) mountAPI(g *echo.Group) error {
 	return nil
 }
 
+// unlimitedOps skip the per-IP rate limit: callers that speak for many
+// users from one address and authenticate with a shared secret (mediamtx
+// asks before every publish and read).
+var unlimitedOps = map[string]bool{"mediamtxAuth": true, "mediamtxHook": true}
+
 // handlers implements the generated StrictServerInterface, one file per
 // resource. Its methods see only a context: the principal (auth.FromContext)
 // and the request's public origin are in it.
@@ -241,7 +268,9 @@ type handlers struct {
 	auth      *auth.Service
 	donations *donation.Service
 	rooms     Rooms
+	streams   Streams
 	origin    origin
+	ingest    string // Config.IngestURL
 }
 
 var _ StrictServerInterface = (*handlers)(nil)

@@ -116,6 +116,24 @@ func (e FundraiserStatus) Valid() bool {
 	}
 }
 
+// Defines values for MediaMTXHookEvent.
+const (
+	MediaMTXHookEventNotReady MediaMTXHookEvent = "not_ready"
+	MediaMTXHookEventReady    MediaMTXHookEvent = "ready"
+)
+
+// Valid indicates whether the value is a known member of the MediaMTXHookEvent enum.
+func (e MediaMTXHookEvent) Valid() bool {
+	switch e {
+	case MediaMTXHookEventNotReady:
+		return true
+	case MediaMTXHookEventReady:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StreamStatus.
 const (
 	StreamStatusEnded   StreamStatus = "ended"
@@ -443,6 +461,35 @@ type Ingest struct {
 	StreamKey string `json:"stream_key"`
 }
 
+// MediaMTXAuthRequest What mediamtx sends to its HTTP authentication callback. Members this
+// server does not use (and ones later mediamtx versions add) are
+// accepted and ignored.
+type MediaMTXAuthRequest struct {
+	// Action `publish`, `read`, `playback`, `api`, `metrics` or `pprof`.
+	Action   string  `json:"action"`
+	Id       *string `json:"id,omitempty"`
+	Ip       *string `json:"ip,omitempty"`
+	Password *string `json:"password,omitempty"`
+
+	// Path The mediamtx path, such as `live/{stream_key}`.
+	Path     string  `json:"path"`
+	Protocol *string `json:"protocol,omitempty"`
+	Query    *string `json:"query,omitempty"`
+	Token    *string `json:"token,omitempty"`
+	User     *string `json:"user,omitempty"`
+}
+
+// MediaMTXHook defines model for MediaMTXHook.
+type MediaMTXHook struct {
+	Event MediaMTXHookEvent `json:"event"`
+
+	// Path `$MTX_PATH`, such as `live/{stream_key}`.
+	Path string `json:"path"`
+}
+
+// MediaMTXHookEvent defines model for MediaMTXHook.Event.
+type MediaMTXHookEvent string
+
 // Money An amount in minor units (cents for USD) and its currency.
 type Money struct {
 	// Amount Example: 500000
@@ -692,6 +739,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
+
+// MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
+type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
+
+// MediamtxHookJSONRequestBody defines body for MediamtxHook for application/json ContentType.
+type MediamtxHookJSONRequestBody = MediaMTXHook
 
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
@@ -1017,6 +1070,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MediamtxAuthWithBody mediamtx's HTTP authentication callback (with mediamtx in front).
+	//
+	// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+	// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+	// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+	// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+	// fundraiser that has not ended; `read` and `playback` are open; every
+	// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+	// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+	// treats any 2xx as allowed and anything else as denied. 404 unless
+	// `GIVELIVE_MEDIAMTX_SECRET` is set.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+	MediamtxAuthWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
+	//
+	// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+	// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+	// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+	// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+	// fundraiser that has not ended; `read` and `playback` are open; every
+	// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+	// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+	// treats any 2xx as allowed and anything else as denied. 404 unless
+	// `GIVELIVE_MEDIAMTX_SECRET` is set.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+	MediamtxAuth(ctx context.Context, body MediamtxAuthJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MediamtxHookWithBody A stream became ready or not ready in mediamtx.
+	//
+	// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+	// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+	// fundraiser's stream live (a `stream` event with status `live`; a
+	// scheduled fundraiser goes live), `not_ready` makes it offline. The
+	// secret is required as for the auth callback. 404 for a path that
+	// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+	MediamtxHookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MediamtxHook A stream became ready or not ready in mediamtx.
+	//
+	// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+	// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+	// fundraiser's stream live (a `stream` event with status `live`; a
+	// scheduled fundraiser goes live), `not_ready` makes it offline. The
+	// secret is required as for the auth callback. 404 for a path that
+	// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+	MediamtxHook(ctx context.Context, body MediamtxHookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListNonprofits List verified nonprofits, ordered by name.
 	//
@@ -1545,6 +1660,108 @@ func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, conte
 // Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetSlowModeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MediamtxAuthWithBody mediamtx's HTTP authentication callback (with mediamtx in front).
+//
+// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+// fundraiser that has not ended; `read` and `playback` are open; every
+// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+// treats any 2xx as allowed and anything else as denied. 404 unless
+// `GIVELIVE_MEDIAMTX_SECRET` is set.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+func (c *Client) MediamtxAuthWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMediamtxAuthRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
+//
+// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+// fundraiser that has not ended; `read` and `playback` are open; every
+// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+// treats any 2xx as allowed and anything else as denied. 404 unless
+// `GIVELIVE_MEDIAMTX_SECRET` is set.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+func (c *Client) MediamtxAuth(ctx context.Context, body MediamtxAuthJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMediamtxAuthRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MediamtxHookWithBody A stream became ready or not ready in mediamtx.
+//
+// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+// fundraiser's stream live (a `stream` event with status `live`; a
+// scheduled fundraiser goes live), `not_ready` makes it offline. The
+// secret is required as for the auth callback. 404 for a path that
+// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+func (c *Client) MediamtxHookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMediamtxHookRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MediamtxHook A stream became ready or not ready in mediamtx.
+//
+// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+// fundraiser's stream live (a `stream` event with status `live`; a
+// scheduled fundraiser goes live), `not_ready` makes it offline. The
+// secret is required as for the auth callback. 404 for a path that
+// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+func (c *Client) MediamtxHook(ctx context.Context, body MediamtxHookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMediamtxHookRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2502,6 +2719,86 @@ func NewSetSlowModeRequestWithBody(server string, id FundraiserID, contentType s
 	return req, nil
 }
 
+// NewMediamtxAuthRequest calls the generic MediamtxAuth builder with application/json body
+func NewMediamtxAuthRequest(server string, body MediamtxAuthJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMediamtxAuthRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMediamtxAuthRequestWithBody constructs an http.Request for the MediamtxAuth method, with any body, and a specified content type
+func NewMediamtxAuthRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ingest/mediamtx/auth")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMediamtxHookRequest calls the generic MediamtxHook builder with application/json body
+func NewMediamtxHookRequest(server string, body MediamtxHookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMediamtxHookRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMediamtxHookRequestWithBody constructs an http.Request for the MediamtxHook method, with any body, and a specified content type
+func NewMediamtxHookRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ingest/mediamtx/hook")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListNonprofitsRequest constructs an http.Request for the ListNonprofits method
 func NewListNonprofitsRequest(server string) (*http.Request, error) {
 	var err error
@@ -2982,6 +3279,68 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
+
+	// MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
+	//
+	// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+	// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+	// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+	// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+	// fundraiser that has not ended; `read` and `playback` are open; every
+	// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+	// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+	// treats any 2xx as allowed and anything else as denied. 404 unless
+	// `GIVELIVE_MEDIAMTX_SECRET` is set.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+	MediamtxAuthWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MediamtxAuthResponse, error)
+
+	// MediamtxAuthWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
+	//
+	// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+	// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+	// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+	// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+	// fundraiser that has not ended; `read` and `playback` are open; every
+	// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+	// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+	// treats any 2xx as allowed and anything else as denied. 404 unless
+	// `GIVELIVE_MEDIAMTX_SECRET` is set.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+	MediamtxAuthWithResponse(ctx context.Context, body MediamtxAuthJSONRequestBody, reqEditors ...RequestEditorFn) (*MediamtxAuthResponse, error)
+
+	// MediamtxHookWithBodyWithResponse A stream became ready or not ready in mediamtx.
+	//
+	// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+	// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+	// fundraiser's stream live (a `stream` event with status `live`; a
+	// scheduled fundraiser goes live), `not_ready` makes it offline. The
+	// secret is required as for the auth callback. 404 for a path that
+	// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+	MediamtxHookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MediamtxHookResponse, error)
+
+	// MediamtxHookWithResponse A stream became ready or not ready in mediamtx.
+	//
+	// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+	// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+	// fundraiser's stream live (a `stream` event with status `live`; a
+	// scheduled fundraiser goes live), `not_ready` makes it offline. The
+	// secret is required as for the auth callback. 404 for a path that
+	// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+	MediamtxHookWithResponse(ctx context.Context, body MediamtxHookJSONRequestBody, reqEditors ...RequestEditorFn) (*MediamtxHookResponse, error)
 
 	// ListNonprofitsWithResponse List verified nonprofits, ordered by name.
 	//
@@ -4493,6 +4852,158 @@ func (r SetSlowModeResponse) ContentType() string {
 	return ""
 }
 
+// MediamtxAuthResponse401Headers the declared response headers of an HTTP 401 response for MediamtxAuth
+type MediamtxAuthResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type MediamtxAuthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MediamtxAuthResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MediamtxAuthResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MediamtxAuthResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MediamtxAuthResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MediamtxAuthResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MediamtxAuthResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MediamtxAuthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MediamtxAuthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MediamtxAuthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MediamtxAuthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MediamtxHookResponse401Headers the declared response headers of an HTTP 401 response for MediamtxHook
+type MediamtxHookResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type MediamtxHookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MediamtxHookResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MediamtxHookResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MediamtxHookResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MediamtxHookResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r MediamtxHookResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MediamtxHookResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MediamtxHookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MediamtxHookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MediamtxHookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MediamtxHookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListNonprofitsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5235,6 +5746,92 @@ func (c *ClientWithResponses) SetSlowModeWithResponse(ctx context.Context, id Fu
 		return nil, err
 	}
 	return ParseSetSlowModeResponse(rsp)
+}
+
+// MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
+//
+// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+// fundraiser that has not ended; `read` and `playback` are open; every
+// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+// treats any 2xx as allowed and anything else as denied. 404 unless
+// `GIVELIVE_MEDIAMTX_SECRET` is set.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+func (c *ClientWithResponses) MediamtxAuthWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MediamtxAuthResponse, error) {
+	rsp, err := c.MediamtxAuthWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMediamtxAuthResponse(rsp)
+}
+
+// MediamtxAuthWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
+//
+// For deployments that put mediamtx in front of GiveLive (SRT, WebRTC or
+// RTSP ingest). Point mediamtx's `authHTTPAddress` here with the secret
+// as the password: `http://mediamtx:SECRET@givelive:8080/api/v1/ingest/mediamtx/auth`.
+// `publish` to `live/{stream_key}` is allowed (204) for the key of a
+// fundraiser that has not ended; `read` and `playback` are open; every
+// other action (`api`, `metrics`, `pprof`) is denied (403) — exclude
+// those in `authHTTPExclude` if mediamtx's own API is used. mediamtx
+// treats any 2xx as allowed and anything else as denied. 404 unless
+// `GIVELIVE_MEDIAMTX_SECRET` is set.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/mediamtx/auth (the `MediamtxAuth` operationId).
+func (c *ClientWithResponses) MediamtxAuthWithResponse(ctx context.Context, body MediamtxAuthJSONRequestBody, reqEditors ...RequestEditorFn) (*MediamtxAuthResponse, error) {
+	rsp, err := c.MediamtxAuth(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMediamtxAuthResponse(rsp)
+}
+
+// MediamtxHookWithBodyWithResponse A stream became ready or not ready in mediamtx.
+//
+// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+// fundraiser's stream live (a `stream` event with status `live`; a
+// scheduled fundraiser goes live), `not_ready` makes it offline. The
+// secret is required as for the auth callback. 404 for a path that
+// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+func (c *ClientWithResponses) MediamtxHookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MediamtxHookResponse, error) {
+	rsp, err := c.MediamtxHookWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMediamtxHookResponse(rsp)
+}
+
+// MediamtxHookWithResponse A stream became ready or not ready in mediamtx.
+//
+// Called from mediamtx's `runOnReady` and `runOnNotReady` commands with
+// the path (`$MTX_PATH`, such as `live/{stream_key}`): `ready` makes the
+// fundraiser's stream live (a `stream` event with status `live`; a
+// scheduled fundraiser goes live), `not_ready` makes it offline. The
+// secret is required as for the auth callback. 404 for a path that
+// names no fundraiser, or when `GIVELIVE_MEDIAMTX_SECRET` is not set.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ingest/mediamtx/hook (the `MediamtxHook` operationId).
+func (c *ClientWithResponses) MediamtxHookWithResponse(ctx context.Context, body MediamtxHookJSONRequestBody, reqEditors ...RequestEditorFn) (*MediamtxHookResponse, error) {
+	rsp, err := c.MediamtxHook(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMediamtxHookResponse(rsp)
 }
 
 // ListNonprofitsWithResponse List verified nonprofits, ordered by name.
@@ -6607,6 +7204,146 @@ func ParseSetSlowModeResponse(rsp *http.Response) (*SetSlowModeResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers SetSlowModeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMediamtxAuthResponse parses an HTTP response from a MediamtxAuthWithResponse call
+func ParseMediamtxAuthResponse(rsp *http.Response) (*MediamtxAuthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MediamtxAuthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers MediamtxAuthResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMediamtxHookResponse parses an HTTP response from a MediamtxHookWithResponse call
+func ParseMediamtxHookResponse(rsp *http.Response) (*MediamtxHookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MediamtxHookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers MediamtxHookResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

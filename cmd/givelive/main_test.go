@@ -55,6 +55,7 @@ func freeAddr(t *testing.T) string {
 type demoServer struct {
 	cmd        *exec.Cmd
 	base       string
+	rtmp       string // rtmp://127.0.0.1:port/live
 	fundraiser string
 	bToken     string
 	stderr     *lockedBuffer
@@ -73,19 +74,21 @@ func startDemo(t *testing.T, bin string) *demoServer {
 // environment variables.
 func startDemoIn(t *testing.T, bin, dataDir, addr string, env ...string) *demoServer {
 	t.Helper()
+	rtmpAddr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--demo")
 	cmd.Env = append(os.Environ(),
 		"GIVELIVE_HTTP_ADDR="+addr,
 		"GIVELIVE_DATA_DIR="+dataDir,
 		"GIVELIVE_ADMIN_TOKEN="+testAdminToken,
 		"GIVELIVE_DRAIN_TIMEOUT=5s",
+		"GIVELIVE_RTMP_ADDR="+rtmpAddr,
 	)
 	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &demoServer{cmd: cmd, base: "http://" + addr, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	s := &demoServer{cmd: cmd, base: "http://" + addr, rtmp: "rtmp://" + rtmpAddr + "/live", stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -316,7 +319,7 @@ func TestDemoSeedSurvivesRestart(t *testing.T) {
 		addr := freeAddr(t)
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		cmd := exec.CommandContext(ctx, bin, "--demo")
-		cmd.Env = append(os.Environ(), "GIVELIVE_HTTP_ADDR="+addr, "GIVELIVE_DATA_DIR="+dir, "GIVELIVE_ADMIN_TOKEN=x")
+		cmd.Env = append(os.Environ(), "GIVELIVE_HTTP_ADDR="+addr, "GIVELIVE_RTMP_ADDR="+freeAddr(t), "GIVELIVE_DATA_DIR="+dir, "GIVELIVE_ADMIN_TOKEN=x")
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		var out lockedBuffer
 		cmd.Stdout = &out

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/payment/stripe"
 	"github.com/givelive/givelive/internal/store/sqlite"
+	"github.com/givelive/givelive/internal/streams"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -150,20 +152,42 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 	go func() { defer close(dispatched); dispatcher.Run(dispatchCtx) }()
 	defer func() { stopDispatch(); <-dispatched }()
 
+	// The media side: stream status per fundraiser, RTMP in and HLS out
+	// (or mediamtx's HLS, proxied).
+	var med *media
+	tracker, err := streams.New(streams.Config{
+		Ledger:    ledger,
+		Publisher: rooms,
+		Notify:    func() { dispatcher.Notify() },
+		Stop:      func(id string) bool { return med.stopPublish(id) },
+		Logger:    log.With("component", "streams"),
+	})
+	if err != nil {
+		return err
+	}
+	med, err = startMedia(cfg, ledger, tracker, reg, log)
+	if err != nil {
+		return err
+	}
+	defer med.stop() // on early returns; the drain below stops it first
+
 	srv, err := api.New(api.Config{
-		Store:       ledger,
-		Donations:   donations,
-		Webhooks:    webhooks,
-		Auth:        tokens,
-		Rooms:       rooms,
-		WebSocket:   rooms,
-		Registry:    reg,
-		PublicURL:   cfg.PublicURL,
-		RTMPAddr:    cfg.RTMPAddr,
-		CORSOrigins: cfg.CORSOrigins,
-		TrustProxy:  cfg.TrustProxy,
-		RateLimit:   apiRateLimit(cfg),
-		Logger:      log.With("component", "api"),
+		Store:          ledger,
+		Donations:      donations,
+		Webhooks:       webhooks,
+		Auth:           tokens,
+		Rooms:          rooms,
+		Streams:        tracker,
+		MediaMTXSecret: cfg.MediaMTXSecret,
+		IngestURL:      cfg.IngestURL,
+		WebSocket:      rooms,
+		Registry:       reg,
+		PublicURL:      cfg.PublicURL,
+		RTMPAddr:       cfg.RTMPAddr,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustProxy:     cfg.TrustProxy,
+		RateLimit:      apiRateLimit(cfg),
+		Logger:         log.With("component", "api"),
 	})
 	if err != nil {
 		return err
@@ -174,7 +198,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           routeHLS(med.hls, srv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
@@ -189,7 +213,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		if err != nil {
 			return err
 		}
-		info.Print(stdout, baseURL(cfg.PublicURL, ln.Addr()))
+		info.Print(stdout, baseURL(cfg.PublicURL, ln.Addr()), demoIngestURL(cfg, med))
 	}
 
 	select {
@@ -200,9 +224,11 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 	log.Info("draining: refusing new connections and closing WebSockets with 1001", "timeout", cfg.DrainTimeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 	defer cancel()
-	// HTTP first, so no donation is being recorded; then what the outbox
-	// holds goes out (whatever does not is published at the next start);
-	// then the WebSockets close.
+	// Publishers first, so each stream goes offline while the hub can
+	// still say so; then HTTP, so no donation is being recorded; then what
+	// the outbox holds goes out (whatever does not is published at the next
+	// start); then the WebSockets close.
+	med.stop()
 	httpErr := httpSrv.Shutdown(drainCtx)
 	outboxErr := dispatcher.Drain(drainCtx)
 	hubErr := rooms.Shutdown(drainCtx)
@@ -236,6 +262,25 @@ func baseURL(public string, addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// demoIngestURL is where a person on this machine publishes.
+func demoIngestURL(cfg config.Config, med *media) string {
+	if cfg.IngestURL != "" {
+		return cfg.IngestURL
+	}
+	host := "localhost"
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	if med.ln == nil {
+		return "rtmp://" + host + "/live"
+	}
+	_, port, _ := net.SplitHostPort(med.ln.Addr().String())
+	if port == "1935" {
+		return "rtmp://" + host + "/live"
+	}
+	return "rtmp://" + net.JoinHostPort(host, port) + "/live"
 }
 
 func randomToken() string {

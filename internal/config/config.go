@@ -6,7 +6,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -48,6 +50,18 @@ type Config struct {
 	WordFilter       []string `env:"GIVELIVE_WORD_FILTER" envSeparator:","`
 	WordFilterFile   string   `env:"GIVELIVE_WORD_FILTER_FILE"`
 
+	// Media: the HLS segment target and window, the publish URL shown to
+	// broadcasters when something else (mediamtx) takes RTMP, where HLS
+	// comes from (empty: the embedded media server; a URL: mediamtx's HLS
+	// server, and the embedded server is off), and the secret mediamtx
+	// presents to the auth callback and hook.
+	HLSSegment     time.Duration `env:"GIVELIVE_HLS_SEGMENT" envDefault:"2s"`
+	HLSWindow      int           `env:"GIVELIVE_HLS_WINDOW" envDefault:"6"`
+	HLSSource      string        `env:"GIVELIVE_HLS_SOURCE"`
+	IngestURL      string        `env:"GIVELIVE_INGEST_URL"`
+	MediaMTXSecret string        `env:"GIVELIVE_MEDIAMTX_SECRET"`
+	RTMPMaxStreams int           `env:"GIVELIVE_RTMP_MAX_STREAMS" envDefault:"64"`
+
 	// Stripe, when GIVELIVE_PAYMENTS=stripe: the secret (or restricted)
 	// API key and the webhook endpoint's signing secret.
 	StripeSecretKey     string `env:"GIVELIVE_STRIPE_SECRET_KEY"`
@@ -71,6 +85,30 @@ func Load() (Config, error) {
 	}
 	if c.DonationMin < 1 || c.DonationMax < c.DonationMin {
 		return Config{}, fmt.Errorf("GIVELIVE_DONATION_MIN=%d and GIVELIVE_DONATION_MAX=%d: want 1 <= min <= max", c.DonationMin, c.DonationMax)
+	}
+	if c.HLSSegment < 500*time.Millisecond || c.HLSSegment > 30*time.Second {
+		return Config{}, fmt.Errorf("GIVELIVE_HLS_SEGMENT=%s: want 500ms to 30s", c.HLSSegment)
+	}
+	if c.HLSWindow < 3 || c.HLSWindow > 60 {
+		return Config{}, fmt.Errorf("GIVELIVE_HLS_WINDOW=%d: want 3 to 60 segments", c.HLSWindow)
+	}
+	if c.RTMPMaxStreams < 1 {
+		return Config{}, fmt.Errorf("GIVELIVE_RTMP_MAX_STREAMS=%d: want at least 1", c.RTMPMaxStreams)
+	}
+	if c.HLSSource != "" {
+		u, err := url.Parse(c.HLSSource)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("GIVELIVE_HLS_SOURCE=%q: want mediamtx's HLS server as an http(s) URL, such as http://127.0.0.1:8888", c.HLSSource)
+		}
+	}
+	if c.IngestURL != "" {
+		u, err := url.Parse(c.IngestURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return Config{}, fmt.Errorf("GIVELIVE_INGEST_URL=%q: want an absolute URL such as rtmp://media.example.org/live", c.IngestURL)
+		}
+	}
+	if c.MediaMTXSecret != "" && len(c.MediaMTXSecret) < 16 {
+		return Config{}, errors.New("GIVELIVE_MEDIAMTX_SECRET: use at least 16 random characters")
 	}
 	if c.WordFilterFile != "" {
 		b, err := os.ReadFile(c.WordFilterFile)

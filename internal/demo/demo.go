@@ -106,10 +106,11 @@ func create(ctx context.Context, st store.Store, a *auth.Service) (Info, error) 
 	return Info{NonprofitID: np.ID, BroadcasterID: b.ID, BroadcasterToken: token, FundraiserID: f.ID}, nil
 }
 
-// Print writes a short guide to the demo for a person at a terminal.
-// baseURL is the server's HTTP base, such as http://localhost:8080. The
-// stream key is never printed: the broadcaster fetches it with its token.
-func (i Info) Print(w io.Writer, baseURL string) {
+// Print writes a short guide to the demo: ids, the broadcaster token and
+// copy-paste commands to watch, join, chat and go live. ingestURL is the
+// RTMP publish URL (rtmp://host:port/live). The stream key itself is not
+// printed: the go-live commands fetch it with the broadcaster token.
+func (i Info) Print(w io.Writer, baseURL, ingestURL string) {
 	base := strings.TrimRight(baseURL, "/")
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	api := base + "/api/v1"
@@ -125,13 +126,16 @@ GiveLive demo
 Watch
   snapshot   curl -s %[5]s/fundraisers/%[4]s
   live       echo '%[6]s' | websocat -n --protocol givelive.v1 %[7]s
+  video      ffplay %[8]s/hls/%[4]s/index.m3u8   (HLS, once live; Safari and VLC play it too)
   web page   %[8]s/f/%[4]s (coming soon)
 
 Join as a viewer
   curl -s -X POST %[5]s/sessions -H 'Content-Type: application/json' -d '{"name":"Ada"}'
 
-RTMP ingest settings for OBS (Server = ingest_url, Stream Key = stream_key; the media server is not built yet)
-  curl -s %[5]s/fundraisers/%[4]s/ingest -H 'Authorization: Bearer %[3]s'
+Go live: OBS (Settings > Stream: Service Custom, Server %[9]s, Stream Key from the first command)
+or ffmpeg with a test pattern:
+  KEY=$(curl -s %[5]s/fundraisers/%[4]s/ingest -H 'Authorization: Bearer %[3]s' | sed -E 's/.*"stream_key":"([^"]+)".*/\1/')
+  ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv %[9]s/$KEY
 
-`, i.NonprofitID, i.BroadcasterID, i.BroadcasterToken, i.FundraiserID, api, subscribe, wsURL, base)
+`, i.NonprofitID, i.BroadcasterID, i.BroadcasterToken, i.FundraiserID, api, subscribe, wsURL, base, strings.TrimRight(ingestURL, "/"))
 }

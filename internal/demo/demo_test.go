@@ -87,7 +87,7 @@ func TestPrint(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	info.Print(&b, "http://localhost:8080/")
+	info.Print(&b, "http://localhost:8080/", "rtmp://localhost:1935/live/")
 	out := b.String()
 	for _, want := range []string{
 		info.NonprofitID, info.BroadcasterID, info.BroadcasterToken,
@@ -97,6 +97,8 @@ func TestPrint(t *testing.T) {
 		"curl -s -X POST http://localhost:8080/api/v1/sessions",
 		"/api/v1/fundraisers/" + info.FundraiserID + "/ingest -H 'Authorization: Bearer " + info.BroadcasterToken + "'",
 		"http://localhost:8080/f/" + info.FundraiserID,
+		"ffplay http://localhost:8080/hls/" + info.FundraiserID + "/index.m3u8",
+		"-f flv rtmp://localhost:1935/live/$KEY\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -106,7 +108,7 @@ func TestPrint(t *testing.T) {
 		t.Error("the stream key was printed")
 	}
 	b.Reset()
-	info.Print(&b, "https://live.example.org")
+	info.Print(&b, "https://live.example.org", "rtmp://live.example.org/live")
 	if !strings.Contains(b.String(), "wss://live.example.org/ws") {
 		t.Errorf("https base: %s", b.String())
 	}

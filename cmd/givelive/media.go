@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/givelive/givelive/ingest"
+	"github.com/givelive/givelive/ingest/hls"
+	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/streams"
+)
+
+// media is the media side of a node: the embedded RTMP server and its HLS
+// window, or a proxy to mediamtx's HLS server.
+type media struct {
+	hls    http.Handler   // serves /hls/
+	window *hls.Server    // nil with mediamtx
+	proxy  *hls.Proxy     // the mediamtx HLS proxy, or nil
+	rtmp   *ingest.Server // nil with mediamtx
+	ln     net.Listener   // the RTMP listener
+	served chan error     // Serve's result
+	log    *slog.Logger
+	once   sync.Once
+}
+
+// startMedia starts the embedded media server (RTMP in, HLS out), or, with
+// GIVELIVE_HLS_SOURCE set, the proxy to mediamtx's HLS server.
+func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker, reg prometheus.Registerer, log *slog.Logger) (*media, error) {
+	m := &media{log: log}
+	if cfg.HLSSource != "" {
+		upstream, err := url.Parse(cfg.HLSSource)
+		if err != nil {
+			return nil, fmt.Errorf("GIVELIVE_HLS_SOURCE: %w", err)
+		}
+		keys := &keyCache{ledger: ledger, ttl: 10 * time.Second, entries: map[string]keyEntry{}}
+		m.proxy, err = hls.NewProxy(upstream, keys.mediamtxPath, log.With("component", "hls-proxy"))
+		if err != nil {
+			return nil, err
+		}
+		m.hls = m.proxy
+		log.Info("HLS comes from mediamtx; the embedded RTMP server is off", "hls_source", upstream.Redacted())
+		return m, nil
+	}
+
+	window, err := hls.NewServer(hls.Config{
+		WindowSize:     cfg.HLSWindow,
+		TargetDuration: cfg.HLSSegment,
+		Registerer:     reg,
+		Logger:         log.With("component", "hls"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := ingest.New(ingest.Config{
+		Keys:            streamKeys{ledger},
+		Events:          tracker,
+		HLS:             window,
+		SegmentDuration: cfg.HLSSegment,
+		MaxPublishers:   cfg.RTMPMaxStreams,
+		Logger:          log.With("component", "rtmp"),
+		Registerer:      reg,
+	})
+	if err != nil {
+		window.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.RTMPAddr)
+	if err != nil {
+		window.Close()
+		return nil, fmt.Errorf("failed to listen for RTMP on %s: %w", cfg.RTMPAddr, err)
+	}
+	m.hls, m.window, m.rtmp, m.ln = window, window, srv, ln
+	m.served = make(chan error, 1)
+	go func() { m.served <- srv.Serve(ln) }()
+	log.Info("rtmp listening", "rtmp", ln.Addr().String())
+	return m, nil
+}
+
+// stop ends every publish (each stream goes offline) and frees the HLS
+// window. Calls after the first do nothing.
+func (m *media) stop() {
+	m.once.Do(m.close)
+}
+
+func (m *media) close() {
+	if m.rtmp != nil {
+		m.rtmp.Close()
+		if err := <-m.served; err != nil && !errors.Is(err, ingest.ErrServerClosed) {
+			m.log.Warn("rtmp server stopped with an error", "err", err)
+		}
+	}
+	if m.window != nil {
+		m.window.Close()
+	}
+	if m.proxy != nil {
+		m.proxy.Close()
+	}
+}
+
+// stopPublish ends one fundraiser's publish, if this node has it.
+func (m *media) stopPublish(id string) bool {
+	if m == nil || m.rtmp == nil {
+		return false
+	}
+	return m.rtmp.Stop(id)
+}
+
+// streamKeys lets the RTMP server resolve stream keys in the ledger.
+type streamKeys struct{ ledger store.Store }
+
+func (k streamKeys) PublishKey(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		return "", ingest.ErrUnknownKey
+	}
+	f, err := k.ledger.FundraiserByStreamKey(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", ingest.ErrUnknownKey
+	case err != nil:
+		return "", err
+	case f.Status == store.StatusEnded:
+		return "", fmt.Errorf("fundraiser %s has ended: %w", f.ID, ingest.ErrNotAllowed)
+	}
+	return f.ID, nil
+}
+
+// keyCache maps fundraiser ids to their mediamtx paths (live/{key}) for
+// the HLS proxy, which every viewer's player asks every few seconds.
+type keyCache struct {
+	ledger store.Store
+	ttl    time.Duration
+
+	mu      sync.Mutex
+	entries map[string]keyEntry
+}
+
+type keyEntry struct {
+	path    string
+	expires time.Time
+}
+
+const maxKeyCache = 10_000
+
+func (c *keyCache) mediamtxPath(ctx context.Context, id string) (string, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.path, nil
+	}
+	f, err := c.ledger.GetFundraiser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("fundraiser %s: %w", id, hls.ErrNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	path := "live/" + f.StreamKey
+	c.mu.Lock()
+	if len(c.entries) >= maxKeyCache {
+		clear(c.entries)
+	}
+	c.entries[id] = keyEntry{path: path, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return path, nil
+}
+
+// routeHLS sends /hls/ to the media handler and everything else to the
+// API, so HLS keeps its own caching and CORS headers.
+func routeHLS(hlsHandler, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/hls/") {
+			hlsHandler.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
+}
