@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -187,12 +186,7 @@ func (ss *session) ready(dts int64) bool {
 	// Live only now: a publisher refused for its codecs never flickers
 	// live and offline in front of the viewers. The first playlist
 	// request waits for the first segment.
-	if ev := ss.srv.cfg.Events; ev != nil {
-		ss.srv.announce(ss.fundraiser)
-		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		ev.StreamLive(ctx, ss.fundraiser)
-		cancel()
-	}
+	ss.srv.goLive(ss.fundraiser, ss)
 	return true
 }
 

@@ -21,6 +21,7 @@ const (
 	DefaultSegmentDuration  = 2 * time.Second
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultIdleTimeout      = 10 * time.Second
+	DefaultPublishTimeout   = 30 * time.Second
 	DefaultMaxConnections   = 256
 	DefaultMaxPublishers    = 64
 	DefaultMaxMessageSize   = 8 << 20
@@ -50,9 +51,10 @@ type Keys interface {
 }
 
 // Events hears when a fundraiser's stream goes live and offline. The calls
-// come from the publisher's goroutine, one at a time per fundraiser, with a
-// context bounded by a few seconds; a replaced publisher (one that
-// reconnected) does not report offline in between.
+// come from the publishers' goroutines, one at a time and in the order the
+// publishers changed, with a context bounded by a few seconds; a replaced
+// publisher (one that reconnected) does not report offline in between. They
+// may call Stop and Publishing.
 type Events interface {
 	StreamLive(ctx context.Context, fundraiserID string)
 	StreamOffline(ctx context.Context, fundraiserID string)
@@ -79,6 +81,11 @@ type Config struct {
 	// IdleTimeout closes a connection that sends nothing for this long.
 	// Zero means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// PublishTimeout closes a connection that has not started publishing
+	// this long after it was accepted, however busy it keeps: without a
+	// valid stream key nobody holds a connection for longer. Zero means
+	// DefaultPublishTimeout.
+	PublishTimeout time.Duration
 	// MaxConnections bounds open RTMP connections; more are closed at
 	// once. Zero means DefaultMaxConnections.
 	MaxConnections int
@@ -111,6 +118,13 @@ type Server struct {
 	metrics *metrics
 	badKeys *ipLimiter
 
+	// events is held across each Events call together with the publisher
+	// change it reports (goLive, endPublish), so Events hears a
+	// fundraiser's live and offline in the order the publishers changed:
+	// a replaced publisher's late "live" or a dropped one's late "offline"
+	// cannot overtake its successor's. Lock order: events, then mu.
+	events sync.Mutex
+
 	mu         sync.Mutex
 	closed     bool
 	listeners  map[net.Listener]struct{}
@@ -132,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.SegmentDuration, DefaultSegmentDuration)
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.PublishTimeout, DefaultPublishTimeout)
 	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
 	setDefault(&cfg.MaxPublishers, DefaultMaxPublishers)
 	setDefault(&cfg.MaxMessageSize, DefaultMaxMessageSize)
@@ -192,8 +207,10 @@ func (s *Server) Serve(ln net.Listener) error {
 				return ErrServerClosed
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
-				// Out of file descriptors, say: wait a little rather than spin.
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+				errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) {
+				// Out of file descriptors or memory, say: wait a little and
+				// retry, rather than spin or stop taking publishers for good.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				s.log.Warn("rtmp accept failed; retrying", "err", err, "in", backoff)
 				time.Sleep(backoff)
@@ -313,11 +330,27 @@ func (s *Server) release(id string, ss *session) (ended, wasLive bool) {
 	return true, wasLive
 }
 
-// announce records that Events heard id is live.
-func (s *Server) announce(id string) {
+// goLive tells Events that id is live, if ss is still its publisher (a
+// replaced one stays quiet), and records it so its end reports offline.
+func (s *Server) goLive(id string, ss *session) {
+	ev := s.cfg.Events
+	if ev == nil {
+		return
+	}
+	s.events.Lock()
+	defer s.events.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.announced[id] = true
+	current := s.publishers[id] == ss
+	if current {
+		s.announced[id] = true
+	}
+	s.mu.Unlock()
+	if !current {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	ev.StreamLive(ctx, id)
 }
 
 // current runs fn while ss is id's publisher, under the server's lock, so

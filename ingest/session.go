@@ -111,6 +111,10 @@ func (ss *session) run() {
 	defer ss.endPublish()
 
 	cfg := ss.srv.cfg
+	// Until it publishes, a connection's messages reset the idle timeout
+	// only up to this: a client without a stream key cannot hold one of
+	// the MaxConnections slots for longer by sending pings.
+	publishBy := cfg.Now().Add(cfg.PublishTimeout)
 	_ = ss.conn.SetDeadline(cfg.Now().Add(cfg.HandshakeTimeout))
 	if err := rtmp.ServerHandshake(ss.conn, rand.Reader); err != nil {
 		ss.srv.metrics.refused("handshake")
@@ -122,7 +126,11 @@ func (ss *session) run() {
 	ss.w = rtmp.NewWriter(ss.conn)
 
 	for {
-		_ = ss.conn.SetReadDeadline(cfg.Now().Add(cfg.IdleTimeout))
+		deadline := cfg.Now().Add(cfg.IdleTimeout)
+		if ss.stream == nil && publishBy.Before(deadline) {
+			deadline = publishBy
+		}
+		_ = ss.conn.SetReadDeadline(deadline)
 		m, err := ss.r.ReadMessage()
 		ss.countBytes()
 		if err != nil {
@@ -151,6 +159,8 @@ func (ss *session) logEnd(err error) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		ss.log.Debug("rtmp connection closed")
+	case errors.As(err, &ne) && ne.Timeout() && ss.stream == nil && ss.connected:
+		ss.log.Info("rtmp connection did not publish in time; closing", "publish_timeout", ss.srv.cfg.PublishTimeout)
 	case errors.As(err, &ne) && ne.Timeout():
 		ss.log.Info("rtmp connection idle; closing", "idle_timeout", ss.srv.cfg.IdleTimeout)
 	default:
@@ -274,7 +284,9 @@ func (ss *session) connect(c rtmp.Command) error {
 	app = strings.Trim(app, "/")
 	if app != ss.srv.cfg.App {
 		ss.srv.metrics.refused("app")
-		ss.log.Info("rtmp connect refused: unknown application", "app", truncate(app, 64))
+		// Not the app itself: given rtmp://host/STREAM_KEY, ffmpeg sends the
+		// key as the app.
+		ss.log.Info("rtmp connect refused: unknown application", "app_length", len(app))
 		return ss.errorReply(c.TransactionID, "NetConnection.Connect.Rejected",
 			fmt.Sprintf("unknown application %q: publish to rtmp://HOST/%s/STREAM_KEY", truncate(app, 64), ss.srv.cfg.App))
 	}
@@ -380,6 +392,8 @@ func (ss *session) endPublish() {
 		ss.log.Info("publish ended", "segments", st.Segments, "dropped_before_keyframe", st.DroppedBeforeKeyframe,
 			"clamped", st.Clamped, "rebased", st.Rebased, "forced_cuts", st.ForcedCuts)
 	}
+	ss.srv.events.Lock() // see Server.events
+	defer ss.srv.events.Unlock()
 	ended, wasLive := ss.srv.release(ss.fundraiser, ss)
 	if !ended {
 		return

@@ -1,0 +1,278 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/givelive/givelive/ingest"
+	"github.com/givelive/givelive/ingest/rtmp"
+)
+
+// gatedEvents records events like events, but the first call of kind gate
+// ("live" or "offline") blocks, after closing entered, until release is
+// closed: it stands for a Tracker whose op mutex is busy.
+type gatedEvents struct {
+	*events
+	gate     string
+	once     sync.Once
+	entered  chan struct{}
+	release  chan struct{}
+	released sync.Once
+}
+
+func newGatedEvents(gate string) *gatedEvents {
+	return &gatedEvents{events: newEvents(), gate: gate, entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gatedEvents) call(kind, id string) {
+	if kind == g.gate {
+		first := false
+		g.once.Do(func() { first = true })
+		if first {
+			close(g.entered)
+			<-g.release
+		}
+	}
+	g.add(kind + " " + id)
+}
+
+func (g *gatedEvents) open() { g.released.Do(func() { close(g.release) }) }
+
+func (g *gatedEvents) StreamLive(_ context.Context, id string)    { g.call("live", id) }
+func (g *gatedEvents) StreamOffline(_ context.Context, id string) { g.call("offline", id) }
+
+// sendAudio sends an AAC-LC configuration and one frame: enough for the
+// server to start the stream and report it live.
+func sendAudio(p *goPublisher, ts uint32) {
+	p.send(rtmp.Message{ChunkStreamID: 4, Type: rtmp.TypeAudio, StreamID: 1, Timestamp: ts, Payload: []byte{0xAF, 0x00, 0x12, 0x10}})
+	p.send(rtmp.Message{ChunkStreamID: 4, Type: rtmp.TypeAudio, StreamID: 1, Timestamp: ts, Payload: append([]byte{0xAF, 0x01}, make([]byte, 64)...)})
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func waitGate(t *testing.T, ch chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gated event never came")
+	}
+}
+
+// TestReplacedPublisherCannotLeaveTheStreamLive: publisher A reports live
+// while a slow Events call is in progress; meanwhile B takes over and
+// leaves at once. The last word Events hears must be offline, not A's late
+// live (which would leave the fundraiser live forever).
+func TestReplacedPublisherCannotLeaveTheStreamLive(t *testing.T) {
+	ev := newGatedEvents("live")
+	r := newRig(t, func(c *ingest.Config) { c.Events = ev })
+	t.Cleanup(ev.open)
+
+	a := dialPublisher(t, r.rtmp, "key-1", rtmp.Object{{Name: "app", Value: "live"}})
+	sendAudio(a, 0)
+	waitGate(t, ev.entered) // A is telling Events it is live
+
+	b := dialPublisher(t, r.rtmp, "key-1", rtmp.Object{{Name: "app", Value: "live"}})
+	b.conn.Close() // B replaced A, then left before sending media
+	select {       // give B's end a chance to reach Events before A's live does
+	case <-ev.ch:
+	case <-time.After(time.Second):
+	}
+	ev.open()
+	waitFor(t, "both connections to end", 10*time.Second, func() bool {
+		return counterGauge(r, "givelive_ingest_connections") == 0 && !r.srv.Publishing("f1")
+	})
+	got := ev.all()
+	if len(got) == 0 || got[len(got)-1] != "offline f1" {
+		t.Fatalf("events %q: nobody publishes f1, but Events last heard it live", got)
+	}
+}
+
+// TestOfflineOfTheOldPublisherComesBeforeTheNewLive: A drops and its
+// offline is slow to reach Events; B publishes meanwhile. Events must hear
+// A's offline before B's live, so the stream ends up live while B
+// publishes.
+func TestOfflineOfTheOldPublisherComesBeforeTheNewLive(t *testing.T) {
+	ev := newGatedEvents("offline")
+	r := newRig(t, func(c *ingest.Config) { c.Events = ev })
+	t.Cleanup(ev.open)
+
+	a := dialPublisher(t, r.rtmp, "key-1", rtmp.Object{{Name: "app", Value: "live"}})
+	sendAudio(a, 0)
+	ev.wait(t, "live f1", 10*time.Second)
+	a.conn.Close()
+	waitGate(t, ev.entered) // A's offline is on its way
+
+	b := dialPublisher(t, r.rtmp, "key-1", rtmp.Object{{Name: "app", Value: "live"}})
+	sendAudio(b, 0)
+	select { // give B's live a chance to overtake A's offline
+	case <-ev.ch:
+	case <-time.After(time.Second):
+	}
+	ev.open()
+	waitFor(t, "three events", 10*time.Second, func() bool { return len(ev.all()) >= 3 })
+	if !r.srv.Publishing("f1") {
+		t.Fatal("B is not publishing")
+	}
+	if got := ev.all(); got[len(got)-1] != "live f1" {
+		t.Fatalf("events %q: B publishes f1, but Events last heard it offline", got)
+	}
+}
+
+// TestIdleBeforePublishIsBounded: a connection that never publishes but
+// keeps sending small messages (each resets the idle timeout) is closed
+// after PublishTimeout, so it cannot hold a connection slot forever.
+func TestIdleBeforePublishIsBounded(t *testing.T) {
+	r := newRig(t, func(c *ingest.Config) {
+		c.IdleTimeout = 300 * time.Millisecond
+		c.PublishTimeout = 700 * time.Millisecond
+	})
+	addr := strings.TrimSuffix(strings.TrimPrefix(r.rtmp, "rtmp://"), "/live")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := rtmp.ClientHandshake(conn, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := &goPublisher{t: t, conn: conn, r: rtmp.NewReader(conn, rtmp.ReaderConfig{}), w: rtmp.NewWriter(conn)}
+	p.command(rtmp.Command{Name: "connect", TransactionID: 1, Object: rtmp.Object{{Name: "app", Value: "live"}}})
+	p.expect("_result", "NetConnection.Connect.Success")
+
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		for {
+			if _, err := p.r.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-closed:
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("closed after %s", d)
+			}
+			return
+		case <-tick.C:
+			if time.Since(start) > 4*time.Second {
+				t.Fatal("a connection that never publishes is still open after 4 s of pings")
+			}
+			_ = p.w.WriteMessage(rtmp.UserControlMessage(rtmp.UserControlPingRequest, 1))
+		}
+	}
+}
+
+// TestUnknownAppDoesNotLogIt: ffmpeg given rtmp://host/STREAM_KEY (the key
+// where the application goes) connects with the key as its app. The
+// refusal must not write it to the log.
+func TestUnknownAppDoesNotLogIt(t *testing.T) {
+	var logs syncBuffer
+	const secret = "sk_live_0123456789abcdef"
+	r := newRig(t, func(c *ingest.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	addr := strings.TrimSuffix(strings.TrimPrefix(r.rtmp, "rtmp://"), "/live")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := rtmp.ClientHandshake(conn, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := &goPublisher{t: t, conn: conn, r: rtmp.NewReader(conn, rtmp.ReaderConfig{}), w: rtmp.NewWriter(conn)}
+	p.command(rtmp.Command{Name: "connect", TransactionID: 1, Object: rtmp.Object{{Name: "app", Value: secret}}})
+	_, _ = io.Copy(io.Discard, conn) // until the server closes
+	waitFor(t, "the refusal", 5*time.Second, func() bool { return r.refusals("app") == 1 })
+	r.srv.Close()
+	if strings.Contains(logs.String(), secret) {
+		t.Fatalf("the log shows what the publisher sent as the application (a stream key here):\n%s", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// flakyListener fails its first Accept with err, then accepts from ln.
+type flakyListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	var err error
+	l.once.Do(func() { err = l.err })
+	if err != nil {
+		return nil, err
+	}
+	return l.Listener.Accept()
+}
+
+// TestServeSurvivesFileTableFull: accept failing with ENFILE (the system's
+// file table is full) or ENOBUFS is as passing as EMFILE; Serve must go on
+// accepting rather than return and leave the node without RTMP.
+func TestServeSurvivesFileTableFull(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			r := newRig(t)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl := &flakyListener{Listener: ln, err: &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", errno)}}
+			served := make(chan error, 1)
+			go func() { served <- r.srv.Serve(fl) }()
+			select {
+			case err := <-served:
+				t.Fatalf("Serve returned %v after one %v", err, errno)
+			case <-time.After(300 * time.Millisecond):
+			}
+			r.srv.Close()
+			if err := <-served; !errors.Is(err, ingest.ErrServerClosed) {
+				t.Fatalf("Serve returned %v, want ErrServerClosed", err)
+			}
+		})
+	}
+}
