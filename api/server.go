@@ -244,6 +244,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		streams:   s.cfg.Streams,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
+		log:       s.cfg.Logger,
 	}
 	// The webhook reads its raw body to check the signature, so it has the
 	// API's body limit and timeout but not the spec's validation (which
@@ -271,6 +272,7 @@ type handlers struct {
 	streams   Streams
 	origin    origin
 	ingest    string // Config.IngestURL
+	log       *slog.Logger
 }
 
 var _ StrictServerInterface = (*handlers)(nil)

@@ -167,6 +167,10 @@ func (c *keyCache) mediamtxPath(ctx context.Context, id string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	if f.Status == store.StatusEnded {
+		// Its broadcast is over; mediamtx may still hold the path.
+		return "", fmt.Errorf("fundraiser %s has ended: %w", id, hls.ErrNotFound)
+	}
 	path := "live/" + f.StreamKey
 	c.mu.Lock()
 	if len(c.entries) >= maxKeyCache {
