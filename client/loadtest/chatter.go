@@ -30,9 +30,11 @@ type chatter struct {
 
 	mu       sync.Mutex
 	nextID   uint64
-	pending  map[uint64]struct{} // chat ids sent and not yet answered
+	pending  map[uint64]bool // command ids sent and not yet answered: true for stickers
 	sent     int64
 	accepted int64
+
+	stickersSent, stickersAccepted int64
 }
 
 // connect opens the chatter's connection, subscribes and starts its reader.
@@ -42,7 +44,7 @@ func (c *chatter) connect(ctx context.Context) error {
 		return fmt.Errorf("failed to connect chatter %d: %w", c.idx, err)
 	}
 	c.ws = ws
-	c.pending = make(map[uint64]struct{})
+	c.pending = make(map[uint64]bool)
 	c.nextID = 1 // 1 is the subscribe
 	c.joined = make(chan error, 1)
 	if err := writeCommand(ws, subscribeCommand(1, c.room)); err != nil {
@@ -59,7 +61,7 @@ func (c *chatter) send(scratch []byte) []byte {
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
-	c.pending[id] = struct{}{}
+	c.pending[id] = false
 	c.mu.Unlock()
 
 	b := append(scratch[:0], `{"op":"chat","id":`...)
@@ -83,6 +85,41 @@ func (c *chatter) send(scratch []byte) []byte {
 	}
 	return b
 }
+
+// sendSticker sends one sticker (cycling through stickers anyone may
+// send). scratch is the caller's buffer, returned for reuse.
+func (c *chatter) sendSticker(scratch []byte, n int) []byte {
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	c.pending[id] = true
+	c.mu.Unlock()
+
+	b := append(scratch[:0], `{"op":"sticker","id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, `,"room":`...)
+	b = wire.AppendString(b, c.room)
+	b = append(b, `,"sticker":`...)
+	b = wire.AppendString(b, loadStickers[n%len(loadStickers)])
+	b = append(b, '}')
+	err := writeCommand(c.ws, b)
+
+	c.mu.Lock()
+	if err != nil {
+		delete(c.pending, id)
+	} else {
+		c.stickersSent++
+	}
+	c.mu.Unlock()
+	if err != nil && !c.r.stopping.Load() {
+		c.r.errs.add("sticker_write")
+	}
+	return b
+}
+
+// loadStickers are the stickers the load tester sends: the server's
+// defaults that need no donation.
+var loadStickers = []string{"heart", "clap", "fire", "party", "wow", "laugh"}
 
 // read runs on its own goroutine until the connection ends.
 func (c *chatter) read() {
@@ -121,17 +158,24 @@ func (c *chatter) read() {
 // answered settles a chat message's reply.
 func (c *chatter) answered(reply wire.Reply) {
 	c.mu.Lock()
-	_, ok := c.pending[reply.ID]
+	sticker, ok := c.pending[reply.ID]
 	delete(c.pending, reply.ID)
-	if ok && reply.OK {
+	switch {
+	case ok && reply.OK && sticker:
+		c.stickersAccepted++
+	case ok && reply.OK:
 		c.accepted++
 	}
 	c.mu.Unlock()
+	kind := "chat_"
+	if sticker {
+		kind = "sticker_"
+	}
 	switch {
 	case !ok:
 		c.r.errs.add("unexpected_reply")
 	case !reply.OK:
-		c.r.errs.add("chat_" + replyCode(reply))
+		c.r.errs.add(kind + replyCode(reply))
 	}
 }
 
@@ -146,11 +190,19 @@ func (c *chatter) ended(err error) {
 	c.r.errs.add("chatter_" + readErrorKind(err))
 }
 
-// counts returns the chatter's messages sent, accepted and still unanswered.
+// counts returns the chatter's messages sent, accepted and still unanswered
+// (chats and stickers).
 func (c *chatter) counts() (sent, accepted, unanswered int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sent, c.accepted, int64(len(c.pending))
+}
+
+// stickerCounts returns the chatter's stickers sent and accepted.
+func (c *chatter) stickerCounts() (sent, accepted int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stickersSent, c.stickersAccepted
 }
 
 func replyCode(r wire.Reply) string {

@@ -27,6 +27,11 @@ type Config struct {
 	Ramp int
 	// ChatRate is chat messages per second over all rooms. Default 5.
 	ChatRate float64
+	// StickerRate is stickers per second over all rooms, sent by the
+	// chatters alongside the chat. Stickers are volatile: the server may
+	// drop them under pressure, so they are counted, not checked for loss.
+	// 0: none.
+	StickerRate float64
 	// DonationRate is donations per second over all rooms, posted through
 	// the REST API (sandbox payments: the server must not use a real
 	// provider) during the chat phase. 0: none.
@@ -57,6 +62,9 @@ type Config struct {
 	// JSONPath, when set, receives the report as JSON ("-" is not special:
 	// it is a file name).
 	JSONPath string
+	// HTMLPath, when set, receives the report as an HTML page with the
+	// latency and delivery rate over time.
+	HTMLPath string
 	// Out receives a live line each second and the summary table at the end.
 	// Default: discard.
 	Out io.Writer
@@ -131,6 +139,10 @@ func (c Config) Validate() error {
 		return errors.New("chat rate must be a positive number")
 	case c.ChatRate > 10000:
 		return errors.New("chat rate is at most 10000 messages per second")
+	case c.StickerRate < 0 || math.IsNaN(c.StickerRate) || math.IsInf(c.StickerRate, 0):
+		return errors.New("sticker rate must be zero or a positive number")
+	case c.StickerRate > 10000:
+		return errors.New("sticker rate is at most 10000 per second")
 	case c.DonationRate < 0 || math.IsNaN(c.DonationRate) || math.IsInf(c.DonationRate, 0):
 		return errors.New("donation rate must be zero or a positive number")
 	case c.DonationRate > 2000:
@@ -190,11 +202,12 @@ func loopbackHost(host string) (ip net.IP, loopback bool) {
 }
 
 // chattersPerRoom is how many chatter sessions share a room's messages so
-// that each stays under the server's per-user limit of one message per
-// second (with a margin of one session).
+// that each stays under the server's per-user limits of one chat and two
+// stickers per second (with a margin of one session).
 func (c Config) chattersPerRoom() int {
-	perRoom := c.ChatRate / float64(c.roomCount())
-	return int(math.Ceil(perRoom)) + 1
+	chats := c.ChatRate / float64(c.roomCount())
+	stickers := c.StickerRate / float64(c.roomCount()) / 2
+	return int(math.Ceil(max(chats, stickers))) + 1
 }
 
 func (c Config) roomCount() int {

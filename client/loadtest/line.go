@@ -35,6 +35,7 @@ type serverLine struct {
 	offset uint64 // 0: none (volatile event)
 	sent   int64  // a load-test chat's send time in Unix ns; 0 otherwise
 	gave   int64  // a load-test donation's send time in Unix ns; 0 otherwise
+	ts     int64  // the event's server publish time in Unix ms
 }
 
 // parseLine reads one line. Events in the server's own encoding (the field
@@ -86,6 +87,7 @@ func parseEventFast(b []byte) (l serverLine, ok bool) {
 	if digits, rest := cutDigits(bytes.TrimPrefix(p, []byte{'-'})); len(digits) == 0 {
 		return l, false
 	} else {
+		l.ts = parseNanos(digits)
 		p = rest
 	}
 	if p, ok = bytes.CutPrefix(p, []byte(dataField)); !ok || len(p) < 2 || p[len(p)-1] != '}' {
@@ -176,6 +178,7 @@ type slowLine struct {
 	Room   string          `json:"room"`
 	Type   string          `json:"type"`
 	Offset uint64          `json:"offset"`
+	TS     int64           `json:"ts"`
 	Data   json.RawMessage `json:"data"`
 }
 
@@ -191,7 +194,7 @@ func parseLineSlow(b []byte) serverLine {
 	default:
 		return serverLine{kind: lineOther}
 	}
-	l := serverLine{kind: lineEvent, room: []byte(s.Room), typ: []byte(s.Type), offset: s.Offset}
+	l := serverLine{kind: lineEvent, room: []byte(s.Room), typ: []byte(s.Type), offset: s.Offset, ts: s.TS}
 	switch s.Type {
 	case wire.TypeChat:
 		var chat wire.ChatData

@@ -67,6 +67,19 @@ type Report struct {
 	ExpectedDonationDeliveries int64     `json:"expected_donation_deliveries,omitempty"`
 	DonationLatencyMS          Quantiles `json:"donation_latency_ms,omitzero"`
 
+	// Stickers, when -sticker-rate is set: sent by the chatters, timed from
+	// the server's publish time (the event's ts, in milliseconds) to each
+	// viewer's receipt. Volatile, so not checked for loss.
+	StickerRate       float64   `json:"sticker_rate,omitempty"`
+	StickersSent      int64     `json:"stickers_sent,omitempty"`
+	StickersAccepted  int64     `json:"stickers_accepted,omitempty"`
+	StickerDeliveries int64     `json:"sticker_deliveries,omitempty"`
+	StickerLatencyMS  Quantiles `json:"sticker_latency_ms,omitzero"`
+
+	// Timeline has one point per second of the run: latency of the chats
+	// received in that second, and the delivery rate.
+	Timeline []TimelinePoint `json:"timeline,omitempty"`
+
 	Errors     map[string]int64 `json:"errors"`
 	CloseCodes map[string]int64 `json:"close_codes"`
 
@@ -205,6 +218,11 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		row("donation receipts", "%d of %d expected; POST to receipt p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms",
 			r.DonationDeliveries, r.ExpectedDonationDeliveries, r.DonationLatencyMS.P50, r.DonationLatencyMS.P90,
 			r.DonationLatencyMS.P99, r.DonationLatencyMS.P999, r.DonationLatencyMS.Max)
+	}
+	if r.StickerRate > 0 {
+		row("stickers", "%d sent, %d accepted (%.3g/s); %d receipts; server publish to receipt p50 %.0f  p99 %.0f  max %.0f ms",
+			r.StickersSent, r.StickersAccepted, r.StickerRate, r.StickerDeliveries,
+			r.StickerLatencyMS.P50, r.StickerLatencyMS.P99, r.StickerLatencyMS.Max)
 	}
 	if r.ServerMetrics {
 		row("server CPU", "%.2f cores, %.2f µs per delivery, %.2f µs per frame (GOMAXPROCS %d)",

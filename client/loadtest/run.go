@@ -64,6 +64,7 @@ type runner struct {
 
 	started  int64 // Unix ns when the run began: older chats are not ours
 	begun    time.Time
+	timeline []TimelinePoint // one point per second, written by the live loop only
 	win      window
 	stopping atomic.Bool // set once the sockets are being closed
 	phase    atomic.Pointer[string]
@@ -149,6 +150,11 @@ func (r *runner) run(ctx context.Context) (rep Report, err error) {
 	}
 	if r.cfg.JSONPath != "" {
 		if werr := writeJSONFile(r.cfg.JSONPath, &rep); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}
+	if r.cfg.HTMLPath != "" {
+		if werr := writeHTMLFile(r.cfg.HTMLPath, &rep); werr != nil {
 			err = errors.Join(err, werr)
 		}
 	}
@@ -323,14 +329,25 @@ func (r *runner) chat(ctx context.Context, s *samples) error {
 	defer warm.Stop()
 	end := time.NewTimer(r.cfg.Duration)
 	defer end.Stop()
+	var stickerTick <-chan time.Time // nil: no stickers
+	if r.cfg.StickerRate > 0 {
+		st := time.NewTicker(time.Duration(float64(time.Second) / r.cfg.StickerRate))
+		defer st.Stop()
+		stickerTick = st.C
+	}
 	var scratch []byte
-	for m := 0; ; {
+	for m, n := 0, 0; ; {
 		select {
 		case <-tick.C:
 			room := m % len(r.rooms)
 			c := r.chatters[room*perRoom+(m/len(r.rooms))%perRoom]
 			scratch = c.send(scratch)
 			m++
+		case <-stickerTick:
+			room := n % len(r.rooms)
+			c := r.chatters[room*perRoom+(n/len(r.rooms))%perRoom]
+			scratch = c.sendSticker(scratch, n)
+			n++
 		case <-warm.C:
 			r.win.start.Store(time.Now().UnixNano())
 			s.genStart, _ = processUsage()
@@ -480,7 +497,7 @@ func (r *runner) startLive() (stop func()) {
 	wg.Go(func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
-		live := newHistogram()
+		live, interval := newHistogram(), newHistogram()
 		var last int64
 		lastAt := time.Now()
 		for {
@@ -489,10 +506,16 @@ func (r *runner) startLive() (stop func()) {
 				return
 			case now := <-t.C:
 				live.Reset()
+				interval.Reset()
 				tot := sum(r.shards, live, nil)
+				takeInterval(r.shards, interval)
 				rate := float64(tot.deliveries-last) / now.Sub(lastAt).Seconds()
 				last, lastAt = tot.deliveries, now
 				r.liveLine(now, tot, rate, live)
+				r.timeline = append(r.timeline, TimelinePoint{
+					Seconds: now.Sub(r.begun).Seconds(), Phase: *r.phase.Load(), Viewers: r.joinedCount(),
+					DeliveriesPerSec: rate, LatencyMS: quantiles(interval),
+				})
 			}
 		}
 	})
@@ -505,13 +528,19 @@ func (r *runner) startLive() (stop func()) {
 	}
 }
 
-func (r *runner) liveLine(now time.Time, tot totals, rate float64, live *hdrhistogram.Histogram) {
+// joinedCount is how many viewers have joined.
+func (r *runner) joinedCount() int {
 	joined := 0
 	for _, v := range r.viewers {
 		if v.state.Load() == viewerJoined {
 			joined++
 		}
 	}
+	return joined
+}
+
+func (r *runner) liveLine(now time.Time, tot totals, rate float64, live *hdrhistogram.Histogram) {
+	joined := r.joinedCount()
 	var sent int64
 	for _, c := range r.chatters {
 		s, _, _ := c.counts()
@@ -536,6 +565,7 @@ func (r *runner) liveLine(now time.Time, tot totals, rate float64, live *hdrhist
 func (r *runner) report(s samples, joined map[string]int) Report {
 	cfg := r.cfg
 	rep := Report{
+		Timeline: r.timeline,
 		Target: cfg.Target, Rooms: r.rooms, Viewers: cfg.Viewers, Ramp: cfg.Ramp, ChatRate: cfg.ChatRate,
 		Duration: cfg.Duration.Seconds(), Warmup: cfg.Warmup.Seconds(), SourceIPs: cfg.SourceIPs,
 		Chatters: len(r.chatters), StartedAt: r.begun.UTC().Format(time.RFC3339),
@@ -576,6 +606,18 @@ func (r *runner) report(s samples, joined map[string]int) Report {
 		rep.DonationDeliveries = n
 		rep.DonationLatencyMS = quantiles(h)
 		rep.ExpectedDonationDeliveries = r.expectedDonations(joined)
+	}
+
+	if cfg.StickerRate > 0 {
+		rep.StickerRate = cfg.StickerRate
+		for _, c := range r.chatters {
+			sent, acc := c.stickerCounts()
+			rep.StickersSent += sent
+			rep.StickersAccepted += acc
+		}
+		n, h := sumStickers(r.shards)
+		rep.StickerDeliveries = n
+		rep.StickerLatencyMS = quantiles(h)
 	}
 
 	steady := newHistogram()

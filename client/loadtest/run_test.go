@@ -30,6 +30,7 @@ func TestRunAgainstServer(t *testing.T) {
 	t.Run("small run loses nothing", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		jsonPath := filepath.Join(t.TempDir(), "report.json")
+		htmlPath := filepath.Join(t.TempDir(), "report.html")
 		var out lockedBuffer
 		rep, err := Run(t.Context(), Config{
 			Target:       srv.URL,
@@ -38,9 +39,11 @@ func TestRunAgainstServer(t *testing.T) {
 			Ramp:         500,
 			ChatRate:     5,
 			DonationRate: 4,
+			StickerRate:  4,
 			Duration:     3 * time.Second,
 			AdminToken:   srv.AdminToken,
 			JSONPath:     jsonPath,
+			HTMLPath:     htmlPath,
 			Out:          &out,
 		})
 		t.Log("\n" + out.String())
@@ -71,6 +74,29 @@ func TestRunAgainstServer(t *testing.T) {
 		}
 		if rep.DonationLatencyMS.Count != rep.DonationDeliveries || rep.DonationLatencyMS.P50 <= 0 || rep.DonationPostMS.Count != rep.DonationsAccepted {
 			t.Errorf("donation latency %+v, POST %+v; want one sample per receipt and per POST", rep.DonationLatencyMS, rep.DonationPostMS)
+		}
+		// A point per second, and the HTML page charts them.
+		if len(rep.Timeline) < 3 {
+			t.Errorf("%d timeline points for a run of several seconds", len(rep.Timeline))
+		}
+		page, err := os.ReadFile(htmlPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"<svg", "<polyline", "Chat latency", "deliveries/s", srv.URL} {
+			if !strings.Contains(string(page), want) {
+				t.Errorf("HTML report lacks %q", want)
+			}
+		}
+		// 4 stickers/s for 3 s: volatile, so most (not all) receipts are
+		// checked, each timed once.
+		if rep.StickersAccepted < 8 || rep.StickersAccepted != rep.StickersSent {
+			t.Errorf("%d stickers sent, %d accepted; want about 12, all accepted", rep.StickersSent, rep.StickersAccepted)
+		}
+		if max := rep.StickersAccepted * 25; rep.StickerDeliveries < max/2 || rep.StickerDeliveries > max ||
+			rep.StickerLatencyMS.Count != rep.StickerDeliveries {
+			t.Errorf("%d sticker receipts (%d timed) for %d accepted stickers in rooms of 25",
+				rep.StickerDeliveries, rep.StickerLatencyMS.Count, rep.StickersAccepted)
 		}
 		if rep.LatencyMS.P50 <= 0 || rep.LatencyMS.Count == 0 || rep.DeliveriesPerSec <= 0 {
 			t.Errorf("latency %+v, %.0f deliveries/s; want measurements", rep.LatencyMS, rep.DeliveriesPerSec)

@@ -55,10 +55,14 @@ func (w *window) receivedIn(now int64) bool { return w.sentIn(now) }
 type stats struct {
 	mu sync.Mutex
 
-	all    *hdrhistogram.Histogram // latency of every load-test chat since the chat phase began
+	all      *hdrhistogram.Histogram // latency of every load-test chat since the chat phase began
+	interval *hdrhistogram.Histogram // the same since the last timeline point
 	steady *hdrhistogram.Histogram // latency of chats sent inside the window
 
 	donations *hdrhistogram.Histogram // POST-to-receipt latency of load-test donations
+	stickers  *hdrhistogram.Histogram // server-publish-to-receipt latency of stickers
+
+	stickerDeliveries int64 // sticker events received by viewers
 
 	donationDeliveries int64 // load-test donations received by viewers (first copies only)
 	deliveries         int64 // load-test chats received by viewers (first copies only)
@@ -77,7 +81,9 @@ func newStats() *stats {
 	return &stats{
 		all:       newHistogram(),
 		steady:    newHistogram(),
+		interval:  newHistogram(),
 		donations: newHistogram(),
+		stickers:  newHistogram(),
 		errors:    make(map[string]int64),
 		closes:    make(map[int]int64),
 	}
@@ -111,6 +117,31 @@ func sumDonations(shards []*stats) (int64, *hdrhistogram.Histogram) {
 		s.mu.Lock()
 		n += s.donationDeliveries
 		h.Merge(s.donations)
+		s.mu.Unlock()
+	}
+	return n, h
+}
+
+// takeInterval merges the shards' latencies since the last call into h
+// and starts the next interval.
+func takeInterval(shards []*stats, h *hdrhistogram.Histogram) {
+	for _, s := range shards {
+		s.mu.Lock()
+		h.Merge(s.interval)
+		s.interval.Reset()
+		s.mu.Unlock()
+	}
+}
+
+// sumStickers adds the shards' sticker deliveries and merges their
+// latencies.
+func sumStickers(shards []*stats) (int64, *hdrhistogram.Histogram) {
+	h := newHistogram()
+	var n int64
+	for _, s := range shards {
+		s.mu.Lock()
+		n += s.stickerDeliveries
+		h.Merge(s.stickers)
 		s.mu.Unlock()
 	}
 	return n, h

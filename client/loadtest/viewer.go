@@ -173,6 +173,12 @@ func (v *viewer) frame(p []byte, now time.Time) {
 		}
 		if l.offset == 0 {
 			st.volatile++
+			if l.ts > 0 && string(l.typ) == wire.TypeSticker && r.cfg.StickerRate > 0 {
+				// Stickers carry no send time of ours; the event's ts is
+				// the server's publish time (same machine, so comparable).
+				st.stickerDeliveries++
+				recordMicros(st.stickers, time.Duration(nowNs-l.ts*int64(time.Millisecond)))
+			}
 			continue
 		}
 		switch {
@@ -203,6 +209,7 @@ func (v *viewer) frame(p []byte, now time.Time) {
 		}
 		latency := time.Duration(nowNs - l.sent)
 		recordMicros(st.all, latency)
+		recordMicros(st.interval, latency)
 		if r.win.sentIn(l.sent) {
 			recordMicros(st.steady, latency)
 		}

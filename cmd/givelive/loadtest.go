@@ -45,6 +45,7 @@ func loadtest(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&cfg.Rooms, "rooms", lt.DefaultRooms, "fundraisers to create and spread the viewers over")
 	fs.IntVar(&cfg.Ramp, "ramp", lt.DefaultRamp, "viewer connections opened per second")
 	fs.Float64Var(&cfg.ChatRate, "chat-rate", lt.DefaultChatRate, "chat messages per second over all rooms")
+	fs.Float64Var(&cfg.StickerRate, "sticker-rate", 0, "stickers per second over all rooms (volatile: counted and timed, not checked for loss); 0: none")
 	fs.Float64Var(&cfg.DonationRate, "donation-rate", 0, "donations per second over all rooms, through the API (sandbox payments only); 0: none")
 	fs.DurationVar(&cfg.Duration, "duration", lt.DefaultDuration, "length of the chat phase, which starts once every viewer is connected")
 	fs.IntVar(&cfg.SourceIPs, "source-ips", 0, "spread sockets over source addresses 127.0.0.2… 127.0.0.(1+`N`); 0: the system picks")
@@ -53,6 +54,7 @@ func loadtest(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
 	fs.DurationVar(&cfg.MaxP99, "max-p99", 0, "fail when the steady-state p99 latency is above this `duration` (0: no threshold)")
 	fs.StringVar(&cfg.JSONPath, "json", "", "write the report as JSON to this `file`")
+	fs.StringVar(&cfg.HTMLPath, "html", "", "write the report as an HTML page with latency over time to this `file`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
