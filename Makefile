@@ -17,8 +17,11 @@ BENCH      ?= .
 # Fuzzing: time per fuzz target, and where to look for targets.
 FUZZTIME  ?= 20s
 FUZZ_PKGS ?= ./...
+# The web app: npm only fetches its packages; go generate bundles them.
+WEB      := client/web
+WEB_DEPS := $(WEB)/node_modules/.package-lock.json
 
-.PHONY: help run build test bench fuzz generate check-generated lint-docker clean
+.PHONY: help run build test web bench fuzz generate check-generated lint-docker clean
 
 help: ## List the targets
 	@echo 'Usage: make TARGET [VAR=value]'
@@ -28,14 +31,22 @@ help: ## List the targets
 	@echo
 	@echo 'Variables: RUN_ARGS="$(RUN_ARGS)" BENCH_PKGS=$(BENCH_PKGS) BENCH=$(BENCH) FUZZTIME=$(FUZZTIME) FUZZ_PKGS=$(FUZZ_PKGS)'
 
-run: ## Build and run the server with demo data (RUN_ARGS="serve --demo")
+run: web ## Build and run the server with demo data (RUN_ARGS="serve --demo")
 	$(GO) run ./cmd/givelive $(RUN_ARGS)
 
-build: ## Build a static binary into bin/givelive
+build: web ## Build a static binary into bin/givelive
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/givelive
 
+web: $(WEB_DEPS) ## Build the web app into client/web/dist (npm ci first when node_modules is missing)
+	$(GO) generate ./$(WEB)/...
+
+# npm ci runs when node_modules is missing, or older than the lock file.
+$(WEB_DEPS): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
 # -race needs cgo (a C compiler), whatever CGO_ENABLED the caller exported.
-test: ## go vet, then every test with the race detector
+test: web ## go vet, then every test with the race detector
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
 
@@ -55,11 +66,12 @@ fuzz: ## Fuzz every Fuzz* target for FUZZTIME each (default 20s)
 	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime '$(FUZZTIME)' -fuzzminimizetime 1s "$$pkg" || exit 1; \
 	done <<< "$$pairs"
 
-generate: ## Run go generate in every package
+generate: $(WEB_DEPS) ## Run go generate in every package (the web app's bundle too)
 	$(GO) generate ./...
 
 # Needs a clean working tree, so that any change is go generate's doing.
-check-generated: ## Fail if go generate changes or adds any file
+# The web app's bundle goes to client/web/dist, which git ignores.
+check-generated: $(WEB_DEPS) ## Fail if go generate changes or adds any file
 	@if [[ -n "$$(git status --porcelain)" ]]; then \
 	  echo 'check-generated: the working tree is not clean; commit or stash first:'; \
 	  git status --porcelain; exit 1; \
@@ -73,5 +85,6 @@ check-generated: ## Fail if go generate changes or adds any file
 lint-docker: ## Lint the Dockerfile with BuildKit's checks (no Docker engine needed)
 	cd tools/dockerlint && $(GO) run . ../../Dockerfile
 
-clean: ## Remove build output (bin/); leaves data/ alone
+clean: ## Remove build output (bin/, the web app's bundle); leaves data/ and node_modules alone
 	rm -rf bin
+	find $(WEB)/dist -mindepth 1 ! -name README.txt -delete

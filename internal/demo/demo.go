@@ -127,7 +127,7 @@ Watch
   snapshot   curl -s %[5]s/fundraisers/%[4]s
   live       echo '%[6]s' | websocat -n --protocol givelive.v1 %[7]s
   video      ffplay %[8]s/hls/%[4]s/index.m3u8   (HLS, once live; Safari and VLC play it too)
-  web page   %[8]s/f/%[4]s (coming soon)
+  web page   %[8]s/f/%[4]s   (the viewer page: video, chat, donations)
 
 Join as a viewer
   curl -s -X POST %[5]s/sessions -H 'Content-Type: application/json' -d '{"name":"Ada"}'

@@ -1,0 +1,236 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+var built = fstest.MapFS{
+	"index.html":                   {Data: []byte(`<!doctype html><script type="module" src="/assets/main-ABCD1234.js"></script>`)},
+	"assets/main-ABCD1234.js":      {Data: bytes.Repeat([]byte("console.log('givelive');\n"), 200)},
+	"assets/main-WXYZ5678.css":     {Data: []byte("body{margin:0}")},
+	"assets/hls.light-QRST9012.js": {Data: []byte("export{}")},
+	"assets/notes.txt":             {Data: []byte("not hashed")},
+	"README.txt":                   {Data: []byte("build output")},
+}
+
+func get(t *testing.T, h http.Handler, method, target string, header ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	req.Host = "example.test:8080"
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func body(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPages(t *testing.T) {
+	h := New(Options{Assets: built})
+	if !h.Built() {
+		t.Fatal("Built() is false with index.html present")
+	}
+	for _, target := range []string{"/", "/f/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/f/abc-DEF_123"} {
+		res := get(t, h, "GET", target)
+		if res.StatusCode != 200 || !strings.Contains(body(t, res), "/assets/main-ABCD1234.js") {
+			t.Fatalf("GET %s: %d", target, res.StatusCode)
+		}
+		for k, want := range map[string]string{
+			"Content-Type":           "text/html; charset=utf-8",
+			"Cache-Control":          "no-cache",
+			"X-Content-Type-Options": "nosniff",
+		} {
+			if got := res.Header.Get(k); got != want {
+				t.Errorf("GET %s: %s %q, want %q", target, k, got, want)
+			}
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self';", "media-src 'self' blob:",
+			"connect-src 'self' ws://example.test:8080 wss://example.test:8080;", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("GET %s: CSP %q lacks %q", target, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("CSP allows unsafe sources: %q", csp)
+		}
+	}
+
+	// Revalidation: the page's ETag answers 304.
+	tag := get(t, h, "GET", "/").Header.Get("ETag")
+	if res := get(t, h, "GET", "/", "If-None-Match", tag); res.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match with the ETag: %d, want 304", res.StatusCode)
+	}
+	if res := get(t, h, "HEAD", "/f/abc"); res.StatusCode != 200 || body(t, res) != "" {
+		t.Fatalf("HEAD: %d", res.StatusCode)
+	}
+	for _, target := range []string{"/f/", "/f/a/b", "/f/" + strings.Repeat("a", 65), "/f/a.b", "/nope"} {
+		if res := get(t, h, "GET", target); res.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", target, res.StatusCode)
+		}
+	}
+	if res := get(t, h, "POST", "/"); res.StatusCode != 405 || res.Header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST /: %d Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+}
+
+func TestAssets(t *testing.T) {
+	h := New(Options{Assets: built})
+	res := get(t, h, "GET", "/assets/main-ABCD1234.js")
+	if got := res.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
+		t.Fatalf("hashed asset Cache-Control %q", got)
+	}
+	if got := res.Header.Get("Content-Type"); got != "text/javascript; charset=utf-8" {
+		t.Fatalf("Content-Type %q", got)
+	}
+	if res.Header.Get("Content-Encoding") != "" || body(t, res) != string(built["assets/main-ABCD1234.js"].Data) {
+		t.Fatal("without Accept-Encoding the asset must be sent as is")
+	}
+
+	res = get(t, h, "GET", "/assets/main-ABCD1234.js", "Accept-Encoding", "br, gzip;q=0.8")
+	if res.Header.Get("Content-Encoding") != "gzip" || res.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("gzip: Content-Encoding %q Vary %q", res.Header.Get("Content-Encoding"), res.Header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if !bytes.Equal(plain, built["assets/main-ABCD1234.js"].Data) {
+		t.Fatal("the gzipped asset does not decompress to the asset")
+	}
+	gzTag := res.Header.Get("ETag")
+	if plainTag := get(t, h, "GET", "/assets/main-ABCD1234.js").Header.Get("ETag"); plainTag == gzTag {
+		t.Fatal("the gzip and plain encodings share an ETag")
+	}
+	if res := get(t, h, "GET", "/assets/main-ABCD1234.js", "Accept-Encoding", "gzip;q=0"); res.Header.Get("Content-Encoding") != "" {
+		t.Fatal("gzip;q=0 got gzip")
+	}
+
+	res = get(t, h, "GET", "/assets/main-WXYZ5678.css", "Accept-Encoding", "gzip")
+	if res.Header.Get("Content-Type") != "text/css; charset=utf-8" || res.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("small CSS: %v", res.Header) // too small to be worth compressing
+	}
+	if got := get(t, h, "GET", "/assets/notes.txt").Header.Get("Cache-Control"); got != "no-cache" {
+		t.Fatalf("unhashed asset Cache-Control %q", got)
+	}
+	for _, target := range []string{"/assets/missing-ABCD1234.js", "/assets/../index.html", "/assets/", "/assets/README.txt"} {
+		if res := get(t, h, "GET", target); res.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", target, res.StatusCode)
+		}
+	}
+}
+
+func TestNotBuilt(t *testing.T) {
+	h := New(Options{Assets: fstest.MapFS{"README.txt": {Data: []byte("build output")}}})
+	if h.Built() {
+		t.Fatal("Built() is true without index.html")
+	}
+	for _, target := range []string{"/", "/f/abc"} {
+		res := get(t, h, "GET", target)
+		b := body(t, res)
+		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b, "make web") || !strings.Contains(b, "not built") {
+			t.Fatalf("GET %s without a build: %d\n%s", target, res.StatusCode, b)
+		}
+		if res.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("the not-built page may be cached: %q", res.Header.Get("Cache-Control"))
+		}
+	}
+	if res := get(t, h, "GET", "/assets/main-ABCD1234.js"); res.StatusCode != 404 {
+		t.Fatalf("asset without a build: %d", res.StatusCode)
+	}
+}
+
+func TestOwns(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/": true, "/f/abc": true, "/f/": true, "/assets/main-ABCD1234.js": true,
+		"/api/v1/fundraisers": false, "/ws": false, "/hls/f_1/index.m3u8": false, "/metrics": false,
+		"/healthz": false, "/readyz": false, "/favicon.ico": false, "": false, "/fundraisers": false,
+	} {
+		if got := Owns(path); got != want {
+			t.Errorf("Owns(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"": false, "gzip": true, "GZIP": true, "br": false, "deflate, gzip": true, "gzip;q=0": false,
+		"gzip; q=0.000": false, "gzip;q=0.1": true, "x-gzip": false, "*": false,
+	} {
+		if got := acceptsGzip([]string{header}); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}
+
+func TestCSPHost(t *testing.T) {
+	if got := contentSecurityPolicy("evil.test; script-src *"); strings.Contains(got, "evil") {
+		t.Fatalf("a Host header with CSP syntax went into the policy: %q", got)
+	}
+	if got := contentSecurityPolicy("[::1]:8080"); !strings.Contains(got, "ws://[::1]:8080 wss://[::1]:8080") {
+		t.Fatalf("IPv6 host: %q", got)
+	}
+}
+
+// TestEmbeddedBuild checks the bundle go generate put in dist: the page
+// names a script and a stylesheet that exist, with integrity hashes, and
+// the player's hls.js chunk is there and within the size budget. Without a
+// build it skips, except in CI, where `make test` builds first.
+func TestEmbeddedBuild(t *testing.T) {
+	h := New(Options{})
+	if !h.Built() {
+		if os.Getenv("CI") != "" {
+			t.Fatal("client/web/dist holds no build; CI must run `make web` (make test does) before testing")
+		}
+		t.Skip("client/web/dist holds no build; run `make web` to test it")
+	}
+	page := string(h.index)
+	refs := regexp.MustCompile(`(?:src|href)="/assets/([^"]+)" integrity="sha384-`).FindAllStringSubmatch(page, -1)
+	if len(refs) != 2 {
+		t.Fatalf("the page should name one script and one stylesheet with integrity:\n%s", page)
+	}
+	for _, ref := range refs {
+		if res := get(t, h, "GET", "/assets/"+ref[1]); res.StatusCode != 200 {
+			t.Fatalf("the page names /assets/%s, which answers %d", ref[1], res.StatusCode)
+		}
+	}
+	sub, _ := fs.Sub(dist, "dist")
+	var total int
+	var hlsChunk bool
+	_ = fs.WalkDir(sub, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			info, _ := d.Info()
+			total += int(info.Size())
+			hlsChunk = hlsChunk || strings.HasPrefix(d.Name(), "hls.light-")
+		}
+		return err
+	})
+	if !hlsChunk {
+		t.Fatal("no hls.light chunk: hls.js should be split out of the main bundle and loaded by the player")
+	}
+	// The light hls.js is about 360 KB; everything else well under 100 KB.
+	if total > 500<<10 {
+		t.Fatalf("the assets total %d KB, over the 500 KB budget", total>>10)
+	}
+	t.Logf("assets: %d KB", total>>10)
+}

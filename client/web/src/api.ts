@@ -1,0 +1,228 @@
+// The REST half of the contract (/api/v1): typed answers, RFC 9457
+// problems, and a donation call that retries safely.
+
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
+export type FundraiserStatus = 'scheduled' | 'live' | 'ended';
+
+export interface Fundraiser {
+  id: string;
+  title: string;
+  status: FundraiserStatus;
+  nonprofit: { id: string; name: string; country: string };
+  broadcaster: { id: string; name: string };
+  goal: Money;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  milestones: number[];
+}
+
+export interface Totals {
+  raised: number;
+  goal: number;
+  donors: number;
+  donations?: number;
+  currency: string;
+}
+
+export type StreamStatus = 'offline' | 'live' | 'ended';
+
+export interface StreamState {
+  status: StreamStatus;
+  hls: string | null;
+}
+
+export interface Donation {
+  id: string;
+  name: string;
+  amount: number;
+  currency: string;
+  message: string;
+  created_at?: string;
+}
+
+export interface TopDonor {
+  name: string;
+  amount: number;
+  donations: number;
+}
+
+export interface Position {
+  epoch: string;
+  offset: number;
+}
+
+export interface Snapshot extends Fundraiser {
+  totals: Totals;
+  stream: StreamState;
+  recent_donations: Donation[];
+  top_donors: TopDonor[];
+  chat: { slow_mode_seconds: number };
+  position: Position;
+}
+
+export interface Session {
+  token: string;
+  user: { id: string; name: string };
+  expires_at: string;
+}
+
+export interface DonationRequest {
+  amount: number;
+  currency: string;
+  name: string;
+  message: string;
+  anonymous: boolean;
+}
+
+export interface Receipt {
+  id: string;
+  status: 'pending' | 'succeeded' | 'failed' | 'refunded';
+  name: string;
+  amount: number;
+  currency: string;
+  message: string;
+  anonymous: boolean;
+  failure_reason?: string;
+}
+
+/** A refusal from the API: an RFC 9457 problem document. */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly fields: { field: string; message: string }[] = [],
+    readonly retryAfter: number | null = null,
+  ) {
+    super(detail || title || `HTTP ${status}`);
+  }
+
+  /** Whether the request may not have been handled and can be sent again. */
+  get transient(): boolean {
+    return this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+interface RequestOptions {
+  body?: unknown;
+  token?: string | null;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    signal: opts.signal,
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  if (res.ok) return (await res.json()) as T;
+  throw await problem(res);
+}
+
+async function problem(res: Response): Promise<Problem> {
+  const retry = Number(res.headers.get('Retry-After'));
+  const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
+  try {
+    const p = await res.json();
+    return new Problem(res.status, String(p.title ?? ''), String(p.detail ?? ''), Array.isArray(p.errors) ? p.errors : [], retryAfter);
+  } catch {
+    return new Problem(res.status, res.statusText, `the server answered ${res.status}`, [], retryAfter);
+  }
+}
+
+export function getFundraiser(id: string, signal?: AbortSignal): Promise<Snapshot> {
+  return request<Snapshot>('GET', `/fundraisers/${encodeURIComponent(id)}`, { signal });
+}
+
+export async function listLive(signal?: AbortSignal): Promise<Fundraiser[]> {
+  const list = await request<{ items: Fundraiser[] }>('GET', '/fundraisers?status=live&limit=50', { signal });
+  return list.items;
+}
+
+export function createSession(name: string): Promise<Session> {
+  return request<Session>('POST', '/sessions', { body: { name } });
+}
+
+/**
+ * sendDonation gives to a fundraiser. Whatever may not have reached the
+ * server (a network failure, a 5xx, a 429) is sent again with the same
+ * Idempotency-Key, so the gift counts at most once however often it is
+ * retried; other refusals are thrown at once.
+ */
+export async function sendDonation(
+  fundraiser: string,
+  req: DonationRequest,
+  key: string,
+  token: string | null,
+  opts: { attempts?: number; signal?: AbortSignal; onRetry?: (attempt: number) => void } = {},
+): Promise<Receipt> {
+  const attempts = opts.attempts ?? 4;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request<Receipt>('POST', `/fundraisers/${encodeURIComponent(fundraiser)}/donations`, {
+        body: req,
+        token,
+        headers: { 'Idempotency-Key': key },
+        signal: opts.signal,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const transient = !(err instanceof Problem) || err.transient;
+      if (!transient || attempt + 1 >= attempts) throw err;
+      const wait = err instanceof Problem && err.retryAfter !== null ? err.retryAfter * 1000 : backoff(attempt, 500, 8000);
+      opts.onRetry?.(attempt + 1);
+      await sleep(wait, opts.signal);
+    }
+  }
+}
+
+/** Exponential backoff with full jitter: a random wait up to base·2ⁿ, capped. */
+export function backoff(attempt: number, base: number, cap: number): number {
+  return Math.random() * Math.min(cap, base * 2 ** attempt);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+/**
+ * A fresh idempotency key. crypto.randomUUID exists only in secure contexts
+ * (https, localhost); a phone on the LAN over plain http gets the same kind
+ * of version 4 UUID from getRandomValues.
+ */
+export function newKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A message for a person, from whatever a call threw. */
+export function describe(err: unknown): string {
+  if (err instanceof Problem) {
+    if (err.fields.length > 0) return err.fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+    return err.detail || err.title;
+  }
+  if (err instanceof Error && err.name === 'AbortError') return 'cancelled';
+  return 'the server could not be reached; check your connection';
+}
