@@ -182,6 +182,28 @@ func (h *handlers) GetFundraiserIngest(ctx context.Context, req GetFundraiserIng
 	return GetFundraiserIngest200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey}, nil
 }
 
+// RotateStreamKey gives the owner (checked by RequireOwner) a new stream
+// key; the old one stops working and its publisher is disconnected.
+func (h *handlers) RotateStreamKey(ctx context.Context, req RotateStreamKeyRequestObject) (RotateStreamKeyResponseObject, error) {
+	key, err := auth.NewStreamKey()
+	if err != nil {
+		return nil, err
+	}
+	f, err := h.store.RotateStreamKey(ctx, req.Id, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, notFound("fundraiser")
+	case errors.Is(err, store.ErrConflict):
+		return nil, &problem{status: http.StatusConflict, detail: "This fundraiser has ended; its stream key cannot change.", cause: err}
+	case err != nil:
+		return nil, err
+	}
+	if h.streams != nil {
+		h.streams.Disconnect(f.ID)
+	}
+	return RotateStreamKey200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey}, nil
+}
+
 // ingestURL is where broadcasters publish: the configured URL, or one
 // derived from the public host and the RTMP port.
 func (h *handlers) ingestURL(ctx context.Context) string {

@@ -25,6 +25,9 @@ type Streams interface {
 	Offline(ctx context.Context, fundraiserID string) error
 	// Ended stops the fundraiser's stream after the fundraiser ended.
 	Ended(ctx context.Context, fundraiserID string) error
+	// Disconnect ends the fundraiser's current publish, if any (its key
+	// was replaced); the stream goes offline.
+	Disconnect(fundraiserID string) bool
 }
 
 // mediamtxPathPrefix is the mediamtx path a stream key is published under:

@@ -248,3 +248,51 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+func TestRotateStreamKey(t *testing.T) {
+	var stopped []string
+	e := newEnv(t, func(c *api.Config) {
+		tr, err := streams.New(streams.Config{Ledger: c.Store, Publisher: &roomEvents{}, Stop: func(id string) bool {
+			stopped = append(stopped, id)
+			return true
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Streams = tr
+	})
+	np := e.nonprofit(t, true)
+	_, owner := e.broadcaster(t, "Ana")
+	_, other := e.broadcaster(t, "Bo")
+	f := e.fundraiser(t, owner, np)
+	path := "/api/v1/fundraisers/" + f.ID + "/ingest/rotate"
+
+	var rotated struct {
+		IngestURL string `json:"ingest_url"`
+		StreamKey string `json:"stream_key"`
+	}
+	e.do(t, "POST", path, owner, nil).want(t, 200).json(t, &rotated)
+	if rotated.StreamKey == "" || rotated.StreamKey == f.StreamKey || rotated.IngestURL != f.IngestURL {
+		t.Fatalf("rotated %+v from %+v", rotated, f)
+	}
+	if len(stopped) != 1 || stopped[0] != f.ID {
+		t.Fatalf("publisher stops %q, want the fundraiser's", stopped)
+	}
+	var ingest struct {
+		StreamKey string `json:"stream_key"`
+	}
+	e.do(t, "GET", "/api/v1/fundraisers/"+f.ID+"/ingest", owner, nil).want(t, 200).json(t, &ingest)
+	if ingest.StreamKey != rotated.StreamKey {
+		t.Fatalf("ingest shows %q after rotating to %q", ingest.StreamKey, rotated.StreamKey)
+	}
+	if _, err := e.store.FundraiserByStreamKey(t.Context(), f.StreamKey); err == nil {
+		t.Fatal("the old key still finds the fundraiser")
+	}
+
+	e.do(t, "POST", path, other, nil).problem(t, 403)
+	e.do(t, "POST", path, "", nil).problem(t, 401)
+	e.do(t, "POST", path, e.viewer(t, "Vi"), nil).problem(t, 403)
+	e.do(t, "POST", "/api/v1/fundraisers/f_0190f0f0f0f07000800000000000dead/ingest/rotate", owner, nil).problem(t, 404)
+	e.do(t, "POST", "/api/v1/fundraisers/"+f.ID+"/end", owner, nil).want(t, 200)
+	e.do(t, "POST", path, owner, nil).problem(t, 409)
+}

@@ -798,6 +798,9 @@ type ServerInterface interface {
 	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
 	// (GET /fundraisers/{id}/ingest)
 	GetFundraiserIngest(ctx echo.Context, id FundraiserID) error
+	// RotateStreamKey Replace the stream key (the owning broadcaster only).
+	// (POST /fundraisers/{id}/ingest/rotate)
+	RotateStreamKey(ctx echo.Context, id FundraiserID) error
 	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	// (GET /fundraisers/{id}/report.csv)
 	GetFundraiserReport(ctx echo.Context, id FundraiserID) error
@@ -1173,6 +1176,22 @@ func (w *ServerInterfaceWrapper) GetFundraiserIngest(ctx echo.Context) error {
 	return err
 }
 
+// RotateStreamKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateStreamKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateStreamKey(ctx, id)
+	return err
+}
+
 // GetFundraiserReport converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFundraiserReport(ctx echo.Context) error {
 	var err error
@@ -1357,6 +1376,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/fundraisers", wrapper.CreateFundraiser, options.OperationMiddlewares["createFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id", wrapper.GetFundraiser, options.OperationMiddlewares["getFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/ingest", wrapper.GetFundraiserIngest, options.OperationMiddlewares["getFundraiserIngest"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/ingest/rotate", wrapper.RotateStreamKey, options.OperationMiddlewares["rotateStreamKey"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/end", wrapper.EndFundraiser, options.OperationMiddlewares["endFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations", wrapper.ListDonations, options.OperationMiddlewares["listDonations"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations", wrapper.CreateDonation, options.OperationMiddlewares["createDonation"]...)
@@ -2964,6 +2984,128 @@ func (response GetFundraiserIngestdefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type RotateStreamKeyRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type RotateStreamKeyResponseObject interface {
+	VisitRotateStreamKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateStreamKey200JSONResponse Ingest
+
+func (response RotateStreamKey200JSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateStreamKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateStreamKey400ApplicationProblemPlusJSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateStreamKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateStreamKey401ApplicationProblemPlusJSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateStreamKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateStreamKey403ApplicationProblemPlusJSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateStreamKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateStreamKey404ApplicationProblemPlusJSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateStreamKey409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RotateStreamKey409ApplicationProblemPlusJSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateStreamKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateStreamKeydefaultApplicationProblemPlusJSONResponse) VisitRotateStreamKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFundraiserReportRequestObject struct {
 	Id FundraiserID `json:"id"`
 }
@@ -3959,6 +4101,9 @@ type StrictServerInterface interface {
 	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
 	// (GET /fundraisers/{id}/ingest)
 	GetFundraiserIngest(ctx context.Context, request GetFundraiserIngestRequestObject) (GetFundraiserIngestResponseObject, error)
+	// RotateStreamKey Replace the stream key (the owning broadcaster only).
+	// (POST /fundraisers/{id}/ingest/rotate)
+	RotateStreamKey(ctx context.Context, request RotateStreamKeyRequestObject) (RotateStreamKeyResponseObject, error)
 	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	// (GET /fundraisers/{id}/report.csv)
 	GetFundraiserReport(ctx context.Context, request GetFundraiserReportRequestObject) (GetFundraiserReportResponseObject, error)
@@ -4471,6 +4616,31 @@ func (sh *strictHandler) GetFundraiserIngest(ctx echo.Context, id FundraiserID) 
 		return err
 	} else if validResponse, ok := response.(GetFundraiserIngestResponseObject); ok {
 		return validResponse.VisitGetFundraiserIngestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateStreamKey operation middleware
+func (sh *strictHandler) RotateStreamKey(ctx echo.Context, id FundraiserID) error {
+	var request RotateStreamKeyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateStreamKey(ctx.Request().Context(), request.(RotateStreamKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateStreamKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateStreamKeyResponseObject); ok {
+		return validResponse.VisitRotateStreamKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

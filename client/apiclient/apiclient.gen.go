@@ -1025,6 +1025,16 @@ type ClientInterface interface {
 	// Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 	GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RotateStreamKey Replace the stream key (the owning broadcaster only).
+	//
+	// The old key stops working at once and a publisher using it is
+	// disconnected (the stream goes offline until the encoder publishes
+	// with the new key). For a key that may have leaked. 409 for an ended
+	// fundraiser.
+	//
+	// Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
+	RotateStreamKey(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	//
 	// One row per donation, oldest first, with a header row: `donation_id,
@@ -1564,6 +1574,26 @@ func (c *Client) RaiseGoal(ctx context.Context, id FundraiserID, body RaiseGoalJ
 // Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 func (c *Client) GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFundraiserIngestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateStreamKey Replace the stream key (the owning broadcaster only).
+//
+// The old key stops working at once and a publisher using it is
+// disconnected (the stream goes offline until the encoder publishes
+// with the new key). For a key that may have leaked. 409 for an ended
+// fundraiser.
+//
+// Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
+func (c *Client) RotateStreamKey(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateStreamKeyRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2591,6 +2621,40 @@ func NewGetFundraiserIngestRequest(server string, id FundraiserID) (*http.Reques
 	return req, nil
 }
 
+// NewRotateStreamKeyRequest constructs an http.Request for the RotateStreamKey method
+func NewRotateStreamKeyRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/ingest/rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetFundraiserReportRequest constructs an http.Request for the GetFundraiserReport method
 func NewGetFundraiserReportRequest(server string, id FundraiserID) (*http.Request, error) {
 	var err error
@@ -3231,6 +3295,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 	GetFundraiserIngestWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserIngestResponse, error)
+
+	// RotateStreamKeyWithResponse Replace the stream key (the owning broadcaster only).
+	//
+	// The old key stops working at once and a publisher using it is
+	// disconnected (the stream goes offline until the encoder publishes
+	// with the new key). For a key that may have leaked. 409 for an ended
+	// fundraiser.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
+	RotateStreamKeyWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*RotateStreamKeyResponse, error)
 
 	// GetFundraiserReportWithResponse Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	//
@@ -4603,6 +4679,96 @@ func (r GetFundraiserIngestResponse) ContentType() string {
 	return ""
 }
 
+// RotateStreamKeyResponse401Headers the declared response headers of an HTTP 401 response for RotateStreamKey
+type RotateStreamKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RotateStreamKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Ingest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateStreamKeyResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateStreamKeyResponse) GetJSON200() *Ingest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateStreamKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateStreamKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateStreamKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateStreamKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RotateStreamKeyResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateStreamKeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateStreamKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateStreamKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateStreamKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateStreamKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFundraiserReportResponse401Headers the declared response headers of an HTTP 401 response for GetFundraiserReport
 type GetFundraiserReportResponse401Headers struct {
 	WWWAuthenticate *string
@@ -5668,6 +5834,24 @@ func (c *ClientWithResponses) GetFundraiserIngestWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetFundraiserIngestResponse(rsp)
+}
+
+// RotateStreamKeyWithResponse Replace the stream key (the owning broadcaster only).
+//
+// The old key stops working at once and a publisher using it is
+// disconnected (the stream goes offline until the encoder publishes
+// with the new key). For a key that may have leaked. 409 for an ended
+// fundraiser.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
+func (c *ClientWithResponses) RotateStreamKeyWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*RotateStreamKeyResponse, error) {
+	rsp, err := c.RotateStreamKey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateStreamKeyResponse(rsp)
 }
 
 // GetFundraiserReportWithResponse Every donation to the fundraiser as CSV (its broadcaster or an admin).
@@ -6982,6 +7166,87 @@ func ParseGetFundraiserIngestResponse(rsp *http.Response) (*GetFundraiserIngestR
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetFundraiserIngestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateStreamKeyResponse parses an HTTP response from a RotateStreamKeyWithResponse call
+func ParseRotateStreamKeyResponse(rsp *http.Response) (*RotateStreamKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateStreamKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Ingest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RotateStreamKeyResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

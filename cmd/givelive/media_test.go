@@ -179,3 +179,45 @@ func TestGoLiveWithFFmpeg(t *testing.T) {
 		t.Fatalf("the refusal was not logged:\n%s", s.stderr)
 	}
 }
+
+// TestRotatingTheKeyDisconnectsThePublisher: a broadcaster who fears the
+// key leaked rotates it; the encoder using it is cut off at once, viewers
+// hear offline, the old key is refused and the new one goes live.
+func TestRotatingTheKeyDisconnectsThePublisher(t *testing.T) {
+	needFFmpeg(t)
+	s := startDemo(t, buildBinary(t))
+	var ingest struct {
+		StreamKey string `json:"stream_key"`
+	}
+	getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/ingest", s.bToken, nil, &ingest)
+	viewer := subscribed(t, s.base, "", s.fundraiser)
+
+	_, stderr, done := ffmpegPublish(t, s.rtmp+"/"+ingest.StreamKey, "60")
+	streamEvent(t, viewer, wire.StreamLive)
+	var rotated struct {
+		StreamKey string `json:"stream_key"`
+	}
+	if code := getJSON(t, "POST", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/ingest/rotate", s.bToken, nil, &rotated); code != http.StatusOK || rotated.StreamKey == ingest.StreamKey {
+		t.Fatalf("rotate: %d %+v", code, rotated)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("ffmpeg kept going after the key was rotated: %s", stderr)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the publisher was not disconnected")
+	}
+	streamEvent(t, viewer, wire.StreamOffline)
+
+	_, stderr, done = ffmpegPublish(t, s.rtmp+"/"+ingest.StreamKey, "3")
+	if err := <-done; err == nil {
+		t.Fatalf("the old key still publishes: %s", stderr)
+	}
+	_, _, done = ffmpegPublish(t, s.rtmp+"/"+rotated.StreamKey, "3")
+	streamEvent(t, viewer, wire.StreamLive)
+	<-done
+	if strings.Contains(s.stderr.String(), rotated.StreamKey) || strings.Contains(s.stderr.String(), ingest.StreamKey) {
+		t.Fatal("a stream key appears in the server log")
+	}
+}

@@ -156,6 +156,11 @@ type Store interface {
 	// backwards move, or a move to an unknown status, is ErrConflict.
 	SetFundraiserStatus(ctx context.Context, id, status string) (Fundraiser, error)
 
+	// RotateStreamKey replaces a fundraiser's stream key: the old one stops
+	// working at once. ErrNotFound for an unknown fundraiser, ErrConflict
+	// for an ended one or a key already in use.
+	RotateStreamKey(ctx context.Context, id, newKey string) (Fundraiser, error)
+
 	CreateSession(ctx context.Context, name string) (Session, error)
 	GetSession(ctx context.Context, id string) (Session, error)
 

@@ -165,6 +165,12 @@ func (t *Tracker) publish(ctx context.Context, id, status string) error {
 	return nil
 }
 
+// Disconnect ends fundraiserID's current publish, if this node has one:
+// its stream key was replaced. The media server then reports offline.
+func (t *Tracker) Disconnect(fundraiserID string) bool {
+	return t.cfg.Stop != nil && t.cfg.Stop(fundraiserID)
+}
+
 // StreamLive and StreamOffline let the embedded media server report to the
 // tracker (they implement ingest.Events).
 func (t *Tracker) StreamLive(ctx context.Context, fundraiserID string) {

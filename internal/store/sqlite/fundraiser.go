@@ -215,6 +215,30 @@ func (s *Store) SetFundraiserStatus(ctx context.Context, id, status string) (sto
 	return out, nil
 }
 
+// RotateStreamKey replaces a fundraiser's stream key.
+func (s *Store) RotateStreamKey(ctx context.Context, id, newKey string) (store.Fundraiser, error) {
+	var out store.Fundraiser
+	err := s.inTx(ctx, func(tx *wtx) error {
+		cur, err := fundraiserTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status == store.StatusEnded {
+			return fmt.Errorf("fundraiser %s has ended: %w", id, store.ErrConflict)
+		}
+		row := tx.queryRow(`UPDATE fundraisers SET stream_key = ? WHERE id = ? RETURNING `+fundraiserColumns, newKey, id)
+		out, err = scanFundraiser(row)
+		if isUnique(err) {
+			return fmt.Errorf("stream key already in use: %w", store.ErrConflict) // never the key itself
+		}
+		return err
+	})
+	if err != nil {
+		return store.Fundraiser{}, wrap("rotate stream key", err)
+	}
+	return out, nil
+}
+
 // transition reports whether a fundraiser may move from one status to
 // another, and which time column records the move.
 func transition(from, to string) (column string, ok bool) {

@@ -57,6 +57,34 @@ func testFundraisers(t *testing.T, open func(t *testing.T) store.Store) {
 		diff(t, "FundraiserByStreamKey", got, byKey)
 	})
 
+	t.Run("RotateStreamKey", func(t *testing.T) {
+		s := open(t)
+		n := mustNonprofit(t, s, "Shelter", true)
+		b := mustBroadcaster(t, s, "streamer")
+		f := mustFundraiser(t, s, b, n, "one")
+		other := mustFundraiser(t, s, b, n, "two")
+		got, err := s.RotateStreamKey(t.Context(), f.ID, "live_"+rand.Text())
+		if err != nil {
+			t.Fatalf("RotateStreamKey: %v", err)
+		}
+		if got.StreamKey == f.StreamKey || got.ID != f.ID {
+			t.Fatalf("rotated %+v from key %q", got, f.StreamKey)
+		}
+		_, err = s.FundraiserByStreamKey(t.Context(), f.StreamKey)
+		wantErr(t, "the old key", err, store.ErrNotFound)
+		byKey, err := s.FundraiserByStreamKey(t.Context(), got.StreamKey)
+		if err != nil || byKey.ID != f.ID {
+			t.Fatalf("the new key finds %+v, %v", byKey, err)
+		}
+		_, err = s.RotateStreamKey(t.Context(), f.ID, other.StreamKey)
+		wantErr(t, "a key in use", err, store.ErrConflict)
+		_, err = s.RotateStreamKey(t.Context(), unknownFundraiser, "live_x")
+		wantErr(t, "an unknown fundraiser", err, store.ErrNotFound)
+		mustStatus(t, s, f, store.StatusEnded)
+		_, err = s.RotateStreamKey(t.Context(), f.ID, "live_"+rand.Text())
+		wantErr(t, "an ended fundraiser", err, store.ErrConflict)
+	})
+
 	t.Run("CreateRefused", func(t *testing.T) {
 		s := open(t)
 		verified := mustNonprofit(t, s, "Verified", true)
