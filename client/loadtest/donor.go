@@ -40,15 +40,11 @@ const donationPrefix = chatPrefix
 func newDonor(ctx context.Context, r *runner) (*donor, error) {
 	d := &donor{r: r, currency: make(map[string]string), post: newHistogram()}
 	for _, room := range r.rooms {
-		var f struct {
-			Goal struct {
-				Currency string `json:"currency"`
-			} `json:"goal"`
-		}
-		if err := r.rest.do(ctx, http.MethodGet, "/api/v1/fundraisers/"+url.PathEscape(room), "", nil, &f); err != nil {
+		f, err := r.rest.fundraiser(ctx, room)
+		if err != nil {
 			return nil, fmt.Errorf("failed to read fundraiser %s: %w", room, err)
 		}
-		d.currency[room] = f.Goal.Currency
+		d.currency[room] = string(f.Goal.Currency)
 	}
 	return d, nil
 }

@@ -40,10 +40,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	cfg = cfg.withDefaults()
 	target, _ := targetURL(cfg.Target)
+	rest, err := newRESTClient(target)
+	if err != nil {
+		return Report{}, err
+	}
 	r := &runner{
 		cfg:     cfg,
 		out:     cfg.Out,
-		rest:    newRESTClient(target),
+		rest:    rest,
 		dialer:  newDialer(target, cfg.SourceIPs),
 		shards:  statShards(),
 		connect: newHistogram(),
@@ -170,7 +174,7 @@ func (r *runner) setup(ctx context.Context) error {
 	defer cancel()
 	run := strconv.FormatInt(r.started, 36)
 	if r.cfg.Fundraiser != "" {
-		if err := r.rest.checkFundraiser(ctx, r.cfg.Fundraiser); err != nil {
+		if _, err := r.rest.fundraiser(ctx, r.cfg.Fundraiser); err != nil {
 			return fmt.Errorf("failed to find fundraiser %s: %w", r.cfg.Fundraiser, err)
 		}
 		r.rooms = []string{r.cfg.Fundraiser}
