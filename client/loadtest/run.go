@@ -570,7 +570,7 @@ func (r *runner) report(s samples, joined map[string]int) Report {
 	cfg := r.cfg
 	rep := Report{
 		Timeline: r.timeline,
-		Target: cfg.Target, Rooms: r.rooms, Viewers: cfg.Viewers, Ramp: cfg.Ramp, ChatRate: cfg.ChatRate,
+		Target:   cfg.Target, Rooms: r.rooms, Viewers: cfg.Viewers, Ramp: cfg.Ramp, ChatRate: cfg.ChatRate,
 		Duration: cfg.Duration.Seconds(), Warmup: cfg.Warmup.Seconds(), SourceIPs: cfg.SourceIPs,
 		Chatters: len(r.chatters), StartedAt: r.begun.UTC().Format(time.RFC3339),
 		RampSeconds:         s.rampTime.Seconds(),

@@ -57,7 +57,7 @@ type stats struct {
 
 	all      *hdrhistogram.Histogram // latency of every load-test chat since the chat phase began
 	interval *hdrhistogram.Histogram // the same since the last timeline point
-	steady *hdrhistogram.Histogram // latency of chats sent inside the window
+	steady   *hdrhistogram.Histogram // latency of chats sent inside the window
 
 	donations *hdrhistogram.Histogram // POST-to-receipt latency of load-test donations
 	stickers  *hdrhistogram.Histogram // server-publish-to-receipt latency of stickers
