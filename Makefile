@@ -46,7 +46,9 @@ $(WEB_DEPS): $(WEB)/package-lock.json
 	@touch $@
 
 # -race needs cgo (a C compiler), whatever CGO_ENABLED the caller exported.
-test: web ## go vet, then every test with the race detector
+test: web ## gofmt and go vet, then every test with the race detector
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [[ -n "$$unformatted" ]]; then echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
 
