@@ -28,7 +28,7 @@ type Options struct {
 
 // Handler serves the web app. See the package documentation.
 type Handler struct {
-	index  []byte // the page for / and /f/{id}; nil when the app is not built
+	index  []byte // the page for every route (see pagePath); nil when the app is not built
 	etag   string
 	assets map[string]*asset // by path under /assets/
 }
@@ -41,11 +41,12 @@ type asset struct {
 	gzipped   func() []byte // nil when not worth compressing
 }
 
-// Owns reports whether path is one of the web app's: "/", "/f/…" or
-// "/assets/…". Everything else (/api, /ws, /hls, /metrics, /healthz,
-// /readyz) belongs to the rest of the server.
+// Owns reports whether path is one of the web app's: "/", "/f/…",
+// "/overlay/…", "/studio" or "/assets/…". Everything else (/api, /ws,
+// /hls, /metrics, /healthz, /readyz) belongs to the rest of the server.
 func Owns(path string) bool {
-	return path == "/" || strings.HasPrefix(path, "/f/") || strings.HasPrefix(path, "/assets/")
+	return path == "/" || path == "/studio" || strings.HasPrefix(path, "/f/") ||
+		strings.HasPrefix(path, "/overlay/") || strings.HasPrefix(path, "/assets/")
 }
 
 // New reads the built app. A missing or unreadable build is not an error:
@@ -135,8 +136,10 @@ func etag(b []byte) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
 }
 
-// viewerPath matches /f/{id} with a fundraiser id as the API spells it.
-var viewerPath = regexp.MustCompile(`^/f/[A-Za-z0-9_-]{1,64}$`)
+// pagePath matches the app's pages: the home page, the viewer page
+// (/f/{id}), the OBS overlay (/overlay/{id}), with a fundraiser id as the
+// API spells it, and the broadcaster's studio. The app picks the view.
+var pagePath = regexp.MustCompile(`^/(?:(?:f|overlay)/[A-Za-z0-9_-]{1,64}|studio)?$`)
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
@@ -148,7 +151,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
-	case p == "/" || viewerPath.MatchString(p):
+	case pagePath.MatchString(p):
 		h.servePage(w, r)
 	case strings.HasPrefix(p, "/assets/"):
 		h.serveAsset(w, r, strings.TrimPrefix(p, "/assets/"))

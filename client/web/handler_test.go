@@ -49,7 +49,8 @@ func TestPages(t *testing.T) {
 	if !h.Built() {
 		t.Fatal("Built() is false with index.html present")
 	}
-	for _, target := range []string{"/", "/f/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/f/abc-DEF_123"} {
+	for _, target := range []string{"/", "/f/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/f/abc-DEF_123",
+		"/overlay/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/studio"} {
 		res := get(t, h, "GET", target)
 		if res.StatusCode != 200 || !strings.Contains(body(t, res), "/assets/main-ABCD1234.js") {
 			t.Fatalf("GET %s: %d", target, res.StatusCode)
@@ -83,7 +84,8 @@ func TestPages(t *testing.T) {
 	if res := get(t, h, "HEAD", "/f/abc"); res.StatusCode != 200 || body(t, res) != "" {
 		t.Fatalf("HEAD: %d", res.StatusCode)
 	}
-	for _, target := range []string{"/f/", "/f/a/b", "/f/" + strings.Repeat("a", 65), "/f/a.b", "/nope"} {
+	for _, target := range []string{"/f/", "/f/a/b", "/f/" + strings.Repeat("a", 65), "/f/a.b", "/nope",
+		"/overlay/", "/overlay/a/b", "/overlay/a.b", "/studio/", "/studio/x", "/f", "/overlay"} {
 		if res := get(t, h, "GET", target); res.StatusCode != 404 {
 			t.Errorf("GET %s: %d, want 404", target, res.StatusCode)
 		}
@@ -145,7 +147,7 @@ func TestNotBuilt(t *testing.T) {
 	if h.Built() {
 		t.Fatal("Built() is true without index.html")
 	}
-	for _, target := range []string{"/", "/f/abc"} {
+	for _, target := range []string{"/", "/f/abc", "/overlay/abc", "/studio"} {
 		res := get(t, h, "GET", target)
 		b := body(t, res)
 		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b, "make web") || !strings.Contains(b, "not built") {
@@ -163,6 +165,7 @@ func TestNotBuilt(t *testing.T) {
 func TestOwns(t *testing.T) {
 	for path, want := range map[string]bool{
 		"/": true, "/f/abc": true, "/f/": true, "/assets/main-ABCD1234.js": true,
+		"/overlay/abc": true, "/overlay/": true, "/studio": true, "/studio/x": false, "/studios": false,
 		"/api/v1/fundraisers": false, "/ws": false, "/hls/f_1/index.m3u8": false, "/metrics": false,
 		"/healthz": false, "/readyz": false, "/favicon.ico": false, "": false, "/fundraisers": false,
 	} {

@@ -1,5 +1,7 @@
 // Package web serves GiveLive's web app: the home page (/) listing the live
-// fundraisers, the viewer page (/f/{id}) and their assets (/assets/).
+// fundraisers, the viewer page (/f/{id}), the OBS overlay (/overlay/{id}),
+// the broadcaster's studio (/studio) and their assets (/assets/). The
+// pages are described in docs/WEB.md.
 //
 // The app is TypeScript and Preact in src/, with hls.js for the player.
 // `go generate` runs ./build, which bundles it with esbuild's Go API into

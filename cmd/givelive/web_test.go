@@ -450,7 +450,7 @@ func TestWebRoutes(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res, string(b)
 	}
-	for _, path := range []string{"/", "/f/" + s.fundraiser} {
+	for _, path := range []string{"/", "/f/" + s.fundraiser, "/overlay/" + s.fundraiser, "/studio"} {
 		res, page := get(path)
 		if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-cache" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "media-src 'self' blob:") {
 			t.Fatalf("GET %s: %d %v", path, res.StatusCode, res.Header)

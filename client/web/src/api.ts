@@ -127,6 +127,7 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
     credentials: 'same-origin',
     cache: 'no-store',
   });
+  if (res.status === 204) return undefined as T;
   if (res.ok) return (await res.json()) as T;
   throw await problem(res);
 }
@@ -149,6 +150,93 @@ export function getFundraiser(id: string, signal?: AbortSignal): Promise<Snapsho
 export async function listLive(signal?: AbortSignal): Promise<Fundraiser[]> {
   const list = await request<{ items: Fundraiser[] }>('GET', '/fundraisers?status=live&limit=50', { signal });
   return list.items;
+}
+
+// The broadcaster's calls (the studio). The token only ever travels in the
+// Authorization header.
+
+export interface Nonprofit {
+  id: string;
+  name: string;
+  country: string;
+}
+
+export interface Ingest {
+  ingest_url: string;
+  stream_key: string;
+}
+
+export interface DonationRecord {
+  id: string;
+  status: 'pending' | 'succeeded' | 'failed' | 'refunded';
+  name: string;
+  amount: number;
+  currency: string;
+  message: string;
+  anonymous: boolean;
+  created_at: string;
+}
+
+export interface DonationPage {
+  items: DonationRecord[];
+  next: string | null;
+}
+
+const path = (id: string, rest = '') => `/fundraisers/${encodeURIComponent(id)}${rest}`;
+
+export async function listFundraisers(broadcaster: string | null, signal?: AbortSignal): Promise<Fundraiser[]> {
+  const q = broadcaster ? `&broadcaster_id=${encodeURIComponent(broadcaster)}` : '';
+  const list = await request<{ items: Fundraiser[] }>('GET', `/fundraisers?limit=100${q}`, { signal });
+  return list.items;
+}
+
+export async function listNonprofits(signal?: AbortSignal): Promise<Nonprofit[]> {
+  const list = await request<{ items: Nonprofit[] }>('GET', '/nonprofits', { signal });
+  return list.items;
+}
+
+export function createFundraiser(token: string, req: { title: string; nonprofit_id: string; goal: Money }): Promise<Fundraiser & Ingest> {
+  return request('POST', '/fundraisers', { token, body: req });
+}
+
+export function getIngest(token: string, id: string, signal?: AbortSignal): Promise<Ingest> {
+  return request('GET', path(id, '/ingest'), { token, signal });
+}
+
+export function listDonations(token: string, id: string, before: string | null, signal?: AbortSignal): Promise<DonationPage> {
+  const q = before ? `&before=${encodeURIComponent(before)}` : '';
+  return request('GET', path(id, `/donations?limit=50${q}`), { token, signal });
+}
+
+export function shoutOut(token: string, id: string, donation: string, text: string): Promise<unknown> {
+  return request('POST', path(id, '/shoutouts'), { token, body: { donation_id: donation, text } });
+}
+
+export function deleteChat(token: string, id: string, message: string): Promise<unknown> {
+  return request('DELETE', path(id, `/chat/${encodeURIComponent(message)}`), { token });
+}
+
+export function banUser(token: string, id: string, user: string): Promise<unknown> {
+  return request('PUT', path(id, `/bans/${encodeURIComponent(user)}`), { token });
+}
+
+export function setSlowMode(token: string, id: string, seconds: number): Promise<{ seconds: number }> {
+  return request('PUT', path(id, '/slow-mode'), { token, body: { seconds } });
+}
+
+export function endFundraiser(token: string, id: string): Promise<Fundraiser> {
+  return request('POST', path(id, '/end'), { token });
+}
+
+/** The CSV report, fetched with the token in the header (never in a URL). */
+export async function getReport(token: string, id: string): Promise<Blob> {
+  const res = await fetch(`/api/v1${path(id, '/report.csv')}`, {
+    headers: { Accept: 'text/csv', Authorization: `Bearer ${token}` },
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  if (res.ok) return res.blob();
+  throw await problem(res);
 }
 
 export function createSession(name: string): Promise<Session> {
