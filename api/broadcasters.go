@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+
+	"github.com/givelive/givelive/internal/auth"
 )
 
 // CreateBroadcaster registers a broadcaster; its token is in this response
@@ -17,4 +19,11 @@ func (h *handlers) CreateBroadcaster(ctx context.Context, req CreateBroadcasterR
 		Token:     token,
 		CreatedAt: b.CreatedAt.UTC(),
 	}, nil
+}
+
+// GetCurrentBroadcaster names the broadcaster whose token signed the
+// request (the middleware has checked it is a broadcaster token).
+func (h *handlers) GetCurrentBroadcaster(ctx context.Context, _ GetCurrentBroadcasterRequestObject) (GetCurrentBroadcasterResponseObject, error) {
+	p := auth.FromContext(ctx)
+	return GetCurrentBroadcaster200JSONResponse{Id: p.ID, Name: p.Name}, nil
 }

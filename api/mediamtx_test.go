@@ -296,3 +296,16 @@ func TestRotateStreamKey(t *testing.T) {
 	e.do(t, "POST", "/api/v1/fundraisers/"+f.ID+"/end", owner, nil).want(t, 200)
 	e.do(t, "POST", path, owner, nil).problem(t, 409)
 }
+
+func TestCurrentBroadcaster(t *testing.T) {
+	e := newEnv(t)
+	id, token := e.broadcaster(t, "Ana")
+	var me struct{ ID, Name string }
+	e.do(t, "GET", "/api/v1/broadcasters/me", token, nil).want(t, 200).json(t, &me)
+	if me.ID != id || me.Name != "Ana" {
+		t.Fatalf("me = %+v, want %s Ana", me, id)
+	}
+	e.do(t, "GET", "/api/v1/broadcasters/me", "", nil).problem(t, 401)
+	e.do(t, "GET", "/api/v1/broadcasters/me", "glb_not-a-token", nil).problem(t, 401)
+	e.do(t, "GET", "/api/v1/broadcasters/me", e.viewer(t, "Vi"), nil).problem(t, 403)
+}

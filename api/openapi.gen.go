@@ -756,6 +756,9 @@ type ServerInterface interface {
 	// CreateBroadcaster Register a broadcaster (admin) and issue its token.
 	// (POST /broadcasters)
 	CreateBroadcaster(ctx echo.Context) error
+	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
+	// (GET /broadcasters/me)
+	GetCurrentBroadcaster(ctx echo.Context) error
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	// (GET /fundraisers)
 	ListFundraisers(ctx echo.Context, params ListFundraisersParams) error
@@ -847,6 +850,15 @@ func (w *ServerInterfaceWrapper) CreateBroadcaster(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateBroadcaster(ctx)
+	return err
+}
+
+// GetCurrentBroadcaster converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCurrentBroadcaster(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCurrentBroadcaster(ctx)
 	return err
 }
 
@@ -1371,6 +1383,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/nonprofits", wrapper.ListNonprofits, options.OperationMiddlewares["listNonprofits"]...)
 	router.POST(options.BaseURL+"/nonprofits", wrapper.CreateNonprofit, options.OperationMiddlewares["createNonprofit"]...)
 	router.POST(options.BaseURL+"/nonprofits/:id/verify", wrapper.VerifyNonprofit, options.OperationMiddlewares["verifyNonprofit"]...)
+	router.GET(options.BaseURL+"/broadcasters/me", wrapper.GetCurrentBroadcaster, options.OperationMiddlewares["getCurrentBroadcaster"]...)
 	router.POST(options.BaseURL+"/broadcasters", wrapper.CreateBroadcaster, options.OperationMiddlewares["createBroadcaster"]...)
 	router.GET(options.BaseURL+"/fundraisers", wrapper.ListFundraisers, options.OperationMiddlewares["listFundraisers"]...)
 	router.POST(options.BaseURL+"/fundraisers", wrapper.CreateFundraiser, options.OperationMiddlewares["createFundraiser"]...)
@@ -1498,6 +1511,79 @@ type CreateBroadcasterdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateBroadcasterdefaultApplicationProblemPlusJSONResponse) VisitCreateBroadcasterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentBroadcasterRequestObject struct {
+}
+
+type GetCurrentBroadcasterResponseObject interface {
+	VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error
+}
+
+type GetCurrentBroadcaster200JSONResponse BroadcasterRef
+
+func (response GetCurrentBroadcaster200JSONResponse) VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentBroadcaster401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCurrentBroadcaster401ApplicationProblemPlusJSONResponse) VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentBroadcaster403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCurrentBroadcaster403ApplicationProblemPlusJSONResponse) VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentBroadcasterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetCurrentBroadcasterdefaultApplicationProblemPlusJSONResponse) VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4059,6 +4145,9 @@ type StrictServerInterface interface {
 	// CreateBroadcaster Register a broadcaster (admin) and issue its token.
 	// (POST /broadcasters)
 	CreateBroadcaster(ctx context.Context, request CreateBroadcasterRequestObject) (CreateBroadcasterResponseObject, error)
+	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
+	// (GET /broadcasters/me)
+	GetCurrentBroadcaster(ctx context.Context, request GetCurrentBroadcasterRequestObject) (GetCurrentBroadcasterResponseObject, error)
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	// (GET /fundraisers)
 	ListFundraisers(ctx context.Context, request ListFundraisersRequestObject) (ListFundraisersResponseObject, error)
@@ -4191,6 +4280,29 @@ func (sh *strictHandler) CreateBroadcaster(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreateBroadcasterResponseObject); ok {
 		return validResponse.VisitCreateBroadcasterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCurrentBroadcaster operation middleware
+func (sh *strictHandler) GetCurrentBroadcaster(ctx echo.Context) error {
+	var request GetCurrentBroadcasterRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCurrentBroadcaster(ctx.Request().Context(), request.(GetCurrentBroadcasterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCurrentBroadcaster")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCurrentBroadcasterResponseObject); ok {
+		return validResponse.VisitGetCurrentBroadcasterResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

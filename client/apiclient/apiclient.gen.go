@@ -846,6 +846,11 @@ type ClientInterface interface {
 	// Corresponds with POST /broadcasters (the `CreateBroadcaster` operationId).
 	CreateBroadcaster(ctx context.Context, body CreateBroadcasterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
+	//
+	// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
+	GetCurrentBroadcaster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	//
 	// Corresponds with GET /fundraisers (the `ListFundraisers` operationId).
@@ -1225,6 +1230,21 @@ func (c *Client) CreateBroadcasterWithBody(ctx context.Context, contentType stri
 // Corresponds with POST /broadcasters (the `CreateBroadcaster` operationId).
 func (c *Client) CreateBroadcaster(ctx context.Context, body CreateBroadcasterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateBroadcasterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
+//
+// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
+func (c *Client) GetCurrentBroadcaster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCurrentBroadcasterRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1959,6 +1979,33 @@ func NewCreateBroadcasterRequestWithBody(server string, contentType string, body
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetCurrentBroadcasterRequest constructs an http.Request for the GetCurrentBroadcaster method
+func NewGetCurrentBroadcasterRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/broadcasters/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3095,6 +3142,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /broadcasters (the `CreateBroadcaster` operationId).
 	CreateBroadcasterWithResponse(ctx context.Context, body CreateBroadcasterJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBroadcasterResponse, error)
 
+	// GetCurrentBroadcasterWithResponse The broadcaster the token belongs to (for the studio's sign-in).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
+	GetCurrentBroadcasterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentBroadcasterResponse, error)
+
 	// ListFundraisersWithResponse List fundraisers, newest first (public view, no stream keys).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3546,6 +3600,75 @@ func (r CreateBroadcasterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateBroadcasterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCurrentBroadcasterResponse401Headers the declared response headers of an HTTP 401 response for GetCurrentBroadcaster
+type GetCurrentBroadcasterResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetCurrentBroadcasterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BroadcasterRef
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCurrentBroadcasterResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCurrentBroadcasterResponse) GetJSON200() *BroadcasterRef {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCurrentBroadcasterResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCurrentBroadcasterResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetCurrentBroadcasterResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCurrentBroadcasterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCurrentBroadcasterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCurrentBroadcasterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCurrentBroadcasterResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5533,6 +5656,19 @@ func (c *ClientWithResponses) CreateBroadcasterWithResponse(ctx context.Context,
 	return ParseCreateBroadcasterResponse(rsp)
 }
 
+// GetCurrentBroadcasterWithResponse The broadcaster the token belongs to (for the studio's sign-in).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
+func (c *ClientWithResponses) GetCurrentBroadcasterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentBroadcasterResponse, error) {
+	rsp, err := c.GetCurrentBroadcaster(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCurrentBroadcasterResponse(rsp)
+}
+
 // ListFundraisersWithResponse List fundraisers, newest first (public view, no stream keys).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6171,6 +6307,66 @@ func ParseCreateBroadcasterResponse(rsp *http.Response) (*CreateBroadcasterRespo
 	switch {
 	case rsp.StatusCode == 401:
 		var headers CreateBroadcasterResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCurrentBroadcasterResponse parses an HTTP response from a GetCurrentBroadcasterWithResponse call
+func ParseGetCurrentBroadcasterResponse(rsp *http.Response) (*GetCurrentBroadcasterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCurrentBroadcasterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BroadcasterRef
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetCurrentBroadcasterResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -199,6 +199,11 @@ export function createFundraiser(token: string, req: { title: string; nonprofit_
   return request('POST', '/fundraisers', { token, body: req });
 }
 
+/** getMe names the broadcaster a token belongs to (401: not a valid token). */
+export function getMe(token: string, signal?: AbortSignal): Promise<{ id: string; name: string }> {
+  return request('GET', '/broadcasters/me', { token, signal });
+}
+
 export function getIngest(token: string, id: string, signal?: AbortSignal): Promise<Ingest> {
   return request('GET', path(id, '/ingest'), { token, signal });
 }

@@ -16,6 +16,7 @@ import {
   endFundraiser,
   getFundraiser,
   getIngest,
+  getMe,
   getReport,
   listDonations,
   listFundraisers,
@@ -34,8 +35,6 @@ import { reduce, type RoomState } from './state';
 
 const TOKEN = 'givelive.studio.token';
 const ME = 'givelive.studio.broadcaster';
-// How many of the newest fundraisers to try when finding whose token this is.
-const PROBE = 20;
 
 interface Me {
   id: string;
@@ -69,30 +68,11 @@ function storedMe(): Me | null {
 }
 
 /**
- * whoAmI finds the broadcaster a token belongs to: the API has no "me", but
- * only the owner may read a fundraiser's ingest details, so the first of the
- * newest fundraisers whose ingest answers names the owner. A refused token
- * (401) throws; a broadcaster with no fundraiser yet is null.
+ * whoAmI names the broadcaster a token belongs to. A refused token (401,
+ * or 403 for a viewer's or the admin's token) throws.
  */
 async function whoAmI(token: string, signal: AbortSignal): Promise<Me | null> {
-  const list = await listFundraisers(null, signal);
-  for (const f of list.slice(0, PROBE)) {
-    try {
-      await getIngest(token, f.id, signal);
-      return f.broadcaster;
-    } catch (err) {
-      if (err instanceof Problem && (err.status === 403 || err.status === 404)) continue;
-      throw err;
-    }
-  }
-  // None of theirs: a fundraiser that does not exist still tells a known
-  // token (404) from a refused one (401, thrown).
-  try {
-    await getIngest(token, 'f_0', signal);
-  } catch (err) {
-    if (!(err instanceof Problem && err.status === 404)) throw err;
-  }
-  return null;
+  return getMe(token, signal);
 }
 
 export function Studio() {
@@ -146,7 +126,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string, me: Me | null) => 
       const m = await whoAmI(t, new AbortController().signal);
       onSignedIn(t, m);
     } catch (err) {
-      setError(err instanceof Problem && err.status === 401 ? 'That token is not valid.' : describe(err));
+      setError(err instanceof Problem && (err.status === 401 || err.status === 403) ? 'That token is not valid: use a broadcaster token.' : describe(err));
     } finally {
       setBusy(false);
     }
