@@ -219,6 +219,17 @@ func TestStudioInBrowser(t *testing.T) {
 	}
 	b.screenshot(t, "2-key-revealed")
 
+	// Replacing the key (after a confirmation) shows the new one, which the
+	// API agrees with; the old one is gone.
+	b.do(t, "replace the key", chromedp.Click(chromedp.CSS(`[data-testid=rotate-key]`)))
+	b.do(t, "confirm", chromedp.Click(chromedp.CSS(`[data-testid=rotate-key-confirm]`)))
+	b.waitFor(t, "the new key", fmt.Sprintf(`document.querySelector('[data-testid=stream-key]').textContent !== %q`, ingest.Key), 10*time.Second)
+	oldKey := ingest.Key
+	getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/ingest", s.bToken, nil, &ingest)
+	if got := evaluate[string](t, b, `document.querySelector('[data-testid=stream-key]').textContent`); got != ingest.Key || got == oldKey {
+		t.Fatalf("the studio shows key %q after replacing; the API has %q (was %q)", got, ingest.Key, oldKey)
+	}
+
 	// A donation through the API: in the feed at once.
 	code, giftID, err := donate(s.base, s.fundraiser, "studio-gift", "", 2500, "Grace")
 	if err != nil || code != http.StatusCreated {

@@ -204,6 +204,11 @@ export function getMe(token: string, signal?: AbortSignal): Promise<{ id: string
   return request('GET', '/broadcasters/me', { token, signal });
 }
 
+/** rotateStreamKey replaces the stream key; the publisher using the old one is cut off. */
+export function rotateStreamKey(token: string, id: string): Promise<Ingest> {
+  return request('POST', path(id, '/ingest/rotate'), { token });
+}
+
 export function getIngest(token: string, id: string, signal?: AbortSignal): Promise<Ingest> {
   return request('GET', path(id, '/ingest'), { token, signal });
 }

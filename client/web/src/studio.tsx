@@ -22,6 +22,7 @@ import {
   listFundraisers,
   listNonprofits,
   Problem,
+  rotateStreamKey,
   setSlowMode,
   shoutOut,
   type DonationRecord,
@@ -467,12 +468,23 @@ function Totals({ state }: { state: RoomState }) {
 function IngestPanel({ id, token }: { id: string; token: string }) {
   const [ingest, setIngest] = useState<Ingest | null>(null);
   const [revealed, setRevealed] = useState(false);
+  const [confirmRotate, setConfirmRotate] = useState(false);
   const [error, setError] = useState('');
   useEffect(() => {
     const abort = new AbortController();
     getIngest(token, id, abort.signal).then(setIngest, (err) => !abort.signal.aborted && setError(describe(err)));
     return () => abort.abort();
   }, [id, token]);
+  const rotate = async () => {
+    setConfirmRotate(false);
+    setError('');
+    try {
+      setIngest(await rotateStreamKey(token, id));
+      setRevealed(true);
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
   return (
     <section class="studio-ingest">
       <h2>Go live</h2>
@@ -491,7 +503,21 @@ function IngestPanel({ id, token }: { id: string; token: string }) {
             <button type="button" data-testid="reveal-key" onClick={() => setRevealed(!revealed)}>
               {revealed ? 'Hide' : 'Reveal'}
             </button>{' '}
-            <CopyButton text={ingest.stream_key} testid="copy-stream-key" />
+            <CopyButton text={ingest.stream_key} testid="copy-stream-key" />{' '}
+            {confirmRotate ? (
+              <>
+                <button type="button" class="danger" data-testid="rotate-key-confirm" onClick={rotate}>
+                  Replace it: the encoder using it stops
+                </button>{' '}
+                <button type="button" onClick={() => setConfirmRotate(false)}>
+                  Keep it
+                </button>
+              </>
+            ) : (
+              <button type="button" data-testid="rotate-key" onClick={() => setConfirmRotate(true)}>
+                Replace key
+              </button>
+            )}
           </dd>
         </dl>
       )}
