@@ -128,6 +128,8 @@ Watch
   live       echo '%[6]s' | websocat -n --protocol givelive.v1 %[7]s
   video      ffplay %[8]s/hls/%[4]s/index.m3u8   (HLS, once live; Safari and VLC play it too)
   web page   %[8]s/f/%[4]s   (the viewer page: video, chat, donations)
+  studio     %[8]s/studio   (sign in with the broadcaster token)
+  overlay    %[8]s/overlay/%[4]s   (an OBS browser source for donation alerts)
 
 Join as a viewer
   curl -s -X POST %[5]s/sessions -H 'Content-Type: application/json' -d '{"name":"Ada"}'

@@ -98,6 +98,8 @@ func TestPrint(t *testing.T) {
 		"/api/v1/fundraisers/" + info.FundraiserID + "/ingest -H 'Authorization: Bearer " + info.BroadcasterToken + "'",
 		"http://localhost:8080/f/" + info.FundraiserID,
 		"ffplay http://localhost:8080/hls/" + info.FundraiserID + "/index.m3u8",
+		"http://localhost:8080/studio",
+		"http://localhost:8080/overlay/" + info.FundraiserID,
 		"-f flv rtmp://localhost:1935/live/$KEY\n",
 	} {
 		if !strings.Contains(out, want) {
