@@ -46,7 +46,8 @@ $(WEB_DEPS): $(WEB)/package-lock.json
 	@touch $@
 
 # -race needs cgo (a C compiler), whatever CGO_ENABLED the caller exported.
-test: web ## gofmt and go vet, then every test with the race detector
+test: web ## gofmt, go vet and the web app's type check, then every test with the race detector
+	cd $(WEB) && npm run --silent typecheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [[ -n "$$unformatted" ]]; then echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
