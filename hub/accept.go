@@ -43,7 +43,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(wire.MaxCommandBytes)
 
 	var ident Identity
-	if token := r.URL.Query().Get("token"); token != "" {
+	if token := requestToken(r); token != "" {
 		ident, err = h.authenticate(r, token)
 		if err != nil {
 			h.metrics.closed(wire.CloseBadToken)
@@ -95,6 +95,23 @@ func (h *Hub) authenticate(r *http.Request, token string) (Identity, error) {
 }
 
 var errNoAuth = errors.New("no authenticator configured")
+
+// requestToken is the token of a handshake: the token query parameter, or
+// one offered as a subprotocol (wire.TokenSubprotocolPrefix), which keeps
+// it out of URLs.
+func requestToken(r *http.Request) string {
+	if token := r.URL.Query().Get("token"); token != "" {
+		return token
+	}
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if token, ok := strings.CutPrefix(strings.TrimSpace(p), wire.TokenSubprotocolPrefix); ok {
+				return token
+			}
+		}
+	}
+	return ""
+}
 
 func offersSubprotocol(r *http.Request) bool {
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {

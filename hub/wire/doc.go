@@ -13,6 +13,12 @@ package wire
 // Subprotocol is the WebSocket subprotocol a client must offer.
 const Subprotocol = "givelive.v1"
 
+// TokenSubprotocolPrefix lets a browser send its token in the handshake's
+// Sec-WebSocket-Protocol header instead of the URL (where proxies log
+// it): it offers "givelive.v1" and TokenSubprotocolPrefix+token. The
+// server only ever selects "givelive.v1".
+const TokenSubprotocolPrefix = "givelive.token."
+
 // MaxCommandBytes is the largest client frame the server reads; a larger one
 // closes the connection with CloseTooBig (1009).
 const MaxCommandBytes = 4096

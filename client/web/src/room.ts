@@ -7,6 +7,10 @@
 import { backoff, getFundraiser, type Position, type Snapshot } from './api';
 
 export const SUBPROTOCOL = 'givelive.v1';
+/** Offered beside SUBPROTOCOL, this carries the token (PROTOCOL.md). */
+const TOKEN_PROTOCOL_PREFIX = 'givelive.token.';
+/** What an HTTP token (RFC 9110 tchar) may hold: a subprotocol must be one. */
+const TOKEN_CHARS = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 export interface RoomEvent {
   op: 'event';
@@ -126,11 +130,16 @@ export class Room {
     clearTimeout(this.retryTimer);
     const url = new URL('/ws', location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (this.token) url.searchParams.set('token', this.token);
+    // The token rides in the handshake's Sec-WebSocket-Protocol header, out
+    // of the URL (which proxies log); the server selects givelive.v1 only.
+    // A token with characters a subprotocol cannot carry goes in the URL.
+    const protocols = [SUBPROTOCOL];
+    if (this.token && TOKEN_CHARS.test(this.token)) protocols.push(TOKEN_PROTOCOL_PREFIX + this.token);
+    else if (this.token) url.searchParams.set('token', this.token);
     this.h.state(this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, SUBPROTOCOL);
+      ws = new WebSocket(url, protocols);
     } catch (err) {
       this.h.state('closed', `cannot open a WebSocket: ${String(err)}`);
       return;
