@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -260,6 +261,54 @@ func TestStudioInBrowser(t *testing.T) {
 	})
 	b.waitFor(t, "the shout-out in the studio's chat", `[...document.querySelectorAll('[data-testid=studio-chat-line]')].some((l) => l.textContent.includes('Thank you Grace'))`, 10*time.Second)
 	b.screenshot(t, "3-shoutout")
+
+	// Hiding a donation's message, and raising the goal, reach the viewers.
+	body, _ := json.Marshal(map[string]any{"amount": 1000, "currency": "USD", "name": "Hal", "message": "read this out please"})
+	req, _ := http.NewRequest("POST", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/donations", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "studio-message")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgGift struct {
+		ID string `json:"id"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&msgGift)
+	res.Body.Close()
+	msgRow := fmt.Sprintf(`[data-testid=studio-donation][data-id="%s"]`, msgGift.ID)
+	b.waitFor(t, "the gift with a message", `document.querySelector('`+msgRow+`')?.textContent.includes('read this out please')`, 10*time.Second)
+	b.do(t, "hide its message", chromedp.Click(chromedp.CSS(msgRow+` [data-testid=hide-message]`)))
+	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
+		return ev.Type == "donation.hidden" && strings.Contains(string(ev.Data), msgGift.ID)
+	})
+	b.waitFor(t, "the message gone from the feed", `!document.querySelector('`+msgRow+`').textContent.includes('read this out please')`, 10*time.Second)
+	b.do(t, "raise the goal",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=goal-amount]`), "6000"),
+		chromedp.Click(chromedp.CSS(`[data-testid=goal-raise]`)),
+	)
+	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
+		return ev.Type == wire.TypeFundraiser && strings.Contains(string(ev.Data), `"amount":600000`)
+	})
+	b.waitFor(t, "the new goal in the studio", `Number(document.querySelector('[data-testid=studio-goal]')?.dataset.goal) === 600000`, 10*time.Second)
+
+	// The broadcaster chats from the studio (the token rides in the
+	// WebSocket subprotocol, not the URL); viewers see the broadcaster badge.
+	b.do(t, "chat from the studio",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), "thanks for tuning in"),
+		chromedp.Click(chromedp.CSS(`[data-testid=chat-send]`)),
+	)
+	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
+		if ev.Type != wire.TypeChat {
+			return false
+		}
+		var c wire.ChatData
+		_ = json.Unmarshal(ev.Data, &c)
+		if c.Text != "thanks for tuning in" || fmt.Sprint(c.User.Badges) != "[broadcaster]" {
+			t.Fatalf("studio chat %s, want the text with the broadcaster badge", ev.Data)
+		}
+		return true
+	})
 
 	// Chat moderation: delete one message, ban its writer, slow mode.
 	var ada struct {

@@ -222,6 +222,15 @@ export function shoutOut(token: string, id: string, donation: string, text: stri
   return request('POST', path(id, '/shoutouts'), { token, body: { donation_id: donation, text } });
 }
 
+export function hideMessage(token: string, id: string, donation: string): Promise<unknown> {
+  return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/hide`), { token });
+}
+
+/** raiseGoal raises (never lowers) the goal; the room hears a fundraiser event. */
+export function raiseGoal(token: string, id: string, goal: Money): Promise<Fundraiser> {
+  return request('PUT', path(id, '/goal'), { token, body: goal });
+}
+
 export function deleteChat(token: string, id: string, message: string): Promise<unknown> {
   return request('DELETE', path(id, `/chat/${encodeURIComponent(message)}`), { token });
 }

@@ -94,7 +94,7 @@ export function Chat({ lines, session, room, connected, banned, onSignIn, onSign
   );
 }
 
-function ChatInput({ room, connected }: { room: Room | null; connected: boolean }) {
+export function ChatInput({ room, connected }: { room: Room | null; connected: boolean }) {
   const [text, setText] = useState('');
   const [note, setNote] = useState<string | null>(null);
   const [sending, setSending] = useState(false);

@@ -18,6 +18,8 @@ import {
   getIngest,
   getMe,
   getReport,
+  hideMessage,
+  raiseGoal,
   listDonations,
   listFundraisers,
   listNonprofits,
@@ -30,6 +32,7 @@ import {
   type Ingest,
   type Nonprofit,
 } from './api';
+import { ChatInput } from './chat';
 import { money, parseAmount, percent } from './format';
 import { type ConnState, Room } from './room';
 import { reduce, type RoomState } from './state';
@@ -365,6 +368,7 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
   const [conn, setConn] = useState<ConnState>('connecting');
   const [slow, setSlow] = useState<number | null>(null);
   const [error, setError] = useState('');
+  const [room, setRoom] = useState<Room | null>(null);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -385,8 +389,9 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
               tokenRejected: () => {},
             },
             snap,
-            null,
+            token,
           );
+          setRoom(r);
         },
         (err) => {
           if (abort.signal.aborted) return;
@@ -420,7 +425,7 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
           · <span class={`conn conn-${conn}`} data-testid="studio-conn" data-state={conn}>{conn === 'live' ? 'Live updates' : 'Connecting…'}</span>
           {state.viewers !== null && <span> · {state.viewers} watching</span>}
         </p>
-        <Totals state={state} />
+        <Totals state={state} id={id} token={token} />
       </section>
       <IngestPanel id={id} token={token} />
       <OverlayPanel id={id} />
@@ -438,7 +443,7 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
           </ol>
         </section>
       </div>
-      <Moderation id={id} token={token} state={state} slow={slow} onSlow={setSlow} />
+      <Moderation id={id} token={token} state={state} slow={slow} onSlow={setSlow} room={room} connected={conn === 'live'} />
       <section class="studio-actions">
         <h2>Wrap up</h2>
         <ReportButton id={id} token={token} />
@@ -448,8 +453,25 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
   );
 }
 
-function Totals({ state }: { state: RoomState }) {
+function Totals({ state, id, token }: { state: RoomState; id?: string; token?: string }) {
   const t = state.totals;
+  const [goal, setGoal] = useState('');
+  const [error, setError] = useState('');
+  const raise = async (e: Event) => {
+    e.preventDefault();
+    const amount = parseAmount(goal, t.currency);
+    if (amount === null || amount <= t.goal) {
+      setError(`A new goal must be above ${money(t.goal, t.currency)}.`);
+      return;
+    }
+    try {
+      await raiseGoal(token!, id!, { amount, currency: t.currency });
+      setGoal('');
+      setError('');
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
   return (
     <div class="goal">
       <div class="goal-bar">
@@ -459,8 +481,20 @@ function Totals({ state }: { state: RoomState }) {
         <strong data-testid="studio-raised" data-raised={t.raised}>
           {money(t.raised, t.currency)}
         </strong>{' '}
-        of {money(t.goal, t.currency)} · {t.donors} {t.donors === 1 ? 'donor' : 'donors'}
+        of <span data-testid="studio-goal" data-goal={t.goal}>{money(t.goal, t.currency)}</span> · {t.donors} {t.donors === 1 ? 'donor' : 'donors'}
       </p>
+      {token && id && state.status !== 'ended' && (
+        <form class="studio-row" onSubmit={raise}>
+          <label>
+            Raise the goal to
+            <input inputMode="decimal" value={goal} onInput={(e) => setGoal((e.target as HTMLInputElement).value)} data-testid="goal-amount" />
+          </label>
+          <button type="submit" disabled={!goal.trim()} data-testid="goal-raise">
+            Raise
+          </button>
+          {error && <span class="result error">{error}</span>}
+        </form>
+      )}
     </div>
   );
 }
@@ -583,6 +617,16 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
   const shown = new Set(rows.map((r) => r.id));
   for (const d of pages) if (!shown.has(d.id)) rows.push({ ...d, live: false });
 
+  const hide = async (d: FeedRow) => {
+    try {
+      await hideMessage(token, id, d.id);
+      // Live rows update from the room's donation.hidden; listed ones here.
+      setPages((p) => p.map((x) => (x.id === d.id ? { ...x, message: '' } : x)));
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+
   const thank = async (d: FeedRow) => {
     setThanked((t) => ({ ...t, [d.id]: 'sending' }));
     try {
@@ -605,7 +649,14 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
             <li key={d.id} data-testid="studio-donation" data-id={d.id} data-live={d.live}>
               <span class="who">{d.name}</span> <span class="amount">{money(d.amount, d.currency)}</span>
               {d.status && d.status !== 'succeeded' && <span class={`status status-${d.status}`}> {d.status}</span>}
-              {d.message && <p class="message">{d.message}</p>}
+              {d.message && (
+                <p class="message">
+                  {d.message}{' '}
+                  <button type="button" class="link" data-testid="hide-message" onClick={() => hide(d)}>
+                    Hide message
+                  </button>
+                </p>
+              )}
               {(!d.status || d.status === 'succeeded') && (
                 <button type="button" class="shoutout" data-testid="shoutout" disabled={t === 'sending' || t === 'sent'} onClick={() => thank(d)}>
                   {t === 'sent' ? 'Thanked' : t === 'sending' ? 'Thanking…' : 'Shout out'}
@@ -625,7 +676,23 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
   );
 }
 
-function Moderation({ id, token, state, slow, onSlow }: { id: string; token: string; state: RoomState; slow: number | null; onSlow: (s: number) => void }) {
+function Moderation({
+  id,
+  token,
+  state,
+  slow,
+  onSlow,
+  room,
+  connected,
+}: {
+  id: string;
+  token: string;
+  state: RoomState;
+  slow: number | null;
+  onSlow: (s: number) => void;
+  room: Room | null;
+  connected: boolean;
+}) {
   const [seconds, setSeconds] = useState('');
   const [error, setError] = useState('');
   const act = async (f: () => Promise<unknown>) => {
@@ -671,6 +738,7 @@ function Moderation({ id, token, state, slow, onSlow }: { id: string; token: str
           </li>
         ))}
       </ol>
+      <ChatInput room={room} connected={connected} />
       <form class="studio-row" onSubmit={applySlow}>
         <label>
           Slow mode (seconds; 0 is off){slow !== null && <span data-testid="slow-now"> · now {slow}s</span>}
