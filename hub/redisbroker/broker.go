@@ -1,0 +1,412 @@
+// Package redisbroker is the hub.Broker for many nodes sharing Redis.
+//
+// New returns a Broker; the hub calls Start, then Publish, Subscribe,
+// Unsubscribe and History from any goroutine, and Close once. Each room's
+// publications are numbered, appended to a capped stream and published by
+// one Lua script, so offsets reach every node in order. One pub/sub
+// connection reads for the whole node and hands publications to a few
+// workers by room, each with a bounded queue: the reader never waits on the
+// hub. A publication dropped on a full queue is counted, and the hub sees
+// the gap in offsets and makes its viewers resume.
+//
+// When Redis goes away, Publish and History fail, the reader reconnects
+// with backoff and resubscribes every room, and delivery resumes. What was
+// published meanwhile is a gap the hub detects from offsets or epochs.
+package redisbroker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/wire"
+)
+
+// Config configures a Broker. Zero values mean the defaults.
+type Config struct {
+	// URL is the Redis server, as redis.ParseURL reads it:
+	// "redis://host:6379/0" or "unix:///path/redis.sock". Ignored when
+	// Options is set. Unless the URL says otherwise, commands are not
+	// retried (a publish retried after a lost reply would be published
+	// twice) and a failed dial is not retried either, so calls fail fast
+	// while Redis is down.
+	URL string
+	// Options, when not nil, configure the client instead of URL, as given.
+	Options *redis.Options
+	// Prefix starts every key and channel name (default "gl").
+	Prefix string
+	// HistorySize is how many recoverable publications a room keeps
+	// (default 1000).
+	HistorySize int
+	// HistoryTTL is how long a publication stays in history (default 30m).
+	// A room that is neither published to nor subscribed by any node for
+	// that long is forgotten, and with it its epoch.
+	HistoryTTL time.Duration
+	// Workers is how many goroutines hand publications to the hub, rooms
+	// being spread over them by hash (default 16).
+	Workers int
+	// QueueSize bounds each worker's queue (default 4096). A publication
+	// that finds its queue full is dropped and counted.
+	QueueSize int
+	// SubscribeTimeout bounds how long Subscribe waits for Redis to confirm
+	// when its context has no deadline (default 5s).
+	SubscribeTimeout time.Duration
+	// PingInterval is how long the pub/sub connection may stay silent
+	// before the broker pings Redis; when the answer does not come within
+	// another interval, the connection is replaced and every room
+	// subscribed again (default 15s). This catches connections that die
+	// without an error, as across a network partition.
+	PingInterval time.Duration
+	// Logger receives connection warnings (nil: discard).
+	Logger *slog.Logger
+}
+
+// Broker is a hub.Broker backed by Redis. All methods are safe for
+// concurrent use; Start is called once before the others and Close once
+// at the end (it stops and waits for the broker's goroutines).
+type Broker struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *redis.Client
+	handler hub.PublicationHandler
+	pubsub  *redis.PubSub // guarded by mu: the reader replaces a silent one
+	workers []chan delivery
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // reader and keepalive
+	wgWork sync.WaitGroup // workers
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	rooms   map[string]int             // subscribed rooms: Subscribe calls not undone
+	waiters map[string][]chan struct{} // channel → Subscribe calls awaiting confirmation
+
+	dropped    atomic.Uint64
+	reconnects atomic.Uint64
+	stale      atomic.Uint64
+}
+
+var _ hub.Broker = (*Broker)(nil)
+
+type delivery struct {
+	room string
+	pub  hub.Publication
+}
+
+// Stats are the broker's counters.
+type Stats struct {
+	Dropped    uint64 // publications dropped on a full worker queue
+	Reconnects uint64 // times the pub/sub connection came back after an error
+	Stale      uint64 // times a silent pub/sub connection was replaced
+}
+
+// New returns a broker; it connects lazily, so it does not fail when Redis
+// is down.
+func New(cfg Config) (*Broker, error) {
+	opt := cfg.Options
+	if opt == nil {
+		var err error
+		if opt, err = redis.ParseURL(cfg.URL); err != nil {
+			return nil, fmt.Errorf("failed to parse redis url: %w", err)
+		}
+		if opt.MaxRetries == 0 {
+			opt.MaxRetries = -1
+		}
+		if opt.DialerRetries == 0 {
+			opt.DialerRetries = 1
+		}
+	}
+	if opt.MaintNotificationsConfig == nil {
+		// Plain Redis does not know the handshake; don't attempt it.
+		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "gl"
+	}
+	if cfg.HistorySize <= 0 {
+		cfg.HistorySize = 1000
+	}
+	if cfg.HistoryTTL <= 0 {
+		cfg.HistoryTTL = 30 * time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 4096
+	}
+	if cfg.SubscribeTimeout <= 0 {
+		cfg.SubscribeTimeout = 5 * time.Second
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 15 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Broker{
+		cfg:     cfg,
+		log:     log,
+		client:  redis.NewClient(opt),
+		ctx:     ctx,
+		cancel:  cancel,
+		rooms:   make(map[string]int),
+		waiters: make(map[string][]chan struct{}),
+	}, nil
+}
+
+// Start registers the handler and starts reading publications.
+func (b *Broker) Start(h hub.PublicationHandler) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return hub.ErrBrokerClosed
+	}
+	if b.started {
+		return errors.New("redisbroker: started twice")
+	}
+	b.started = true
+	b.handler = h
+	b.pubsub = b.client.Subscribe(b.ctx)
+	b.workers = make([]chan delivery, b.cfg.Workers)
+	for i := range b.workers {
+		q := make(chan delivery, b.cfg.QueueSize)
+		b.workers[i] = q
+		b.wgWork.Go(func() { b.work(q) })
+	}
+	b.wg.Go(b.read)
+	b.wg.Go(b.keepalive)
+	return nil
+}
+
+// Close stops the broker and waits for its goroutines. Publications still
+// queued are delivered first.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	started, ps := b.started, b.pubsub
+	b.mu.Unlock()
+	b.cancel()
+	if started {
+		_ = ps.Close() // unblocks the reader
+		b.wg.Wait()
+		for _, q := range b.workers {
+			close(q)
+		}
+		b.wgWork.Wait()
+	}
+	return b.client.Close()
+}
+
+// Stats returns the broker's counters.
+func (b *Broker) Stats() Stats {
+	return Stats{Dropped: b.dropped.Load(), Reconnects: b.reconnects.Load(), Stale: b.stale.Load()}
+}
+
+func (b *Broker) checkOpen() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return hub.ErrBrokerClosed
+	}
+	return nil
+}
+
+func (b *Broker) channel(room string) string { return b.cfg.Prefix + ":{" + room + "}" }
+func (b *Broker) metaKey(room string) string { return b.channel(room) + ":m" }
+func (b *Broker) streamKey(room string) string {
+	return b.channel(room) + ":s"
+}
+
+// roomOf returns the room a channel belongs to.
+func (b *Broker) roomOf(channel string) (string, bool) {
+	s, ok := strings.CutPrefix(channel, b.cfg.Prefix+":{")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(s, "}")
+}
+
+func (b *Broker) ttlMillis() int64 { return b.cfg.HistoryTTL.Milliseconds() }
+
+// Publish implements hub.Broker. A recoverable publication runs the
+// publish script; a volatile one is a plain PUBLISH, pipelined with a read
+// of the room's position.
+func (b *Broker) Publish(ctx context.Context, room string, p hub.Publication) (wire.Position, error) {
+	if err := b.checkOpen(); err != nil {
+		return wire.Position{}, err
+	}
+	if strings.ContainsAny(p.Type, " \n") || p.Type == "" {
+		return wire.Position{}, fmt.Errorf("redisbroker: bad publication type %q", p.Type)
+	}
+	if !wire.Recoverable(p.Type) {
+		return b.publishVolatile(ctx, room, p)
+	}
+	res, err := publishScript.Run(ctx, b.client,
+		[]string{b.metaKey(room), b.streamKey(room)},
+		newEpoch(), b.channel(room), p.Type, p.Time, p.Data, b.cfg.HistorySize, b.ttlMillis(),
+	).Slice()
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, err)
+	}
+	pos, err := position(res)
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, err)
+	}
+	return pos, nil
+}
+
+func (b *Broker) publishVolatile(ctx context.Context, room string, p hub.Publication) (wire.Position, error) {
+	var meta *redis.SliceCmd
+	_, err := b.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		meta = pipe.HMGet(ctx, b.metaKey(room), "e", "o")
+		pipe.Publish(ctx, b.channel(room), appendVolatile(make([]byte, 0, 32+len(p.Type)+len(p.Data)), p))
+		return nil
+	})
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, err)
+	}
+	v := meta.Val()
+	epoch, _ := v[0].(string)
+	if epoch == "" { // a new room: create its epoch as History does
+		h, err := b.History(ctx, room, nil)
+		return h.Position, err
+	}
+	offset, _ := v[1].(string)
+	n, err := strconv.ParseUint(offset, 10, 64)
+	if err != nil {
+		return wire.Position{}, fmt.Errorf("failed to publish to room %s: bad offset %q", room, offset)
+	}
+	return wire.Position{Epoch: epoch, Offset: n}, nil
+}
+
+// History implements hub.Broker.
+func (b *Broker) History(ctx context.Context, room string, since *wire.Position) (hub.History, error) {
+	if err := b.checkOpen(); err != nil {
+		return hub.History{}, err
+	}
+	sinceEpoch, sinceOffset := "", int64(-1)
+	if since != nil && since.Offset < 1<<52 { // beyond that Lua numbers lose precision
+		sinceEpoch, sinceOffset = since.Epoch, int64(since.Offset)
+	}
+	res, err := historyScript.Run(ctx, b.client,
+		[]string{b.metaKey(room), b.streamKey(room)},
+		newEpoch(), b.ttlMillis(), sinceEpoch, sinceOffset, b.cfg.HistorySize,
+	).Slice()
+	if err != nil {
+		return hub.History{}, fmt.Errorf("failed to read history of room %s: %w", room, err)
+	}
+	pos, err := position(res)
+	if err != nil {
+		return hub.History{}, fmt.Errorf("failed to read history of room %s: %w", room, err)
+	}
+	h := hub.History{Position: pos}
+	if since == nil || since.Epoch != pos.Epoch || since.Offset > pos.Offset {
+		return h, nil
+	}
+	if since.Offset == pos.Offset {
+		h.Recovered = true
+		return h, nil
+	}
+	if len(res) < 3 {
+		return h, nil // the gap is longer than the history
+	}
+	entries, _ := res[2].([]any)
+	pubs, ok := b.gap(entries, pos, since.Offset)
+	if !ok {
+		return h, nil
+	}
+	h.Recovered, h.Publications = true, pubs
+	return h, nil
+}
+
+// gap decodes the stream entries after since and checks that they are the
+// whole gap, none of it older than the history TTL.
+func (b *Broker) gap(entries []any, pos wire.Position, since uint64) ([]hub.Publication, bool) {
+	if uint64(len(entries)) != pos.Offset-since {
+		return nil, false // trimmed or expired
+	}
+	cutoff := time.Now().Add(-b.cfg.HistoryTTL).UnixMilli()
+	pubs := make([]hub.Publication, 0, len(entries))
+	for i, e := range entries {
+		p, ok := decodeEntry(e)
+		if !ok || p.Offset != since+uint64(i)+1 || (i == 0 && p.Time < cutoff) {
+			return nil, false
+		}
+		p.Epoch = pos.Epoch
+		pubs = append(pubs, p)
+	}
+	return pubs, true
+}
+
+// decodeEntry decodes one XRANGE entry: [id, [field, value, ...]].
+func decodeEntry(e any) (hub.Publication, bool) {
+	pair, _ := e.([]any)
+	if len(pair) != 2 {
+		return hub.Publication{}, false
+	}
+	id, _ := pair[0].(string)
+	fields, _ := pair[1].([]any)
+	off, ok := strings.CutSuffix(id, "-0")
+	offset, err := strconv.ParseUint(off, 10, 64)
+	if !ok || err != nil {
+		return hub.Publication{}, false
+	}
+	p := hub.Publication{Offset: offset}
+	for i := 0; i+1 < len(fields); i += 2 {
+		k, _ := fields[i].(string)
+		v, _ := fields[i+1].(string)
+		switch k {
+		case "t":
+			p.Type = v
+		case "m":
+			p.Time, _ = strconv.ParseInt(v, 10, 64)
+		case "d":
+			p.Data = []byte(v)
+		}
+	}
+	return p, p.Type != ""
+}
+
+// position reads {epoch, offset, ...} from a script's reply.
+func position(res []any) (wire.Position, error) {
+	if len(res) < 2 {
+		return wire.Position{}, errors.New("short script reply")
+	}
+	epoch, _ := res[0].(string)
+	offset, ok := res[1].(int64)
+	if epoch == "" || !ok || offset < 0 {
+		return wire.Position{}, fmt.Errorf("bad script reply %v", res[:2])
+	}
+	return wire.Position{Epoch: epoch, Offset: uint64(offset)}, nil
+}
+
+var epochEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newEpoch returns a short random epoch name. The scripts use it only when
+// the room has none.
+func newEpoch() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(epochEncoding.EncodeToString(b[:]))
+}

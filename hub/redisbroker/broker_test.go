@@ -1,0 +1,330 @@
+package redisbroker_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/brokertest"
+	"github.com/givelive/givelive/hub/redisbroker"
+	"github.com/givelive/givelive/hub/wire"
+)
+
+func newBroker(t *testing.T, cfg redisbroker.Config) *redisbroker.Broker {
+	t.Helper()
+	b, err := redisbroker.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestContract(t *testing.T) {
+	srv := startRedis(t)
+	var n atomic.Int64
+	brokertest.Run(t, brokertest.Config{
+		HistorySize: 10,
+		New: func(t *testing.T) hub.Broker {
+			// A prefix of its own gives each broker an empty keyspace.
+			return newBroker(t, redisbroker.Config{
+				URL:         srv.url(),
+				Prefix:      fmt.Sprintf("t%d", n.Add(1)),
+				HistorySize: 10,
+			})
+		},
+	})
+}
+
+// recorder is a PublicationHandler that keeps what it receives.
+type recorder struct {
+	mu   sync.Mutex
+	got  map[string][]hub.Publication
+	wake chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{got: map[string][]hub.Publication{}, wake: make(chan struct{}, 1)}
+}
+
+func (r *recorder) HandlePublication(room string, p hub.Publication) {
+	r.mu.Lock()
+	r.got[room] = append(r.got[room], p)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) count(room string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got[room])
+}
+
+// wait returns the room's publications once there are n of them.
+func (r *recorder) wait(t testing.TB, room string, n int) []hub.Publication {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		r.mu.Lock()
+		got := append([]hub.Publication(nil), r.got[room]...)
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.wake:
+		case <-deadline:
+			t.Fatalf("room %s: received %d publications, want %d", room, len(got), n)
+		}
+	}
+}
+
+func startBroker(t *testing.T, cfg redisbroker.Config, h hub.PublicationHandler) *redisbroker.Broker {
+	t.Helper()
+	b := newBroker(t, cfg)
+	if err := b.Start(h); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func chat(n int) hub.Publication {
+	return hub.Publication{Type: wire.TypeChat, Data: fmt.Appendf(nil, `{"n":%d}`, n), Time: time.Now().UnixMilli()}
+}
+
+// Two nodes on one Redis: what one publishes reaches the other, and both
+// read the same history.
+func TestTwoNodes(t *testing.T) {
+	srv := startRedis(t)
+	recA, recB := newRecorder(), newRecorder()
+	a := startBroker(t, redisbroker.Config{URL: srv.url()}, recA)
+	b := startBroker(t, redisbroker.Config{URL: srv.url()}, recB)
+	ctx := timeout(t, 10*time.Second)
+	if err := b.Subscribe(ctx, "f_two"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := a.Publish(ctx, "f_two", chat(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := recB.wait(t, "f_two", 3)
+	if got[2].Offset != 3 || string(got[2].Data) != `{"n":3}` {
+		t.Fatalf("node B received %+v", got[2])
+	}
+	if n := recA.count("f_two"); n != 0 {
+		t.Fatalf("unsubscribed node A received %d publications", n)
+	}
+	h, err := b.History(ctx, "f_two", &wire.Position{Epoch: got[0].Epoch, Offset: 1})
+	if err != nil || !h.Recovered || len(h.Publications) != 2 {
+		t.Fatalf("history on node B: %+v, %v", h, err)
+	}
+	// After Unsubscribe, the node stops receiving.
+	if err := b.Unsubscribe(ctx, "f_two"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Subscribe(ctx, "f_marker"); err != nil {
+		t.Fatal(err)
+	}
+	a.Publish(ctx, "f_two", chat(4))
+	a.Publish(ctx, "f_marker", chat(1)) // sent after f_two's was done: arrives after it
+	recB.wait(t, "f_marker", 1)
+	if n := recB.count("f_two"); n != 3 {
+		t.Fatalf("received %d publications after unsubscribing, want 3", n)
+	}
+}
+
+// blocker holds the only worker until released.
+type blocker struct {
+	release chan struct{}
+	once    sync.Once
+	got     atomic.Int64
+}
+
+func (b *blocker) HandlePublication(string, hub.Publication) {
+	<-b.release
+	b.got.Add(1)
+}
+
+func TestFullQueueDropsAndCounts(t *testing.T) {
+	srv := startRedis(t)
+	h := &blocker{release: make(chan struct{})}
+	b := startBroker(t, redisbroker.Config{URL: srv.url(), Workers: 1, QueueSize: 2}, h)
+	t.Cleanup(func() { h.once.Do(func() { close(h.release) }) })
+	ctx := timeout(t, 10*time.Second)
+	if err := b.Subscribe(ctx, "f_full"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	for i := 1; i <= n; i++ {
+		if _, err := b.Publish(ctx, "f_full", chat(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One in the handler, two queued: the rest must be dropped, not wait.
+	for b.Stats().Dropped < n-3 {
+		if ctx.Err() != nil {
+			t.Fatalf("dropped %d, want %d", b.Stats().Dropped, n-3)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.once.Do(func() { close(h.release) })
+}
+
+// Redis dies and comes back empty on the same socket: publishing fails
+// meanwhile, then the broker reconnects, resubscribes and delivers again,
+// under a new epoch.
+func TestRedisRestart(t *testing.T) {
+	srv := startRedis(t)
+	rec := newRecorder()
+	b := startBroker(t, redisbroker.Config{URL: srv.url()}, rec)
+	ctx := timeout(t, 20*time.Second)
+	if err := b.Subscribe(ctx, "f_r"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := b.Publish(ctx, "f_r", chat(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "f_r", 1)
+
+	srv.kill()
+	down := time.Now()
+	if _, err := b.Publish(timeout(t, 3*time.Second), "f_r", chat(2)); err == nil {
+		t.Fatal("publish succeeded with redis down")
+	}
+	if _, err := b.History(timeout(t, 3*time.Second), "f_r", &before); err == nil {
+		t.Fatal("history succeeded with redis down")
+	}
+
+	t.Logf("failures took %v", time.Since(down))
+	srv.start()
+	up := time.Now()
+	// Publish until one is delivered: the first may precede the resubscribe.
+	var after wire.Position
+	for i := 0; rec.count("f_r") < 2; i++ {
+		if ctx.Err() != nil {
+			t.Fatalf("no delivery after restart (reconnects %d)", b.Stats().Reconnects)
+		}
+		if pos, err := b.Publish(timeout(t, time.Second), "f_r", chat(100+i)); err == nil {
+			after = pos
+		}
+		select {
+		case <-rec.wake:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Logf("delivery resumed %v after restart", time.Since(up))
+	got := rec.wait(t, "f_r", 2)
+	if after.Epoch == before.Epoch || got[1].Epoch != after.Epoch && got[1].Epoch == before.Epoch {
+		t.Fatalf("epoch kept across a restart of an empty redis: %s then %+v", before.Epoch, got[1])
+	}
+	h, err := b.History(ctx, "f_r", &before)
+	if err != nil || h.Recovered {
+		t.Fatalf("recovered across the restart: %+v, %v", h, err)
+	}
+	if b.Stats().Reconnects == 0 {
+		t.Fatal("no reconnect counted")
+	}
+}
+
+func TestPublishAfterClose(t *testing.T) {
+	srv := startRedis(t)
+	b := newBroker(t, redisbroker.Config{URL: srv.url()})
+	if err := b.Start(newRecorder()); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if _, err := b.Publish(context.Background(), "f_c", chat(1)); err != hub.ErrBrokerClosed {
+		t.Fatalf("publish after close: %v", err)
+	}
+	if err := b.Subscribe(context.Background(), "f_c"); err != hub.ErrBrokerClosed {
+		t.Fatalf("subscribe after close: %v", err)
+	}
+}
+
+// History expires HistoryTTL after the last publication, and an idle room
+// is forgotten with its epoch, unless a node is subscribed to it: then its
+// epoch stays however quiet it is (its events still expire).
+func TestHistoryExpires(t *testing.T) {
+	srv := startRedis(t)
+	const ttl = 500 * time.Millisecond
+	b := startBroker(t, redisbroker.Config{URL: srv.url(), HistoryTTL: ttl}, newRecorder())
+	ctx := timeout(t, 10*time.Second)
+	if err := b.Subscribe(ctx, "f_kept"); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := b.Publish(ctx, "f_kept", chat(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, err := b.Publish(ctx, "f_idle", chat(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := b.History(ctx, "f_kept", &wire.Position{Epoch: kept.Epoch}); !h.Recovered || len(h.Publications) != 1 {
+		t.Fatalf("fresh history: %+v", h)
+	}
+	time.Sleep(3 * ttl) // waits for Redis to expire keys: nothing to order
+
+	h, err := b.History(ctx, "f_idle", nil)
+	if err != nil || h.Position.Epoch == idle.Epoch || h.Position.Offset != 0 {
+		t.Fatalf("idle room after its TTL: %+v, %v (was %+v)", h.Position, err, idle)
+	}
+	h, err = b.History(ctx, "f_kept", &wire.Position{Epoch: kept.Epoch})
+	if err != nil || h.Position != kept {
+		t.Fatalf("subscribed room after the TTL: %+v, %v, want %+v", h.Position, err, kept)
+	}
+	if h.Recovered {
+		t.Fatal("recovered an expired publication")
+	}
+	if h, _ := b.History(ctx, "f_kept", &kept); !h.Recovered {
+		t.Fatal("an up-to-date position is not recovered")
+	}
+}
+
+// A pub/sub connection that stops answering (here: Redis paused) is
+// replaced after a ping goes unanswered, and its rooms subscribed again.
+func TestSilentConnectionIsReplaced(t *testing.T) {
+	srv := startRedis(t)
+	rec := newRecorder()
+	b := startBroker(t, redisbroker.Config{URL: srv.url(), PingInterval: 100 * time.Millisecond}, rec)
+	ctx := timeout(t, 10*time.Second)
+	if err := b.Subscribe(ctx, "f_s"); err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.sock})
+	defer admin.Close()
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "1000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for b.Stats().Stale == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("silent connection never replaced")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Publish until one is delivered: the new connection subscribes once
+	// the pause is over.
+	for rec.count("f_s") == 0 {
+		if ctx.Err() != nil {
+			t.Fatalf("no delivery after replacing the connection (stats %+v)", b.Stats())
+		}
+		if _, err := b.Publish(timeout(t, 3*time.Second), "f_s", chat(1)); err != nil {
+			t.Log(err)
+		}
+		select {
+		case <-rec.wake:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

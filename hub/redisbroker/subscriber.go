@@ -1,0 +1,258 @@
+package redisbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/givelive/givelive/hub"
+)
+
+// Subscribe implements hub.Broker: it returns once Redis has confirmed the
+// subscription, so every later publication reaches the handler.
+func (b *Broker) Subscribe(ctx context.Context, room string) error {
+	ch := b.channel(room)
+	done := make(chan struct{})
+	b.mu.Lock()
+	if b.closed || !b.started {
+		b.mu.Unlock()
+		return hub.ErrBrokerClosed
+	}
+	b.rooms[room]++
+	b.waiters[ch] = append(b.waiters[ch], done)
+	ps := b.pubsub
+	b.mu.Unlock()
+
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.SubscribeTimeout)
+		defer cancel()
+	}
+	err := ps.Subscribe(ctx, ch)
+	if errors.Is(err, redis.ErrClosed) && b.ctx.Err() == nil {
+		err = nil // the reader replaced ps and subscribes the room on the new one
+	}
+	if err == nil {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-b.ctx.Done():
+			err = hub.ErrBrokerClosed
+		}
+	}
+	// The hub forgets a room whose Subscribe failed: undo it.
+	b.mu.Lock()
+	b.waiters[ch] = slices.DeleteFunc(b.waiters[ch], func(c chan struct{}) bool { return c == done })
+	if len(b.waiters[ch]) == 0 {
+		delete(b.waiters, ch)
+	}
+	last := b.unpin(room)
+	ps = b.pubsub
+	b.mu.Unlock()
+	if last {
+		_ = ps.Unsubscribe(context.WithoutCancel(ctx), ch)
+	}
+	return fmt.Errorf("failed to subscribe to room %s: %w", room, err)
+}
+
+// Unsubscribe implements hub.Broker. Even when it fails to reach Redis the
+// room is forgotten: it is not subscribed again on reconnection.
+func (b *Broker) Unsubscribe(ctx context.Context, room string) error {
+	b.mu.Lock()
+	if b.closed || !b.started {
+		b.mu.Unlock()
+		return hub.ErrBrokerClosed
+	}
+	last := b.unpin(room)
+	ps := b.pubsub
+	b.mu.Unlock()
+	if !last {
+		return nil
+	}
+	if err := ps.Unsubscribe(ctx, b.channel(room)); err != nil {
+		return fmt.Errorf("failed to unsubscribe from room %s: %w", room, err)
+	}
+	return nil
+}
+
+// unpin undoes one Subscribe and reports whether it was the last. Called
+// with b.mu held.
+func (b *Broker) unpin(room string) bool {
+	n := b.rooms[room] - 1
+	if n > 0 {
+		b.rooms[room] = n
+		return false
+	}
+	delete(b.rooms, room)
+	return true
+}
+
+// read is the pub/sub reader. It never waits on the hub: publications go
+// to the workers' queues, or are dropped and counted when a queue is full.
+// go-redis reconnects and resubscribes on the next Receive after an error;
+// read backs off between failures, and replaces a connection that stays
+// silent after a ping.
+func (b *Broker) read() {
+	const minBackoff, maxBackoff = 50 * time.Millisecond, time.Second
+	backoff := time.Duration(0)
+	pinged := false
+	for {
+		b.mu.Lock()
+		ps := b.pubsub
+		b.mu.Unlock()
+		msg, err := ps.ReceiveTimeout(b.ctx, b.cfg.PingInterval)
+		if b.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				if !pinged {
+					pinged = true
+					_ = ps.Ping(b.ctx)
+					continue
+				}
+				b.log.Warn("redis pub/sub connection silent, replacing it")
+				b.replace()
+				pinged = false
+				continue
+			}
+			pinged = false
+			if backoff == 0 {
+				b.log.Warn("redis pub/sub connection lost", "err", err)
+				backoff = minBackoff
+			} else {
+				backoff = min(2*backoff, maxBackoff)
+			}
+			select {
+			case <-time.After(backoff):
+			case <-b.ctx.Done():
+				return
+			}
+			continue
+		}
+		pinged = false
+		if backoff != 0 {
+			backoff = 0
+			b.reconnects.Add(1)
+			b.log.Info("redis pub/sub connection restored")
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				b.confirm(m.Channel)
+			}
+		case *redis.Message:
+			b.dispatch(m)
+		}
+	}
+}
+
+// replace swaps the pub/sub connection for a new one that subscribes every
+// room, in one command. Subscribe calls racing with it find the old one
+// closed and wait for the new one's confirmation.
+func (b *Broker) replace() {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	old := b.pubsub
+	b.pubsub = b.client.Subscribe(b.ctx)
+	ps := b.pubsub
+	channels := make([]string, 0, len(b.rooms))
+	for r := range b.rooms {
+		channels = append(channels, b.channel(r))
+	}
+	b.mu.Unlock()
+	b.stale.Add(1)
+	_ = old.Close()
+	if len(channels) > 0 {
+		// On failure the channels stay registered: the next Receive
+		// reconnects and subscribes them.
+		_ = ps.Subscribe(b.ctx, channels...)
+	}
+}
+
+// confirm wakes the Subscribe calls waiting for channel.
+func (b *Broker) confirm(channel string) {
+	b.mu.Lock()
+	ws := b.waiters[channel]
+	delete(b.waiters, channel)
+	b.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+func (b *Broker) dispatch(m *redis.Message) {
+	room, ok := b.roomOf(m.Channel)
+	if !ok {
+		return
+	}
+	p, err := decodeMessage(m.Payload)
+	if err != nil {
+		b.log.Warn("dropping malformed publication", "room", room, "err", err)
+		return
+	}
+	select {
+	case b.workers[fnv32(room)%uint32(len(b.workers))] <- delivery{room: room, pub: p}:
+	default:
+		b.dropped.Add(1) // the hub sees the gap in offsets
+	}
+}
+
+func (b *Broker) work(q <-chan delivery) {
+	for d := range q {
+		b.handler.HandlePublication(d.room, d.pub)
+	}
+}
+
+// keepalive keeps the epoch of subscribed rooms alive however quiet they
+// are, as the memory broker does, by renewing their meta keys' expiry.
+func (b *Broker) keepalive() {
+	t := time.NewTicker(max(b.cfg.HistoryTTL/4, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		rooms := make([]string, 0, len(b.rooms))
+		for r := range b.rooms {
+			rooms = append(rooms, r)
+		}
+		b.mu.Unlock()
+		for batch := range slices.Chunk(rooms, 500) {
+			_, err := b.client.Pipelined(b.ctx, func(pipe redis.Pipeliner) error {
+				for _, r := range batch {
+					pipe.PExpire(b.ctx, b.metaKey(r), b.cfg.HistoryTTL)
+				}
+				return nil
+			})
+			if err != nil && b.ctx.Err() == nil {
+				b.log.Warn("failed to renew room expiry", "err", err)
+				break
+			}
+		}
+	}
+}
+
+// fnv32 is FNV-1a.
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
