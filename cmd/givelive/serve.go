@@ -80,9 +80,6 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 	if cfg.DatabaseURL != "" {
 		return errors.New("GIVELIVE_DATABASE_URL is set, but the PostgreSQL ledger is not available yet; unset it to use SQLite in GIVELIVE_DATA_DIR")
 	}
-	if cfg.RedisURL != "" {
-		return errors.New("GIVELIVE_REDIS_URL is set, but the Redis broker is not available yet; unset it to run a single node")
-	}
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = randomToken()
 		log.Warn("GIVELIVE_ADMIN_TOKEN is not set; generated an admin token for this run", "admin_token", cfg.AdminToken)
@@ -123,7 +120,12 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return err
 	}
 
+	broker, ready, err := newBroker(cfg, reg, log)
+	if err != nil {
+		return err
+	}
 	rooms, err := hub.New(hub.Config{
+		Broker:         broker,
 		Auth:           hubAuth{tokens},
 		Rooms:          roomDirectory{ledger},
 		Donors:         donations,
@@ -182,6 +184,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		IngestURL:      cfg.IngestURL,
 		WebSocket:      rooms,
 		Registry:       reg,
+		Ready:          ready,
 		PublicURL:      cfg.PublicURL,
 		RTMPAddr:       cfg.RTMPAddr,
 		CORSOrigins:    cfg.CORSOrigins,

@@ -15,7 +15,7 @@ import (
 func BenchmarkPublish(b *testing.B) {
 	srv := startRedis(b)
 	rec := newRecorder()
-	br, err := redisbroker.New(redisbroker.Config{URL: srv.url()})
+	br, err := redisbroker.New(redisbroker.Config{URL: srv.URL()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -410,3 +410,11 @@ func newEpoch() string {
 	_, _ = rand.Read(b[:])
 	return strings.ToLower(epochEncoding.EncodeToString(b[:]))
 }
+
+// Ping checks that Redis answers, for readiness probes.
+func (b *Broker) Ping(ctx context.Context) error {
+	if err := b.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}

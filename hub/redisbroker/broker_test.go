@@ -33,7 +33,7 @@ func TestContract(t *testing.T) {
 		New: func(t *testing.T) hub.Broker {
 			// A prefix of its own gives each broker an empty keyspace.
 			return newBroker(t, redisbroker.Config{
-				URL:         srv.url(),
+				URL:         srv.URL(),
 				Prefix:      fmt.Sprintf("t%d", n.Add(1)),
 				HistorySize: 10,
 			})
@@ -106,8 +106,8 @@ func chat(n int) hub.Publication {
 func TestTwoNodes(t *testing.T) {
 	srv := startRedis(t)
 	recA, recB := newRecorder(), newRecorder()
-	a := startBroker(t, redisbroker.Config{URL: srv.url()}, recA)
-	b := startBroker(t, redisbroker.Config{URL: srv.url()}, recB)
+	a := startBroker(t, redisbroker.Config{URL: srv.URL()}, recA)
+	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, recB)
 	ctx := timeout(t, 10*time.Second)
 	if err := b.Subscribe(ctx, "f_two"); err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func (b *blocker) HandlePublication(string, hub.Publication) {
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	srv := startRedis(t)
 	h := &blocker{release: make(chan struct{})}
-	b := startBroker(t, redisbroker.Config{URL: srv.url(), Workers: 1, QueueSize: 2}, h)
+	b := startBroker(t, redisbroker.Config{URL: srv.URL(), Workers: 1, QueueSize: 2}, h)
 	t.Cleanup(func() { h.once.Do(func() { close(h.release) }) })
 	ctx := timeout(t, 10*time.Second)
 	if err := b.Subscribe(ctx, "f_full"); err != nil {
@@ -186,7 +186,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 func TestRedisRestart(t *testing.T) {
 	srv := startRedis(t)
 	rec := newRecorder()
-	b := startBroker(t, redisbroker.Config{URL: srv.url()}, rec)
+	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, rec)
 	ctx := timeout(t, 20*time.Second)
 	if err := b.Subscribe(ctx, "f_r"); err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestRedisRestart(t *testing.T) {
 	}
 	rec.wait(t, "f_r", 1)
 
-	srv.kill()
+	srv.Kill()
 	down := time.Now()
 	if _, err := b.Publish(timeout(t, 3*time.Second), "f_r", chat(2)); err == nil {
 		t.Fatal("publish succeeded with redis down")
@@ -207,7 +207,7 @@ func TestRedisRestart(t *testing.T) {
 	}
 
 	t.Logf("failures took %v", time.Since(down))
-	srv.start()
+	srv.Restart()
 	up := time.Now()
 	// Publish until one is delivered: the first may precede the resubscribe.
 	var after wire.Position
@@ -239,7 +239,7 @@ func TestRedisRestart(t *testing.T) {
 
 func TestPublishAfterClose(t *testing.T) {
 	srv := startRedis(t)
-	b := newBroker(t, redisbroker.Config{URL: srv.url()})
+	b := newBroker(t, redisbroker.Config{URL: srv.URL()})
 	if err := b.Start(newRecorder()); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestPublishAfterClose(t *testing.T) {
 func TestHistoryExpires(t *testing.T) {
 	srv := startRedis(t)
 	const ttl = 500 * time.Millisecond
-	b := startBroker(t, redisbroker.Config{URL: srv.url(), HistoryTTL: ttl}, newRecorder())
+	b := startBroker(t, redisbroker.Config{URL: srv.URL(), HistoryTTL: ttl}, newRecorder())
 	ctx := timeout(t, 10*time.Second)
 	if err := b.Subscribe(ctx, "f_kept"); err != nil {
 		t.Fatal(err)
@@ -297,12 +297,12 @@ func TestHistoryExpires(t *testing.T) {
 func TestSilentConnectionIsReplaced(t *testing.T) {
 	srv := startRedis(t)
 	rec := newRecorder()
-	b := startBroker(t, redisbroker.Config{URL: srv.url(), PingInterval: 100 * time.Millisecond}, rec)
+	b := startBroker(t, redisbroker.Config{URL: srv.URL(), PingInterval: 100 * time.Millisecond}, rec)
 	ctx := timeout(t, 10*time.Second)
 	if err := b.Subscribe(ctx, "f_s"); err != nil {
 		t.Fatal(err)
 	}
-	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.sock})
+	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Sock})
 	defer admin.Close()
 	if err := admin.Do(ctx, "CLIENT", "PAUSE", "1000", "ALL").Err(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/testredis"
+)
+
+// TestTwoNodesShareRedis runs two nodes of the real binary on one Redis
+// (GIVELIVE_REDIS_URL) and one ledger directory: a chat sent to node A and a
+// donation posted to node A reach a viewer on node B, at the same offsets
+// as on A; /readyz says not ready while Redis is down and ready again after
+// it returns, and the viewers stay connected meanwhile.
+func TestTwoNodesShareRedis(t *testing.T) {
+	redis := testredis.Start(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	env := "GIVELIVE_REDIS_URL=" + redis.URL()
+	a := startDemoIn(t, bin, data, freeAddr(t), env)
+	b := startDemoIn(t, bin, data, freeAddr(t), env)
+	if a.fundraiser != b.fundraiser {
+		t.Fatalf("the nodes seeded different demos: %s and %s", a.fundraiser, b.fundraiser)
+	}
+	room := a.fundraiser
+
+	ada, _ := session(t, a.base, "Ada")
+	onA := subscribed(t, a.base, ada, room)
+	onB := subscribed(t, b.base, "", room)
+
+	send(t, onA, map[string]any{"op": "chat", "id": 2, "room": room, "text": "hello from node A"})
+	var chatOffset uint64
+	readUntil(t, onA, func(ev wire.Event, _ wire.Reply) bool {
+		if ev.Type == wire.TypeChat {
+			chatOffset = ev.Offset
+			return true
+		}
+		return false
+	})
+	readUntil(t, onB, func(ev wire.Event, _ wire.Reply) bool {
+		if ev.Type != wire.TypeChat {
+			return false
+		}
+		var c wire.ChatData
+		_ = json.Unmarshal(ev.Data, &c)
+		if c.Text != "hello from node A" || ev.Offset != chatOffset {
+			t.Fatalf("node B got chat %s at offset %d, want node A's at %d", ev.Data, ev.Offset, chatOffset)
+		}
+		return true
+	})
+
+	code, id, err := donate(a.base, room, "two-nodes-1", "", 1500, "Grace")
+	if err != nil || code != http.StatusCreated {
+		t.Fatalf("donate on A: %d %v", code, err)
+	}
+	for name, ws := range map[string]*websocket.Conn{"A": onA, "B": onB} {
+		readUntil(t, ws, func(ev wire.Event, _ wire.Reply) bool {
+			if ev.Type != wire.TypeDonation {
+				return false
+			}
+			var d wire.DonationData
+			_ = json.Unmarshal(ev.Data, &d)
+			if d.ID != id || d.Amount != 1500 {
+				t.Fatalf("node %s got donation %s, want %s", name, ev.Data, id)
+			}
+			return true
+		})
+	}
+
+	// Redis down: not ready, viewers still connected; back: ready.
+	redis.Kill()
+	waitStatus(t, a.base+"/readyz", http.StatusServiceUnavailable)
+	redis.Restart()
+	waitStatus(t, a.base+"/readyz", http.StatusOK)
+	waitStatus(t, b.base+"/readyz", http.StatusOK)
+	send(t, onA, map[string]any{"op": "ping", "id": 9})
+	readUntil(t, onA, func(_ wire.Event, r wire.Reply) bool { return r.Op == "reply" && r.ID == 9 })
+}
+
+// waitStatus polls url until it answers status (readiness follows Redis a
+// moment later; the poll is not ordering events, only waiting for a state).
+func waitStatus(t *testing.T, url string, status int) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == status {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer %d within %s", url, status, testTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
