@@ -85,6 +85,14 @@ func TestOverlayInBrowser(t *testing.T) {
 	if shown := evaluate[[]string](t, b, `window.__alerts`); len(shown) != 1 || shown[0] != gift.ID {
 		t.Fatalf("alerts shown %q, want only %s once (never %s, from before the page loaded)", shown, gift.ID, old)
 	}
+
+	// A gift that crosses the goal's 25 % milestone ($1,250 of $5,000):
+	// its alert, then the milestone's.
+	if code, _, err := donate(s.base, s.fundraiser, "overlay-big", "", 130000, "Big"); err != nil || code != http.StatusCreated {
+		t.Fatalf("donate: %d %v", code, err)
+	}
+	b.waitFor(t, "the milestone alert", `document.querySelector('[data-testid=overlay-alert][data-kind=milestone]')?.textContent.includes('$1,250.00')`, 20*time.Second)
+	b.screenshot(t, "3-milestone")
 	if v := evaluate[[]string](t, b, `window.__violations`); len(v) > 0 {
 		t.Fatalf("Content-Security-Policy violations: %q", v)
 	}

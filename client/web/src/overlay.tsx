@@ -7,7 +7,8 @@
 //
 // Query options: duration (seconds an alert stays, 2–60, default 8),
 // tiers (ascending minor-unit thresholds, e.g. 500,2500,10000: an alert at
-// or above the nth gets the class tier-n), goal=0 (hide the goal bar).
+// or above the nth gets the class tier-n), goal=0 (hide the goal bar),
+// milestones=0 (no alert when the total crosses a milestone of the goal).
 
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { getFundraiser, type Snapshot } from './api';
@@ -19,6 +20,7 @@ export interface OverlayOptions {
   duration: number; // ms
   tiers: number[]; // ascending
   goal: boolean;
+  milestones: boolean;
 }
 
 const DEFAULT_DURATION = 8;
@@ -37,7 +39,7 @@ export function overlayOptions(search: string): OverlayOptions {
     .filter((t) => Number.isInteger(t) && t > 0)
     .sort((a, b) => a - b)
     .slice(0, 10);
-  return { duration: duration * 1000, tiers, goal: q.get('goal') !== '0' };
+  return { duration: duration * 1000, tiers, goal: q.get('goal') !== '0', milestones: q.get('milestones') !== '0' };
 }
 
 /** The tier of an amount: 0 below the first threshold, n at or above the nth. */
@@ -48,6 +50,7 @@ export function tierOf(amount: number, tiers: number[]): number {
 }
 
 interface Gift {
+  kind: 'gift' | 'milestone';
   id: string;
   name: string;
   amount: number;
@@ -82,10 +85,19 @@ export function Overlay({ id }: { id: string }) {
   const onEvent = (ev: RoomEvent) => {
     dispatch({ type: 'event', ev });
     const d = ev.data ?? {};
-    if (ev.type !== 'donation' || typeof d.id !== 'string' || seen.current.has(d.id)) return;
-    see(seen.current, d.id);
+    let alert: Gift;
+    if (ev.type === 'donation' && typeof d.id === 'string') {
+      alert = { kind: 'gift', id: d.id, name: String(d.name ?? ''), amount: Number(d.amount), currency: String(d.currency), message: String(d.message ?? '') };
+    } else if (ev.type === 'milestone' && opts.milestones && Number.isFinite(Number(d.amount))) {
+      // Each milestone is announced once by the server; its amount names it.
+      alert = { kind: 'milestone', id: `milestone-${d.amount}`, name: '', amount: Number(d.amount), currency: String(d.currency), message: '' };
+    } else {
+      return;
+    }
+    if (seen.current.has(alert.id)) return;
+    see(seen.current, alert.id);
     if (queue.current.length >= MAX_QUEUE) queue.current.shift();
-    queue.current.push({ id: d.id, name: String(d.name ?? ''), amount: Number(d.amount), currency: String(d.currency), message: String(d.message ?? '') });
+    queue.current.push(alert);
     if (!busy.current) next();
   };
   const handler = useRef(onEvent);
@@ -141,15 +153,24 @@ export function Overlay({ id }: { id: string }) {
         {current && (
           <div
             key={current.id}
-            class={`overlay-alert tier-${tierOf(current.amount, opts.tiers)}`}
+            class={current.kind === 'milestone' ? 'overlay-alert milestone' : `overlay-alert tier-${tierOf(current.amount, opts.tiers)}`}
             data-testid="overlay-alert"
             data-id={current.id}
+            data-kind={current.kind}
             data-tier={tierOf(current.amount, opts.tiers)}
           >
-            <p class="overlay-title">
-              <span class="who">{current.name}</span> gave <span class="amount">{money(current.amount, current.currency)}</span>
-            </p>
-            {current.message && <p class="overlay-message">{current.message}</p>}
+            {current.kind === 'milestone' ? (
+              <p class="overlay-title">
+                <span class="amount">{money(current.amount, current.currency)}</span> raised: a milestone!
+              </p>
+            ) : (
+              <>
+                <p class="overlay-title">
+                  <span class="who">{current.name}</span> gave <span class="amount">{money(current.amount, current.currency)}</span>
+                </p>
+                {current.message && <p class="overlay-message">{current.message}</p>}
+              </>
+            )}
           </div>
         )}
       </div>
