@@ -57,5 +57,13 @@ type History struct {
 	Publications []Publication
 }
 
+// ViewerCounter is implemented by a broker that several nodes share: the
+// hub reports its local viewer count of each room it holds, once per
+// ViewerInterval, and publishes the total when the broker says this node
+// announces it (one node per room does).
+type ViewerCounter interface {
+	CountViewers(ctx context.Context, room string, local int64) (total int64, announce bool, err error)
+}
+
 // ErrBrokerClosed is returned by a broker after Close.
 var ErrBrokerClosed = errors.New("broker closed")

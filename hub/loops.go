@@ -19,6 +19,11 @@ func (h *Hub) viewerLoop() {
 		case <-h.stop:
 			return
 		case now := <-t.C:
+			if vc, ok := h.broker.(ViewerCounter); ok {
+				h.publishTotals(vc, now)
+				h.limits.sweep(now)
+				continue
+			}
 			changed = h.changedCounts(changed[:0])
 			for _, rc := range changed {
 				_, err := h.Publish(context.Background(), rc.room, wire.TypeViewers, wire.ViewersData{Count: rc.count})
@@ -29,6 +34,46 @@ func (h *Hub) viewerLoop() {
 			h.limits.sweep(now)
 		}
 	}
+}
+
+// publishTotals reports every local room's count to a shared broker and
+// publishes the total over all nodes where this node announces it and the
+// total has changed.
+func (h *Hub) publishTotals(vc ViewerCounter, now time.Time) {
+	var local []roomCount
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for id, r := range sh.rooms {
+			local = append(local, roomCount{id, int64(len(r.subs))})
+		}
+		sh.mu.RUnlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.ViewerInterval)
+	defer cancel()
+	for _, rc := range local {
+		total, announce, err := vc.CountViewers(ctx, rc.room, rc.count)
+		if err != nil {
+			h.log.Warn("failed to count viewers", "room", rc.room, "err", err)
+			return // the broker is likely down; try again next tick
+		}
+		if !announce || !h.swapSentViewers(rc.room, total) {
+			continue
+		}
+		if _, err := h.Publish(ctx, rc.room, wire.TypeViewers, wire.ViewersData{Count: total}); err != nil {
+			h.log.Warn("failed to publish viewer count", "room", rc.room, "err", err)
+		}
+	}
+}
+
+// swapSentViewers records n as room's last published count and reports
+// whether it differs from the one before.
+func (h *Hub) swapSentViewers(room string, n int64) bool {
+	sh := h.shard(room)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	r, ok := sh.rooms[room]
+	return ok && r.sentViewers.Swap(n) != n
 }
 
 type roomCount struct {

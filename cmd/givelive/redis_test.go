@@ -13,7 +13,8 @@ import (
 )
 
 // TestTwoNodesShareRedis runs two nodes of the real binary on one Redis
-// (GIVELIVE_REDIS_URL) and one ledger directory: a chat sent to node A and a
+// (GIVELIVE_REDIS_URL) and one ledger directory: the viewer count is the
+// total over both nodes; a chat sent to node A and a
 // donation posted to node A reach a viewer on node B, at the same offsets
 // as on A; /readyz says not ready while Redis is down and ready again after
 // it returns, and the viewers stay connected meanwhile.
@@ -32,6 +33,24 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	ada, _ := session(t, a.base, "Ada")
 	onA := subscribed(t, a.base, ada, room)
 	onB := subscribed(t, b.base, "", room)
+
+	// One viewer on each node: both hear the room's total, 2.
+	for name, ws := range map[string]*websocket.Conn{"A": onA, "B": onB} {
+		readUntil(t, ws, func(ev wire.Event, _ wire.Reply) bool {
+			if ev.Type != wire.TypeViewers {
+				return false
+			}
+			var v wire.ViewersData
+			_ = json.Unmarshal(ev.Data, &v)
+			if v.Count < 2 {
+				return false // one node's count, before the other's arrived
+			}
+			if v.Count != 2 {
+				t.Fatalf("node %s heard %d viewers, want 2 (one on each node)", name, v.Count)
+			}
+			return true
+		})
+	}
 
 	send(t, onA, map[string]any{"op": "chat", "id": 2, "room": room, "text": "hello from node A"})
 	var chatOffset uint64

@@ -78,6 +78,7 @@ type Config struct {
 // at the end (it stops and waits for the broker's goroutines).
 type Broker struct {
 	cfg     Config
+	node    string // this node's id among those sharing Redis (viewer counts)
 	log     *slog.Logger
 	client  *redis.Client
 	handler hub.PublicationHandler
@@ -100,7 +101,10 @@ type Broker struct {
 	stale      atomic.Uint64
 }
 
-var _ hub.Broker = (*Broker)(nil)
+var (
+	_ hub.Broker        = (*Broker)(nil)
+	_ hub.ViewerCounter = (*Broker)(nil)
+)
 
 type delivery struct {
 	room string
@@ -162,6 +166,7 @@ func New(cfg Config) (*Broker, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Broker{
 		cfg:     cfg,
+		node:    newNodeID(),
 		log:     log,
 		client:  redis.NewClient(opt),
 		ctx:     ctx,
