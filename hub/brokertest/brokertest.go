@@ -22,18 +22,21 @@ type Config struct {
 	HistorySize int
 }
 
-// recorder is a PublicationHandler that keeps what it receives.
-type recorder struct {
+// Recorder is a PublicationHandler that keeps what it receives, for tests
+// of brokers. It is safe for concurrent use.
+type Recorder struct {
 	mu   sync.Mutex
 	got  map[string][]hub.Publication
 	wake chan struct{}
 }
 
-func newRecorder() *recorder {
-	return &recorder{got: map[string][]hub.Publication{}, wake: make(chan struct{}, 1)}
+// NewRecorder returns an empty Recorder.
+func NewRecorder() *Recorder {
+	return &Recorder{got: map[string][]hub.Publication{}, wake: make(chan struct{}, 1)}
 }
 
-func (r *recorder) HandlePublication(room string, p hub.Publication) {
+// HandlePublication records p.
+func (r *Recorder) HandlePublication(room string, p hub.Publication) {
 	r.mu.Lock()
 	r.got[room] = append(r.got[room], p)
 	r.mu.Unlock()
@@ -43,8 +46,18 @@ func (r *recorder) HandlePublication(room string, p hub.Publication) {
 	}
 }
 
-// wait returns the room's publications once there are n of them.
-func (r *recorder) wait(t *testing.T, room string, n int) []hub.Publication {
+// Count is how many publications room has received.
+func (r *Recorder) Count(room string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got[room])
+}
+
+// Wake receives after a publication arrives (coalesced).
+func (r *Recorder) Wake() <-chan struct{} { return r.wake }
+
+// Wait returns the room's publications once there are n of them.
+func (r *Recorder) Wait(t testing.TB, room string, n int) []hub.Publication {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -62,10 +75,10 @@ func (r *recorder) wait(t *testing.T, room string, n int) []hub.Publication {
 	}
 }
 
-func start(t *testing.T, cfg Config) (hub.Broker, *recorder) {
+func start(t *testing.T, cfg Config) (hub.Broker, *Recorder) {
 	t.Helper()
 	b := cfg.New(t)
-	rec := newRecorder()
+	rec := NewRecorder()
 	if err := b.Start(rec); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +132,7 @@ func Run(t *testing.T, cfg Config) {
 		if pos := publish(t, b, "f_b", wire.TypeChat, `{}`); pos.Offset != 1 {
 			t.Fatalf("other room's first offset %d, want 1", pos.Offset)
 		}
-		got := rec.wait(t, "f_a", 5)
+		got := rec.Wait(t, "f_a", 5)
 		for i, p := range got {
 			if p.Offset != uint64(i+1) || string(p.Data) != fmt.Sprintf(`{"n":%d}`, i+1) || p.Type != wire.TypeChat || p.Epoch == "" {
 				t.Fatalf("delivered #%d: %+v", i, p)
@@ -135,7 +148,7 @@ func Run(t *testing.T, cfg Config) {
 		if pos.Offset != 1 {
 			t.Fatalf("position after a volatile publication: %d, want 1", pos.Offset)
 		}
-		got := rec.wait(t, "f_v", 2)
+		got := rec.Wait(t, "f_v", 2)
 		if got[1].Offset != 0 || got[1].Type != wire.TypeViewers {
 			t.Fatalf("volatile delivered as %+v", got[1])
 		}
@@ -204,7 +217,7 @@ func Run(t *testing.T, cfg Config) {
 			})
 		}
 		wg.Wait()
-		got := rec.wait(t, "f_c", writers*each)
+		got := rec.Wait(t, "f_c", writers*each)
 		for i, p := range got {
 			if p.Offset != uint64(i+1) {
 				t.Fatalf("delivery %d has offset %d: out of order or a gap", i, p.Offset)
@@ -217,7 +230,7 @@ func Run(t *testing.T, cfg Config) {
 		subscribe(t, b, "f_on")
 		publish(t, b, "f_off", wire.TypeChat, `{}`)
 		publish(t, b, "f_on", wire.TypeChat, `{}`)
-		rec.wait(t, "f_on", 1)
+		rec.Wait(t, "f_on", 1)
 		// Brokers that deliver everything (a single node) may still hand
 		// the hub f_off, which the hub ignores; what matters is f_on.
 	})

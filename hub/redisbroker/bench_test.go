@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/brokertest"
 	"github.com/givelive/givelive/hub/redisbroker"
 	"github.com/givelive/givelive/hub/wire"
 )
@@ -14,7 +15,7 @@ import (
 // handler on the same node: one script run and one pub/sub delivery.
 func BenchmarkPublish(b *testing.B) {
 	srv := startRedis(b)
-	rec := newRecorder()
+	rec := brokertest.NewRecorder()
 	br, err := redisbroker.New(redisbroker.Config{URL: srv.URL()})
 	if err != nil {
 		b.Fatal(err)
@@ -35,5 +36,5 @@ func BenchmarkPublish(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	rec.wait(b, "f_bench", b.N)
+	rec.Wait(b, "f_bench", b.N)
 }

@@ -41,52 +41,6 @@ func TestContract(t *testing.T) {
 	})
 }
 
-// recorder is a PublicationHandler that keeps what it receives.
-type recorder struct {
-	mu   sync.Mutex
-	got  map[string][]hub.Publication
-	wake chan struct{}
-}
-
-func newRecorder() *recorder {
-	return &recorder{got: map[string][]hub.Publication{}, wake: make(chan struct{}, 1)}
-}
-
-func (r *recorder) HandlePublication(room string, p hub.Publication) {
-	r.mu.Lock()
-	r.got[room] = append(r.got[room], p)
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) count(room string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.got[room])
-}
-
-// wait returns the room's publications once there are n of them.
-func (r *recorder) wait(t testing.TB, room string, n int) []hub.Publication {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		r.mu.Lock()
-		got := append([]hub.Publication(nil), r.got[room]...)
-		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-r.wake:
-		case <-deadline:
-			t.Fatalf("room %s: received %d publications, want %d", room, len(got), n)
-		}
-	}
-}
-
 func startBroker(t *testing.T, cfg redisbroker.Config, h hub.PublicationHandler) *redisbroker.Broker {
 	t.Helper()
 	b := newBroker(t, cfg)
@@ -105,7 +59,7 @@ func chat(n int) hub.Publication {
 // read the same history.
 func TestTwoNodes(t *testing.T) {
 	srv := startRedis(t)
-	recA, recB := newRecorder(), newRecorder()
+	recA, recB := brokertest.NewRecorder(), brokertest.NewRecorder()
 	a := startBroker(t, redisbroker.Config{URL: srv.URL()}, recA)
 	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, recB)
 	ctx := timeout(t, 10*time.Second)
@@ -117,11 +71,11 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := recB.wait(t, "f_two", 3)
+	got := recB.Wait(t, "f_two", 3)
 	if got[2].Offset != 3 || string(got[2].Data) != `{"n":3}` {
 		t.Fatalf("node B received %+v", got[2])
 	}
-	if n := recA.count("f_two"); n != 0 {
+	if n := recA.Count("f_two"); n != 0 {
 		t.Fatalf("unsubscribed node A received %d publications", n)
 	}
 	h, err := b.History(ctx, "f_two", &wire.Position{Epoch: got[0].Epoch, Offset: 1})
@@ -137,8 +91,8 @@ func TestTwoNodes(t *testing.T) {
 	}
 	a.Publish(ctx, "f_two", chat(4))
 	a.Publish(ctx, "f_marker", chat(1)) // sent after f_two's was done: arrives after it
-	recB.wait(t, "f_marker", 1)
-	if n := recB.count("f_two"); n != 3 {
+	recB.Wait(t, "f_marker", 1)
+	if n := recB.Count("f_two"); n != 3 {
 		t.Fatalf("received %d publications after unsubscribing, want 3", n)
 	}
 }
@@ -185,7 +139,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 // under a new epoch.
 func TestRedisRestart(t *testing.T) {
 	srv := startRedis(t)
-	rec := newRecorder()
+	rec := brokertest.NewRecorder()
 	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, rec)
 	ctx := timeout(t, 20*time.Second)
 	if err := b.Subscribe(ctx, "f_r"); err != nil {
@@ -195,7 +149,7 @@ func TestRedisRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.wait(t, "f_r", 1)
+	rec.Wait(t, "f_r", 1)
 
 	srv.Kill()
 	down := time.Now()
@@ -211,7 +165,7 @@ func TestRedisRestart(t *testing.T) {
 	up := time.Now()
 	// Publish until one is delivered: the first may precede the resubscribe.
 	var after wire.Position
-	for i := 0; rec.count("f_r") < 2; i++ {
+	for i := 0; rec.Count("f_r") < 2; i++ {
 		if ctx.Err() != nil {
 			t.Fatalf("no delivery after restart (reconnects %d)", b.Stats().Reconnects)
 		}
@@ -219,12 +173,12 @@ func TestRedisRestart(t *testing.T) {
 			after = pos
 		}
 		select {
-		case <-rec.wake:
+		case <-rec.Wake():
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	t.Logf("delivery resumed %v after restart", time.Since(up))
-	got := rec.wait(t, "f_r", 2)
+	got := rec.Wait(t, "f_r", 2)
 	if after.Epoch == before.Epoch || got[1].Epoch != after.Epoch && got[1].Epoch == before.Epoch {
 		t.Fatalf("epoch kept across a restart of an empty redis: %s then %+v", before.Epoch, got[1])
 	}
@@ -240,7 +194,7 @@ func TestRedisRestart(t *testing.T) {
 func TestPublishAfterClose(t *testing.T) {
 	srv := startRedis(t)
 	b := newBroker(t, redisbroker.Config{URL: srv.URL()})
-	if err := b.Start(newRecorder()); err != nil {
+	if err := b.Start(brokertest.NewRecorder()); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
@@ -258,7 +212,7 @@ func TestPublishAfterClose(t *testing.T) {
 func TestHistoryExpires(t *testing.T) {
 	srv := startRedis(t)
 	const ttl = 500 * time.Millisecond
-	b := startBroker(t, redisbroker.Config{URL: srv.URL(), HistoryTTL: ttl}, newRecorder())
+	b := startBroker(t, redisbroker.Config{URL: srv.URL(), HistoryTTL: ttl}, brokertest.NewRecorder())
 	ctx := timeout(t, 10*time.Second)
 	if err := b.Subscribe(ctx, "f_kept"); err != nil {
 		t.Fatal(err)
@@ -296,7 +250,7 @@ func TestHistoryExpires(t *testing.T) {
 // replaced after a ping goes unanswered, and its rooms subscribed again.
 func TestSilentConnectionIsReplaced(t *testing.T) {
 	srv := startRedis(t)
-	rec := newRecorder()
+	rec := brokertest.NewRecorder()
 	b := startBroker(t, redisbroker.Config{URL: srv.URL(), PingInterval: 100 * time.Millisecond}, rec)
 	ctx := timeout(t, 10*time.Second)
 	if err := b.Subscribe(ctx, "f_s"); err != nil {
@@ -315,7 +269,7 @@ func TestSilentConnectionIsReplaced(t *testing.T) {
 	}
 	// Publish until one is delivered: the new connection subscribes once
 	// the pause is over.
-	for rec.count("f_s") == 0 {
+	for rec.Count("f_s") == 0 {
 		if ctx.Err() != nil {
 			t.Fatalf("no delivery after replacing the connection (stats %+v)", b.Stats())
 		}
@@ -323,7 +277,7 @@ func TestSilentConnectionIsReplaced(t *testing.T) {
 			t.Log(err)
 		}
 		select {
-		case <-rec.wake:
+		case <-rec.Wake():
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/givelive/givelive/hub/brokertest"
 	"github.com/givelive/givelive/hub/redisbroker"
 )
 
@@ -12,8 +13,8 @@ import (
 // stops reporting (it died, or its viewers left) drops out of the sum.
 func TestViewerCountsAcrossNodes(t *testing.T) {
 	srv := startRedis(t)
-	a := startBroker(t, redisbroker.Config{URL: srv.URL()}, newRecorder())
-	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, newRecorder())
+	a := startBroker(t, redisbroker.Config{URL: srv.URL()}, brokertest.NewRecorder())
+	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, brokertest.NewRecorder())
 	ctx := timeout(t, 10*time.Second)
 
 	total, announce, err := a.CountViewers(ctx, "f_v", 3)
