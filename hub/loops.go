@@ -20,7 +20,7 @@ func (h *Hub) viewerLoop() {
 			return
 		case now := <-t.C:
 			if vc, ok := h.broker.(ViewerCounter); ok {
-				h.publishTotals(vc, now)
+				h.publishTotals(vc)
 				h.limits.sweep(now)
 				continue
 			}
@@ -39,7 +39,7 @@ func (h *Hub) viewerLoop() {
 // publishTotals reports every local room's count to a shared broker and
 // publishes the total over all nodes where this node announces it and the
 // total has changed.
-func (h *Hub) publishTotals(vc ViewerCounter, now time.Time) {
+func (h *Hub) publishTotals(vc ViewerCounter) {
 	var local []roomCount
 	for i := range h.shards {
 		sh := &h.shards[i]
