@@ -153,10 +153,15 @@ func (d *Dispatcher) Run(ctx context.Context) {
 }
 
 // Drain publishes every event in the outbox, in order, and returns when it
-// is empty or an attempt failed.
+// is empty or an attempt failed. A ledger that several processes share
+// (store.EventClaimer) is drained through claims, so that each event is
+// published by one of them, in its room's order.
 func (d *Dispatcher) Drain(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if c, ok := d.cfg.Ledger.(store.EventClaimer); ok {
+		return d.drainClaims(ctx, c)
+	}
 	for {
 		events, err := d.cfg.Ledger.PendingEvents(ctx, d.cfg.Batch)
 		if err != nil {
@@ -166,23 +171,16 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 		if len(events) == 0 {
 			return nil
 		}
-		done := make([]int64, 0, len(events))
-		var pubErr error
-		for _, e := range events {
-			if pubErr = d.cfg.Publisher.PublishRaw(ctx, e.Room, e.Type, e.Data); pubErr != nil {
-				d.failures.Inc()
-				pubErr = fmt.Errorf("failed to publish outbox event %d (%s to %s): %w", e.Seq, e.Type, e.Room, pubErr)
-				break
-			}
-			done = append(done, e.Seq)
-			d.published.Inc()
-			d.lag.Observe(time.Since(e.CreatedAt).Seconds())
-		}
-		if len(done) > 0 {
+		done, pubErr := d.publish(ctx, events)
+		if done > 0 {
 			// Trimming with a context that outlives ctx: the events are
 			// out, so forgetting them now saves republishing them later.
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			err := d.cfg.Ledger.MarkPublished(tctx, done)
+			seqs := make([]int64, done)
+			for i, e := range events[:done] {
+				seqs[i] = e.Seq
+			}
+			err := d.cfg.Ledger.MarkPublished(tctx, seqs)
 			cancel()
 			if err != nil {
 				d.failures.Inc()
@@ -196,4 +194,38 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// drainClaims drains a shared outbox a claim at a time. A claim that finds
+// only events another process holds comes back empty: those are that
+// process's to publish.
+func (d *Dispatcher) drainClaims(ctx context.Context, c store.EventClaimer) error {
+	for {
+		claimed, err := c.ClaimEvents(ctx, d.cfg.Batch, func(events []store.OutboxEvent) (int, error) {
+			return d.publish(ctx, events)
+		})
+		if err != nil {
+			if claimed == 0 {
+				d.failures.Inc() // publish failures are counted where they happen
+			}
+			return fmt.Errorf("failed to drain the outbox: %w", err)
+		}
+		if claimed < d.cfg.Batch {
+			return nil
+		}
+	}
+}
+
+// publish hands events to the hub in order, stopping at the first failure,
+// and returns how many went out.
+func (d *Dispatcher) publish(ctx context.Context, events []store.OutboxEvent) (int, error) {
+	for i, e := range events {
+		if err := d.cfg.Publisher.PublishRaw(ctx, e.Room, e.Type, e.Data); err != nil {
+			d.failures.Inc()
+			return i, fmt.Errorf("failed to publish outbox event %d (%s to %s): %w", e.Seq, e.Type, e.Room, err)
+		}
+		d.published.Inc()
+		d.lag.Observe(time.Since(e.CreatedAt).Seconds())
+	}
+	return len(events), nil
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/givelive/givelive/internal/outbox"
+	"github.com/givelive/givelive/internal/store"
 	"github.com/givelive/givelive/internal/store/sqlite"
 )
 
@@ -149,5 +151,68 @@ func waitFor(t *testing.T, h *hub, n int) {
 		case <-timeout:
 			t.Fatalf("published %d events, want %d", len(h.published()), n)
 		}
+	}
+}
+
+// claimLedger is a shared outbox as store.EventClaimer describes it,
+// without the locking: it records what each claim deleted.
+type claimLedger struct {
+	mu     sync.Mutex
+	events []store.OutboxEvent
+	claims int
+}
+
+func (l *claimLedger) PendingEvents(context.Context, int) ([]store.OutboxEvent, error) {
+	panic("a claiming ledger must be drained through ClaimEvents")
+}
+
+func (l *claimLedger) MarkPublished(context.Context, []int64) error {
+	panic("a claiming ledger must be drained through ClaimEvents")
+}
+
+func (l *claimLedger) ClaimEvents(_ context.Context, limit int, publish func([]store.OutboxEvent) (int, error)) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.claims++
+	batch := l.events[:min(limit, len(l.events))]
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	done, err := publish(slices.Clone(batch))
+	l.events = l.events[done:]
+	if err != nil {
+		return len(batch), fmt.Errorf("claim: %w", err)
+	}
+	return len(batch), nil
+}
+
+func TestDrainClaimsFromASharedLedger(t *testing.T) {
+	l := &claimLedger{}
+	var want []string
+	for i := range 10 {
+		data := fmt.Sprintf(`{"n":%d}`, i)
+		l.events = append(l.events, store.OutboxEvent{Seq: int64(i + 1), Room: "f_room", Type: "shoutout", Data: []byte(data), CreatedAt: time.Now()})
+		want = append(want, "f_room shoutout "+data)
+	}
+	h := newHub()
+	h.failAt[6] = true // the sixth publish fails once
+	d, err := outbox.New(outbox.Config{Ledger: l, Publisher: h, Batch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Drain(t.Context()); err == nil {
+		t.Fatal("Drain with a failing hub returned nil")
+	}
+	if got := len(l.events); got != 5 {
+		t.Fatalf("after a failure at the sixth event %d events are left, want 5 (the published ones are deleted, the rest kept)", got)
+	}
+	if err := d.Drain(t.Context()); err != nil {
+		t.Fatalf("second Drain: %v", err)
+	}
+	if got := h.published(); !equal(got, want) {
+		t.Fatalf("published %q, want %q once each, in order", got, want)
+	}
+	if len(l.events) != 0 {
+		t.Fatalf("%d events left after draining", len(l.events))
 	}
 }

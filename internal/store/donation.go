@@ -252,3 +252,18 @@ type Money interface {
 	// seqs are ignored.
 	MarkPublished(ctx context.Context, seqs []int64) error
 }
+
+// EventClaimer is implemented by ledgers that several processes share
+// (PostgreSQL), so that any of them may drain the outbox and no event is
+// published twice or out of its room's order.
+type EventClaimer interface {
+	// ClaimEvents, in one transaction, locks up to limit (0 or less means
+	// 100) outbox events that no other caller holds, lowest Seq first,
+	// leaving out every event of a room whose earlier event another caller
+	// holds; calls publish with them (not at all when there are none);
+	// deletes the first done events publish reports as published; and
+	// commits. It returns how many events publish was given, and publish's
+	// error (wrapped) after committing what was done. The claimed events
+	// are held until the transaction ends, so publish should be quick.
+	ClaimEvents(ctx context.Context, limit int, publish func([]OutboxEvent) (done int, err error)) (claimed int, err error)
+}
