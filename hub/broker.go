@@ -41,6 +41,16 @@ type PublicationHandler interface {
 	HandlePublication(room string, p Publication)
 }
 
+// GapHandler is implemented by a PublicationHandler (the Hub) that can be
+// told a room's publications may have been lost on their way to this node
+// and could not be recovered: when the broker's link to a shared backend
+// comes back and the room's history no longer covers what was missed. The
+// hub then makes the room's viewers resume, rather than wait for the
+// room's next publication to show the gap.
+type GapHandler interface {
+	HandleGap(room string)
+}
+
 // Publication is one event as the broker carries it.
 type Publication struct {
 	Type   string // wire.Type*

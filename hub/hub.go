@@ -287,6 +287,23 @@ func (h *Hub) HandlePublication(roomID string, p Publication) {
 	h.fanout(r.subs, ev)
 }
 
+// HandleGap implements GapHandler: every connection in the room is closed
+// with 4000, so that its client resumes with since (and, the gap being
+// lost, falls back to the snapshot).
+func (h *Hub) HandleGap(roomID string) {
+	sh := h.shard(roomID)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	r := sh.rooms[roomID]
+	if r == nil || len(r.subs) == 0 {
+		return
+	}
+	h.log.Warn("room stream lost on this node, closing its connections so they resume", "room", roomID, "conns", len(r.subs))
+	for _, s := range r.subs {
+		s.conn.close(wire.CloseSlowConsumer, "gap in event stream: resume with since")
+	}
+}
+
 // fanout queues ev on every subscription; large rooms are split over
 // GOMAXPROCS goroutines. Queuing never blocks and never writes a socket.
 func (h *Hub) fanout(subs []*subscription, ev *event) {

@@ -547,3 +547,20 @@ func TestChatPolicyIsAskedForChatAndStickers(t *testing.T) {
 		}
 	}
 }
+
+// TestHandleGapMakesTheRoomResume: a broker reporting a lost gap closes
+// the room's connections with 4000 (so they resume) and no other room's.
+func TestHandleGapMakesTheRoomResume(t *testing.T) {
+	s := newServer(t, nil)
+	inRoom, elsewhere := s.dial(t, ""), s.dial(t, "")
+	inRoom.subscribe("f_gap", nil)
+	elsewhere.subscribe("f_other", nil)
+	s.hub.HandleGap("f_gap")
+	if code := inRoom.closeCode(); code != wire.CloseSlowConsumer {
+		t.Fatalf("viewer in the room closed with %d, want 4000", code)
+	}
+	publish(t, s.hub, "f_other", wire.TypeShoutout, wire.ShoutoutData{Text: "still here"})
+	if m := elsewhere.nextOf(isEvent(wire.TypeShoutout)); m.Room != "f_other" {
+		t.Fatalf("viewer of another room got %+v", m)
+	}
+}

@@ -69,6 +69,10 @@ type Config struct {
 	// subscribed again (default 15s). This catches connections that die
 	// without an error, as across a network partition.
 	PingInterval time.Duration
+	// Senders is how many goroutines send pipelines of publications, each
+	// with its own connection, so one slow round trip does not hold up the
+	// rest (default 2).
+	Senders int
 	// Logger receives connection warnings (nil: discard).
 	Logger *slog.Logger
 }
@@ -99,6 +103,13 @@ type Broker struct {
 	dropped    atomic.Uint64
 	reconnects atomic.Uint64
 	stale      atomic.Uint64
+	batches    atomic.Uint64
+	recovered  atomic.Uint64
+	lost       atomic.Uint64
+
+	pubs    chan *pubRequest // to the senders (pipeline.go)
+	wgSend  sync.WaitGroup
+	senders chan struct{} // closed when every sender has returned
 }
 
 var (
@@ -106,16 +117,30 @@ var (
 	_ hub.ViewerCounter = (*Broker)(nil)
 )
 
+// delivery is a worker's job: a publication, or a mark that the room was
+// subscribed again (resync) or left (forget).
 type delivery struct {
 	room string
 	pub  hub.Publication
+	kind deliveryKind
 }
+
+type deliveryKind uint8
+
+const (
+	deliverPub deliveryKind = iota
+	deliverResync
+	deliverForget
+)
 
 // Stats are the broker's counters.
 type Stats struct {
 	Dropped    uint64 // publications dropped on a full worker queue
 	Reconnects uint64 // times the pub/sub connection came back after an error
 	Stale      uint64 // times a silent pub/sub connection was replaced
+	Batches    uint64 // pipelines of publications sent
+	Recovered  uint64 // publications recovered from history after a reconnection
+	Lost       uint64 // rooms whose missed publications could not be recovered
 }
 
 // New returns a broker; it connects lazily, so it does not fail when Redis
@@ -163,8 +188,11 @@ func New(cfg Config) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Senders <= 0 {
+		cfg.Senders = 2
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Broker{
+	b := &Broker{
 		cfg:     cfg,
 		node:    newNodeID(),
 		log:     log,
@@ -173,7 +201,14 @@ func New(cfg Config) (*Broker, error) {
 		cancel:  cancel,
 		rooms:   make(map[string]int),
 		waiters: make(map[string][]chan struct{}),
-	}, nil
+		pubs:    make(chan *pubRequest, maxBatch),
+		senders: make(chan struct{}),
+	}
+	for range cfg.Senders {
+		b.wgSend.Go(b.send)
+	}
+	go func() { b.wgSend.Wait(); close(b.senders) }()
+	return b, nil
 }
 
 // Start registers the handler and starts reading publications.
@@ -212,6 +247,7 @@ func (b *Broker) Close() error {
 	started, ps := b.started, b.pubsub
 	b.mu.Unlock()
 	b.cancel()
+	<-b.senders
 	if started {
 		_ = ps.Close() // unblocks the reader
 		b.wg.Wait()
@@ -225,7 +261,8 @@ func (b *Broker) Close() error {
 
 // Stats returns the broker's counters.
 func (b *Broker) Stats() Stats {
-	return Stats{Dropped: b.dropped.Load(), Reconnects: b.reconnects.Load(), Stale: b.stale.Load()}
+	return Stats{Dropped: b.dropped.Load(), Reconnects: b.reconnects.Load(), Stale: b.stale.Load(), Batches: b.batches.Load(),
+		Recovered: b.recovered.Load(), Lost: b.lost.Load()}
 }
 
 func (b *Broker) checkOpen() error {
@@ -255,8 +292,10 @@ func (b *Broker) roomOf(channel string) (string, bool) {
 func (b *Broker) ttlMillis() int64 { return b.cfg.HistoryTTL.Milliseconds() }
 
 // Publish implements hub.Broker. A recoverable publication runs the
-// publish script; a volatile one is a plain PUBLISH, pipelined with a read
-// of the room's position.
+// publish script; a volatile one is a plain PUBLISH beside a read of the
+// room's position. Either is queued for the next pipeline (pipeline.go).
+// A publish whose context ends before its pipeline is sent is not sent;
+// once sent, it is waited for.
 func (b *Broker) Publish(ctx context.Context, room string, p hub.Publication) (wire.Position, error) {
 	if err := b.checkOpen(); err != nil {
 		return wire.Position{}, err
@@ -264,45 +303,29 @@ func (b *Broker) Publish(ctx context.Context, room string, p hub.Publication) (w
 	if strings.ContainsAny(p.Type, " \n") || p.Type == "" {
 		return wire.Position{}, fmt.Errorf("redisbroker: bad publication type %q", p.Type)
 	}
-	if !wire.Recoverable(p.Type) {
-		return b.publishVolatile(ctx, room, p)
+	r := &pubRequest{ctx: ctx, room: room, p: p, done: make(chan pubResult, 1)}
+	select {
+	case b.pubs <- r:
+	case <-ctx.Done():
+		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, ctx.Err())
+	case <-b.ctx.Done():
+		return wire.Position{}, hub.ErrBrokerClosed
 	}
-	res, err := publishScript.Run(ctx, b.client,
-		[]string{b.metaKey(room), b.streamKey(room)},
-		newEpoch(), b.channel(room), p.Type, p.Time, p.Data, b.cfg.HistorySize, b.ttlMillis(),
-	).Slice()
-	if err != nil {
-		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, err)
+	var res pubResult
+	select {
+	case res = <-r.done:
+	case <-b.senders: // closed: the request may not have been taken
+		select {
+		case res = <-r.done:
+		default:
+			return wire.Position{}, hub.ErrBrokerClosed
+		}
 	}
-	pos, err := position(res)
-	if err != nil {
-		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, err)
-	}
-	return pos, nil
-}
-
-func (b *Broker) publishVolatile(ctx context.Context, room string, p hub.Publication) (wire.Position, error) {
-	var meta *redis.SliceCmd
-	_, err := b.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		meta = pipe.HMGet(ctx, b.metaKey(room), "e", "o")
-		pipe.Publish(ctx, b.channel(room), appendVolatile(make([]byte, 0, 32+len(p.Type)+len(p.Data)), p))
-		return nil
-	})
-	if err != nil {
-		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, err)
-	}
-	v := meta.Val()
-	epoch, _ := v[0].(string)
-	if epoch == "" { // a new room: create its epoch as History does
+	if res.fresh { // a volatile publication to a new room: create its epoch
 		h, err := b.History(ctx, room, nil)
 		return h.Position, err
 	}
-	offset, _ := v[1].(string)
-	n, err := strconv.ParseUint(offset, 10, 64)
-	if err != nil {
-		return wire.Position{}, fmt.Errorf("failed to publish to room %s: bad offset %q", room, offset)
-	}
-	return wire.Position{Epoch: epoch, Offset: n}, nil
+	return res.pos, res.err
 }
 
 // History implements hub.Broker.

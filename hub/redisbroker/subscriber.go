@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/wire"
 )
 
 // Subscribe implements hub.Broker: it returns once Redis has confirmed the
@@ -76,6 +77,7 @@ func (b *Broker) Unsubscribe(ctx context.Context, room string) error {
 	if !last {
 		return nil
 	}
+	b.enqueue(delivery{room: room, kind: deliverForget})
 	if err := ps.Unsubscribe(ctx, b.channel(room)); err != nil {
 		return fmt.Errorf("failed to unsubscribe from room %s: %w", room, err)
 	}
@@ -148,6 +150,11 @@ func (b *Broker) read() {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
 				b.confirm(m.Channel)
+				if room, ok := b.roomOf(m.Channel); ok {
+					// Ahead of the channel's first publication: the
+					// worker recovers what a reconnection missed.
+					b.enqueue(delivery{room: room, kind: deliverResync})
+				}
 			}
 		case *redis.Message:
 			b.dispatch(m)
@@ -202,17 +209,75 @@ func (b *Broker) dispatch(m *redis.Message) {
 		b.log.Warn("dropping malformed publication", "room", room, "err", err)
 		return
 	}
-	select {
-	case b.workers[fnv32(room)%uint32(len(b.workers))] <- delivery{room: room, pub: p}:
-	default:
+	if !b.enqueue(delivery{room: room, pub: p}) {
 		b.dropped.Add(1) // the hub sees the gap in offsets
 	}
 }
 
-func (b *Broker) work(q <-chan delivery) {
-	for d := range q {
-		b.handler.HandlePublication(d.room, d.pub)
+// enqueue queues d on its room's worker without waiting, and reports
+// whether there was room.
+func (b *Broker) enqueue(d delivery) bool {
+	select {
+	case b.workers[fnv32(d.room)%uint32(len(b.workers))] <- d:
+		return true
+	default:
+		return false
 	}
+}
+
+// work hands one worker's queue to the hub. It remembers the position of
+// the last publication it delivered in each subscribed room, so that when
+// a room is subscribed again after the connection was lost it can deliver
+// what was published meanwhile from the room's history, or, when history
+// no longer holds it, tell the hub to make the room's viewers resume.
+func (b *Broker) work(q <-chan delivery) {
+	last := make(map[string]wire.Position)
+	for d := range q {
+		switch d.kind {
+		case deliverForget:
+			delete(last, d.room)
+		case deliverResync:
+			if pos, ok := last[d.room]; ok {
+				last[d.room] = b.resync(d.room, pos)
+			}
+		default:
+			if d.pub.Offset > 0 {
+				if pos, ok := last[d.room]; ok && pos.Epoch == d.pub.Epoch && d.pub.Offset <= pos.Offset {
+					continue // delivered already, by a resync
+				}
+				last[d.room] = wire.Position{Epoch: d.pub.Epoch, Offset: d.pub.Offset}
+			}
+			b.handler.HandlePublication(d.room, d.pub)
+		}
+	}
+}
+
+// resync delivers the room's publications after since and returns the
+// position reached. A gap history cannot fill goes to the hub's
+// HandleGap, when the handler has one.
+func (b *Broker) resync(room string, since wire.Position) wire.Position {
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
+	defer cancel()
+	h, err := b.History(ctx, room, &since)
+	if err == nil && h.Recovered {
+		for _, p := range h.Publications {
+			b.handler.HandlePublication(room, p)
+		}
+		b.recovered.Add(uint64(len(h.Publications)))
+		return h.Position
+	}
+	if b.ctx.Err() != nil {
+		return since
+	}
+	b.lost.Add(1)
+	b.log.Warn("publications missed while disconnected from redis are not in history", "room", room, "since", since.Offset, "err", err)
+	if g, ok := b.handler.(hub.GapHandler); ok {
+		g.HandleGap(room)
+	}
+	if err != nil {
+		return since
+	}
+	return h.Position
 }
 
 // keepalive keeps the epoch of subscribed rooms alive however quiet they
