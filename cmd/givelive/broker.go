@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -14,14 +15,28 @@ import (
 )
 
 // newBroker picks the hub's broker: in memory (one node) unless
-// GIVELIVE_REDIS_URL names a Redis, shared by every node. With Redis it
+// GIVELIVE_REDIS_URL names a Redis, shared by every node, or several,
+// comma-separated, that share the rooms (redisbroker.Ring). With Redis it
 // also returns the readiness check /readyz runs (nil without). The hub
 // starts the broker and closes it at shutdown.
 func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (hub.Broker, func(context.Context) error, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil, nil // the hub's memory broker
 	}
-	b, err := redisbroker.New(redisbroker.Config{URL: cfg.RedisURL, Logger: log.With("component", "redis")})
+	var b interface {
+		hub.Broker
+		Ping(context.Context) error
+		Stats() redisbroker.Stats
+	}
+	rcfg := redisbroker.Config{Logger: log.With("component", "redis")}
+	urls := strings.Split(cfg.RedisURL, ",")
+	var err error
+	if len(urls) == 1 {
+		rcfg.URL = urls[0]
+		b, err = redisbroker.New(rcfg)
+	} else {
+		b, err = redisbroker.NewRing(urls, rcfg)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("GIVELIVE_REDIS_URL: %w", err)
 	}
@@ -38,12 +53,25 @@ func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "givelive_redis_stale_total", Help: "Times a silent Redis pub/sub connection was replaced.",
 		}, stats(func(s redisbroker.Stats) uint64 { return s.Stale })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "givelive_redis_recovered_total", Help: "Publications missed during a Redis disconnection and delivered from history when it came back.",
+		}, stats(func(s redisbroker.Stats) uint64 { return s.Recovered })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "givelive_redis_lost_total", Help: "Times a room's missed publications were no longer in Redis after a disconnection (its viewers resume).",
+		}, stats(func(s redisbroker.Stats) uint64 { return s.Lost })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "givelive_redis_pipelines_total", Help: "Pipelines of publications sent to Redis.",
+		}, stats(func(s redisbroker.Stats) uint64 { return s.Batches })),
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, nil, fmt.Errorf("failed to register redis metrics: %w", err)
 		}
 	}
-	log.Info("hub broker: redis", "url", redactURL(cfg.RedisURL))
+	shown := make([]string, len(urls))
+	for i, u := range urls {
+		shown[i] = redactURL(u)
+	}
+	log.Info("hub broker: redis", "servers", shown)
 	return b, b.Ping, nil
 }
 
