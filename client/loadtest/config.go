@@ -18,6 +18,11 @@ import (
 type Config struct {
 	// Target is the server's base URL. Default http://127.0.0.1:8080.
 	Target string
+	// ViewerTarget, when set, is another node of the same cluster (sharing
+	// its Redis and ledger) that the viewers connect to, while the chatters,
+	// the REST calls and the server metrics stay on Target: the latencies
+	// then include the hop from one node to another. Default: Target.
+	ViewerTarget string
 	// Viewers is the number of anonymous viewer connections. Default 1000.
 	Viewers int
 	// Rooms is how many fundraisers the viewers are spread over, round
@@ -127,6 +132,19 @@ func (c Config) Validate() error {
 	ip, loopback := loopbackHost(u.Hostname())
 	if !loopback && !c.AllowRemote {
 		return fmt.Errorf("%w: %s (-allow-remote, or Config.AllowRemote, permits a remote server)", ErrRemoteTarget, u.Host)
+	}
+	if c.ViewerTarget != "" {
+		v, err := targetURL(c.ViewerTarget)
+		if err != nil {
+			return fmt.Errorf("viewer %w", err)
+		}
+		vip, vloop := loopbackHost(v.Hostname())
+		if !vloop && !c.AllowRemote {
+			return fmt.Errorf("%w: viewer target %s (-allow-remote, or Config.AllowRemote, permits a remote server)", ErrRemoteTarget, v.Host)
+		}
+		if c.SourceIPs > 0 && (vip == nil || vip.To4() == nil || !vip.IsLoopback()) {
+			return errors.New("source IPs need an IPv4 loopback viewer target such as 127.0.0.1")
+		}
 	}
 	switch {
 	case c.Viewers < 0:

@@ -20,6 +20,8 @@ func TestConfigValidate(t *testing.T) {
 		{"other 127 address", func(c *Config) { c.Target = "http://127.1.2.3:9000/" }, ""},
 		{"remote refused", func(c *Config) { c.Target = "http://198.51.100.7:8080" }, ErrRemoteTarget.Error()},
 		{"remote name refused", func(c *Config) { c.Target = "https://givelive.example" }, ErrRemoteTarget.Error()},
+		{"remote viewer target refused", func(c *Config) { c.ViewerTarget = "http://198.51.100.8:8080" }, ErrRemoteTarget.Error()},
+		{"bad viewer target", func(c *Config) { c.ViewerTarget = "ftp://127.0.0.1" }, "must be an http"},
 		{"remote allowed", func(c *Config) { c.Target = "https://givelive.example"; c.AllowRemote = true }, ""},
 		{"not http", func(c *Config) { c.Target = "ws://127.0.0.1:8080" }, "http://"},
 		{"query", func(c *Config) { c.Target = "http://127.0.0.1:8080/?x=1" }, "without query"},

@@ -25,14 +25,12 @@ const dialTimeout = 15 * time.Second
 // source addresses. Safe for concurrent use.
 type dialer struct {
 	wsURL   string
+	viewers string         // the viewers' WebSocket URL: wsURL unless they go to another node
 	clients []*http.Client // one per source address; one with the system's choice if none
 }
 
-func newDialer(target *url.URL, sourceIPs int) *dialer {
-	ws := *target
-	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[target.Scheme]
-	ws.Path += "/ws"
-	d := &dialer{wsURL: ws.String()}
+func newDialer(target, viewerTarget *url.URL, sourceIPs int) *dialer {
+	d := &dialer{wsURL: websocketURL(target), viewers: websocketURL(viewerTarget)}
 	if sourceIPs == 0 {
 		d.clients = []*http.Client{{Transport: newTransport(nil)}}
 		return d
@@ -42,6 +40,14 @@ func newDialer(target *url.URL, sourceIPs int) *dialer {
 		d.clients = append(d.clients, &http.Client{Transport: newTransport(&net.TCPAddr{IP: ip})})
 	}
 	return d
+}
+
+// websocketURL is /ws of a base URL.
+func websocketURL(base *url.URL) string {
+	ws := *base
+	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[base.Scheme]
+	ws.Path += "/ws"
+	return ws.String()
 }
 
 func newTransport(local *net.TCPAddr) *http.Transport {
@@ -57,10 +63,18 @@ func newTransport(local *net.TCPAddr) *http.Transport {
 	}
 }
 
-// dial opens connection i (which picks the source address) with an
-// optional viewer token.
+// dial opens chatter connection i (which picks the source address) with
+// an optional viewer token.
 func (d *dialer) dial(ctx context.Context, i int, token string) (*websocket.Conn, error) {
-	u := d.wsURL
+	return d.dialURL(ctx, d.wsURL, i, token)
+}
+
+// dialViewer opens viewer connection i, on the viewer target.
+func (d *dialer) dialViewer(ctx context.Context, i int) (*websocket.Conn, error) {
+	return d.dialURL(ctx, d.viewers, i, "")
+}
+
+func (d *dialer) dialURL(ctx context.Context, u string, i int, token string) (*websocket.Conn, error) {
 	if token != "" {
 		u += "?token=" + url.QueryEscape(token)
 	}

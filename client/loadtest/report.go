@@ -24,16 +24,18 @@ import (
 // for every viewer that joined before the chat began, the chats its room's
 // chatters had accepted (answered ok) by the end.
 type Report struct {
-	Target    string   `json:"target"`
-	Rooms     []string `json:"rooms"`
-	Viewers   int      `json:"viewers"`
-	Ramp      int      `json:"ramp_per_sec"`
-	ChatRate  float64  `json:"chat_rate"`
-	Duration  float64  `json:"duration_s"`
-	Warmup    float64  `json:"warmup_s"`
-	SourceIPs int      `json:"source_ips"`
-	Chatters  int      `json:"chatters"`
-	StartedAt string   `json:"started_at"`
+	Target string `json:"target"`
+	// ViewerTarget is the node the viewers used, when not Target.
+	ViewerTarget string   `json:"viewer_target,omitempty"`
+	Rooms        []string `json:"rooms"`
+	Viewers      int      `json:"viewers"`
+	Ramp         int      `json:"ramp_per_sec"`
+	ChatRate     float64  `json:"chat_rate"`
+	Duration     float64  `json:"duration_s"`
+	Warmup       float64  `json:"warmup_s"`
+	SourceIPs    int      `json:"source_ips"`
+	Chatters     int      `json:"chatters"`
+	StartedAt    string   `json:"started_at"`
 
 	ViewersConnected int       `json:"viewers_connected"`
 	ViewersFailed    int       `json:"viewers_failed"`
@@ -201,6 +203,9 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, args...)) }
 	fmt.Fprintln(tw, "\nGiveLive load test\t"+r.Target)
+	if r.ViewerTarget != "" {
+		row("viewers on", "%s", r.ViewerTarget)
+	}
 	row("rooms", "%d (%s)", len(r.Rooms), abbreviate(r.Rooms, 3))
 	row("viewers connected", "%d of %d in %.1f s; connect p50 %.1f ms, p99 %.1f ms, max %.1f ms",
 		r.ViewersConnected, r.Viewers, r.RampSeconds, r.ConnectMS.P50, r.ConnectMS.P99, r.ConnectMS.Max)

@@ -40,6 +40,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	cfg = cfg.withDefaults()
 	target, _ := targetURL(cfg.Target)
+	viewerTarget := target
+	if cfg.ViewerTarget != "" {
+		viewerTarget, _ = targetURL(cfg.ViewerTarget)
+	}
 	rest, err := newRESTClient(target)
 	if err != nil {
 		return Report{}, err
@@ -48,7 +52,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		cfg:     cfg,
 		out:     cfg.Out,
 		rest:    rest,
-		dialer:  newDialer(target, cfg.SourceIPs),
+		dialer:  newDialer(target, viewerTarget, cfg.SourceIPs),
 		shards:  statShards(),
 		connect: newHistogram(),
 	}
@@ -570,7 +574,7 @@ func (r *runner) report(s samples, joined map[string]int) Report {
 	cfg := r.cfg
 	rep := Report{
 		Timeline: r.timeline,
-		Target:   cfg.Target, Rooms: r.rooms, Viewers: cfg.Viewers, Ramp: cfg.Ramp, ChatRate: cfg.ChatRate,
+		Target:   cfg.Target, ViewerTarget: cfg.ViewerTarget, Rooms: r.rooms, Viewers: cfg.Viewers, Ramp: cfg.Ramp, ChatRate: cfg.ChatRate,
 		Duration: cfg.Duration.Seconds(), Warmup: cfg.Warmup.Seconds(), SourceIPs: cfg.SourceIPs,
 		Chatters: len(r.chatters), StartedAt: r.begun.UTC().Format(time.RFC3339),
 		RampSeconds:         s.rampTime.Seconds(),

@@ -59,7 +59,7 @@ func (v *viewer) run(ctx context.Context, joined func()) {
 	}()
 
 	start := time.Now()
-	ws, err := v.r.dialer.dial(ctx, v.idx, "")
+	ws, err := v.r.dialer.dialViewer(ctx, v.idx)
 	if err != nil {
 		v.countError(dialErrorKind(err))
 		return

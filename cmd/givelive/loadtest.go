@@ -41,6 +41,7 @@ func loadtest(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	var cfg lt.Config
 	fs.StringVar(&cfg.Target, "target", lt.DefaultTarget, "server base `URL`")
+	fs.StringVar(&cfg.ViewerTarget, "viewer-target", "", "another node's base `URL` for the viewers (chatters, REST and metrics stay on -target), to measure delivery across nodes")
 	fs.IntVar(&cfg.Viewers, "viewers", lt.DefaultViewers, "anonymous viewer connections")
 	fs.IntVar(&cfg.Rooms, "rooms", lt.DefaultRooms, "fundraisers to create and spread the viewers over")
 	fs.IntVar(&cfg.Ramp, "ramp", lt.DefaultRamp, "viewer connections opened per second")
