@@ -1,17 +1,23 @@
 // Package redisbroker is the hub.Broker for many nodes sharing Redis.
 //
-// New returns a Broker; the hub calls Start, then Publish, Subscribe,
-// Unsubscribe and History from any goroutine, and Close once. Each room's
-// publications are numbered, appended to a capped stream and published by
-// one Lua script, so offsets reach every node in order. One pub/sub
-// connection reads for the whole node and hands publications to a few
-// workers by room, each with a bounded queue: the reader never waits on the
-// hub. A publication dropped on a full queue is counted, and the hub sees
-// the gap in offsets and makes its viewers resume.
+// New returns a Broker on one Redis server; NewRing spreads rooms over
+// several. The hub calls Start, then Publish, Subscribe, Unsubscribe and
+// History from any goroutine, and Close once. Each room's publications are
+// numbered, appended to a capped stream and published by one Lua script,
+// so offsets reach every node in order. Publishes are queued and sent in
+// pipelines, so a node's publish rate is not bound by its round-trip time;
+// subscriptions of many rooms at once share SUBSCRIBE commands. One
+// pub/sub connection reads for the whole node and hands publications to a
+// few workers by room, each with a bounded queue: the reader never waits
+// on the hub. A publication dropped on a full queue is counted, and the hub
+// sees the gap in offsets and makes its viewers resume.
 //
 // When Redis goes away, Publish and History fail, the reader reconnects
-// with backoff and resubscribes every room, and delivery resumes. What was
-// published meanwhile is a gap the hub detects from offsets or epochs.
+// with backoff and resubscribes every room. As each room's subscription is
+// confirmed again, its worker reads what the room published meanwhile
+// from history and delivers it in order, or, when history no longer holds
+// it (Redis restarted empty), tells the hub (hub.GapHandler) so the room's
+// viewers resume at once.
 package redisbroker
 
 import (
@@ -107,6 +113,9 @@ type Broker struct {
 	recovered  atomic.Uint64
 	lost       atomic.Uint64
 
+	subReqs     chan subRequest // to the subscription batcher
+	subCommands atomic.Uint64   // SUBSCRIBE and UNSUBSCRIBE commands sent
+
 	pubs    chan *pubRequest // to the senders (pipeline.go)
 	wgSend  sync.WaitGroup
 	senders chan struct{} // closed when every sender has returned
@@ -139,8 +148,11 @@ type Stats struct {
 	Reconnects uint64 // times the pub/sub connection came back after an error
 	Stale      uint64 // times a silent pub/sub connection was replaced
 	Batches    uint64 // pipelines of publications sent
-	Recovered  uint64 // publications recovered from history after a reconnection
-	Lost       uint64 // rooms whose missed publications could not be recovered
+	// SubscribeCommands counts the SUBSCRIBE and UNSUBSCRIBE commands
+	// sent for rooms; a batch of rooms shares one.
+	SubscribeCommands uint64
+	Recovered         uint64 // publications recovered from history after a reconnection
+	Lost              uint64 // rooms whose missed publications could not be recovered
 }
 
 // New returns a broker; it connects lazily, so it does not fail when Redis
@@ -202,6 +214,7 @@ func New(cfg Config) (*Broker, error) {
 		rooms:   make(map[string]int),
 		waiters: make(map[string][]chan struct{}),
 		pubs:    make(chan *pubRequest, maxBatch),
+		subReqs: make(chan subRequest, maxSubBatch),
 		senders: make(chan struct{}),
 	}
 	for range cfg.Senders {
@@ -232,6 +245,7 @@ func (b *Broker) Start(h hub.PublicationHandler) error {
 	}
 	b.wg.Go(b.read)
 	b.wg.Go(b.keepalive)
+	b.wg.Go(b.batchSubscriptions)
 	return nil
 }
 
@@ -261,7 +275,7 @@ func (b *Broker) Close() error {
 
 // Stats returns the broker's counters.
 func (b *Broker) Stats() Stats {
-	return Stats{Dropped: b.dropped.Load(), Reconnects: b.reconnects.Load(), Stale: b.stale.Load(), Batches: b.batches.Load(),
+	return Stats{Dropped: b.dropped.Load(), Reconnects: b.reconnects.Load(), Stale: b.stale.Load(), Batches: b.batches.Load(), SubscribeCommands: b.subCommands.Load(),
 		Recovered: b.recovered.Load(), Lost: b.lost.Load()}
 }
 

@@ -379,3 +379,45 @@ func TestReconnectReportsALostGap(t *testing.T) {
 		t.Fatal("the lost gap is not counted")
 	}
 }
+
+// TestSubscriptionsAreBatched joins 300 rooms at once, as a node does when
+// its viewers come back after a restart: the rooms share SUBSCRIBE
+// commands, and each is subscribed (a publication reaches it).
+func TestSubscriptionsAreBatched(t *testing.T) {
+	srv := startRedis(t)
+	rec := brokertest.NewRecorder()
+	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, rec)
+	ctx := timeout(t, 20*time.Second)
+	const rooms = 300
+	var wg sync.WaitGroup
+	for i := range rooms {
+		wg.Go(func() {
+			if err := b.Subscribe(ctx, fmt.Sprintf("f_batch%03d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	cmds := b.Stats().SubscribeCommands
+	t.Logf("%d rooms subscribed with %d commands", rooms, cmds)
+	if cmds >= rooms {
+		t.Fatalf("%d SUBSCRIBE commands for %d rooms: none were batched", cmds, rooms)
+	}
+	for i := range rooms {
+		if _, err := b.Publish(ctx, fmt.Sprintf("f_batch%03d", i), chat(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range rooms {
+		rec.Wait(t, fmt.Sprintf("f_batch%03d", i), 1)
+	}
+	for i := range rooms {
+		wg.Go(func() {
+			if err := b.Unsubscribe(ctx, fmt.Sprintf("f_batch%03d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("and unsubscribed with %d more", b.Stats().SubscribeCommands-cmds)
+}

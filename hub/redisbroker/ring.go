@@ -178,6 +178,7 @@ func (r *Ring) Stats() Stats {
 		s.Reconnects += t.Reconnects
 		s.Stale += t.Stale
 		s.Batches += t.Batches
+		s.SubscribeCommands += t.SubscribeCommands
 		s.Recovered += t.Recovered
 		s.Lost += t.Lost
 	}

@@ -26,7 +26,6 @@ func (b *Broker) Subscribe(ctx context.Context, room string) error {
 	}
 	b.rooms[room]++
 	b.waiters[ch] = append(b.waiters[ch], done)
-	ps := b.pubsub
 	b.mu.Unlock()
 
 	if _, ok := ctx.Deadline(); !ok {
@@ -34,10 +33,7 @@ func (b *Broker) Subscribe(ctx context.Context, room string) error {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.SubscribeTimeout)
 		defer cancel()
 	}
-	err := ps.Subscribe(ctx, ch)
-	if errors.Is(err, redis.ErrClosed) && b.ctx.Err() == nil {
-		err = nil // the reader replaced ps and subscribes the room on the new one
-	}
+	err := b.request(ctx, ch, false)
 	if err == nil {
 		select {
 		case <-done:
@@ -55,10 +51,9 @@ func (b *Broker) Subscribe(ctx context.Context, room string) error {
 		delete(b.waiters, ch)
 	}
 	last := b.unpin(room)
-	ps = b.pubsub
 	b.mu.Unlock()
 	if last {
-		_ = ps.Unsubscribe(context.WithoutCancel(ctx), ch)
+		_ = b.request(context.WithoutCancel(ctx), ch, true)
 	}
 	return fmt.Errorf("failed to subscribe to room %s: %w", room, err)
 }
@@ -72,16 +67,107 @@ func (b *Broker) Unsubscribe(ctx context.Context, room string) error {
 		return hub.ErrBrokerClosed
 	}
 	last := b.unpin(room)
-	ps := b.pubsub
 	b.mu.Unlock()
 	if !last {
 		return nil
 	}
 	b.enqueue(delivery{room: room, kind: deliverForget})
-	if err := ps.Unsubscribe(ctx, b.channel(room)); err != nil {
+	if err := b.request(ctx, b.channel(room), true); err != nil {
 		return fmt.Errorf("failed to unsubscribe from room %s: %w", room, err)
 	}
 	return nil
+}
+
+// subRequest asks the subscription batcher to (un)subscribe one channel.
+type subRequest struct {
+	channel string
+	unsub   bool
+	done    chan error // buffered
+}
+
+// maxSubBatch caps the channels of one SUBSCRIBE or UNSUBSCRIBE command.
+const maxSubBatch = 512
+
+// request has the batcher send SUBSCRIBE (or UNSUBSCRIBE) for channel,
+// together with every other request waiting, and returns once it is
+// written. A subscription is confirmed later, by the reader.
+func (b *Broker) request(ctx context.Context, channel string, unsub bool) error {
+	r := subRequest{channel: channel, unsub: unsub, done: make(chan error, 1)}
+	select {
+	case b.subReqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.ctx.Done():
+		return hub.ErrBrokerClosed
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.ctx.Done():
+		return hub.ErrBrokerClosed
+	}
+}
+
+// batchSubscriptions sends the waiting (un)subscribe requests in as few
+// commands as it can: when many rooms gain or lose their first viewer at
+// once (a node starting, a reconnect storm), one command carries hundreds
+// of channels. The hub subscribes and unsubscribes a room one call at a
+// time, so a batch never holds both for one channel.
+func (b *Broker) batchSubscriptions() {
+	batch := make([]subRequest, 0, maxSubBatch)
+	var subs, unsubs []string
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case r := <-b.subReqs:
+			batch = append(batch[:0], r)
+		}
+	fill:
+		for len(batch) < maxSubBatch {
+			select {
+			case r := <-b.subReqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		subs, unsubs = subs[:0], unsubs[:0]
+		for _, r := range batch {
+			if r.unsub {
+				unsubs = append(unsubs, r.channel)
+			} else {
+				subs = append(subs, r.channel)
+			}
+		}
+		b.mu.Lock()
+		ps := b.pubsub
+		b.mu.Unlock()
+		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
+		var subErr, unsubErr error
+		if len(subs) > 0 {
+			b.subCommands.Add(1)
+			subErr = ps.Subscribe(ctx, subs...)
+			if errors.Is(subErr, redis.ErrClosed) && b.ctx.Err() == nil {
+				subErr = nil // the reader replaced ps and subscribes the rooms on the new one
+			}
+		}
+		if len(unsubs) > 0 {
+			b.subCommands.Add(1)
+			unsubErr = ps.Unsubscribe(ctx, unsubs...)
+		}
+		cancel()
+		for _, r := range batch {
+			if r.unsub {
+				r.done <- unsubErr
+			} else {
+				r.done <- subErr
+			}
+		}
+		clear(batch)
+	}
 }
 
 // unpin undoes one Subscribe and reports whether it was the last. Called
