@@ -44,13 +44,19 @@ import (
 type Config struct {
 	// URL is the Redis server, as redis.ParseURL reads it:
 	// "redis://host:6379/0" or "unix:///path/redis.sock". Ignored when
-	// Options is set. Unless the URL says otherwise, commands are not
+	// Options is set. With Cluster, a comma-separated list of seed nodes
+	// (redis:// URLs; the first one's credentials and settings apply). Unless the URL says otherwise, commands are not
 	// retried (a publish retried after a lost reply would be published
 	// twice) and a failed dial is not retried either, so calls fail fast
 	// while Redis is down.
 	URL string
 	// Options, when not nil, configure the client instead of URL, as given.
 	Options *redis.Options
+	// Cluster means URL names nodes of a Redis Cluster: publications use
+	// sharded pub/sub (SPUBLISH, SSUBSCRIBE), each room's keys and channel
+	// share one hash slot, and the node keeps a pub/sub connection to each
+	// master that serves one of its rooms.
+	Cluster bool
 	// Prefix starts every key and channel name (default "gl").
 	Prefix string
 	// HistorySize is how many recoverable publications a room keeps
@@ -90,9 +96,11 @@ type Broker struct {
 	cfg     Config
 	node    string // this node's id among those sharing Redis (viewer counts)
 	log     *slog.Logger
-	client  *redis.Client
+	client  redis.UniversalClient // commands and scripts
+	single  *redis.Client         // client, on a single server
+	cluster *redis.ClusterClient  // client, on Redis Cluster
+	publish string                // the publish command: PUBLISH or SPUBLISH
 	handler hub.PublicationHandler
-	pubsub  *redis.PubSub // guarded by mu: the reader replaces a silent one
 	workers []chan delivery
 
 	ctx    context.Context // cancelled by Close
@@ -105,6 +113,8 @@ type Broker struct {
 	closed  bool
 	rooms   map[string]int             // subscribed rooms: Subscribe calls not undone
 	waiters map[string][]chan struct{} // channel → Subscribe calls awaiting confirmation
+	conns   map[string]*subConn        // pub/sub connections by node address ("" on a single server)
+	where   map[string]*subConn        // cluster: channel → the connection holding it
 
 	dropped    atomic.Uint64
 	reconnects atomic.Uint64
@@ -158,23 +168,92 @@ type Stats struct {
 // New returns a broker; it connects lazily, so it does not fail when Redis
 // is down.
 func New(cfg Config) (*Broker, error) {
+	if cfg.Cluster {
+		c, err := newClusterClient(cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		b := newBroker(cfg)
+		b.client, b.cluster, b.publish = c, c, "SPUBLISH"
+		return b, nil
+	}
 	opt := cfg.Options
 	if opt == nil {
 		var err error
-		if opt, err = redis.ParseURL(cfg.URL); err != nil {
-			return nil, fmt.Errorf("failed to parse redis url: %w", err)
-		}
-		if opt.MaxRetries == 0 {
-			opt.MaxRetries = -1
-		}
-		if opt.DialerRetries == 0 {
-			opt.DialerRetries = 1
+		if opt, err = parseURL(cfg.URL); err != nil {
+			return nil, err
 		}
 	}
 	if opt.MaintNotificationsConfig == nil {
 		// Plain Redis does not know the handshake; don't attempt it.
 		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	}
+	c := redis.NewClient(opt)
+	b := newBroker(cfg)
+	b.client, b.single, b.publish = c, c, "PUBLISH"
+	return b, nil
+}
+
+// NewClient returns a client for url as the broker would make it (see
+// Config.URL): for other parts of a node that keep their own keys in the
+// hub's Redis, hash-tagged per room the same way. With cluster, url lists
+// seed nodes of a Redis Cluster.
+func NewClient(url string, cluster bool) (redis.UniversalClient, error) {
+	if cluster {
+		return newClusterClient(url)
+	}
+	opt, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClient(opt), nil
+}
+
+// parseURL reads a Redis URL with the broker's defaults: no command
+// retries (a publish retried after a lost reply would be published twice)
+// and one dial attempt, unless the URL says otherwise.
+func parseURL(url string) (*redis.Options, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse redis url: %w", err)
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = -1
+	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 1
+	}
+	return opt, nil
+}
+
+// newClusterClient returns a Redis Cluster client for a comma-separated
+// list of seed node URLs; the first one's credentials and timeouts apply.
+func newClusterClient(urls string) (*redis.ClusterClient, error) {
+	var opt redis.ClusterOptions
+	for i, u := range strings.Split(urls, ",") {
+		o, err := redis.ParseURL(strings.TrimSpace(u))
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse redis cluster url %d: %w", i+1, err)
+		}
+		if o.Network == "unix" {
+			return nil, errors.New("redis cluster nodes are reached over TCP, not unix sockets")
+		}
+		if i == 0 {
+			opt = redis.ClusterOptions{
+				Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig,
+				DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+				MaxRetries: -1, DialerRetries: 1,
+				MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+			}
+		}
+		opt.Addrs = append(opt.Addrs, o.Addr)
+	}
+	return redis.NewClusterClient(&opt), nil
+}
+
+// newBroker fills in cfg's defaults and returns a broker without a client.
+func newBroker(cfg Config) *Broker {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "gl"
 	}
@@ -208,11 +287,12 @@ func New(cfg Config) (*Broker, error) {
 		cfg:     cfg,
 		node:    newNodeID(),
 		log:     log,
-		client:  redis.NewClient(opt),
 		ctx:     ctx,
 		cancel:  cancel,
 		rooms:   make(map[string]int),
 		waiters: make(map[string][]chan struct{}),
+		conns:   make(map[string]*subConn),
+		where:   make(map[string]*subConn),
 		pubs:    make(chan *pubRequest, maxBatch),
 		subReqs: make(chan subRequest, maxSubBatch),
 		senders: make(chan struct{}),
@@ -221,7 +301,7 @@ func New(cfg Config) (*Broker, error) {
 		b.wgSend.Go(b.send)
 	}
 	go func() { b.wgSend.Wait(); close(b.senders) }()
-	return b, nil
+	return b
 }
 
 // Start registers the handler and starts reading publications.
@@ -236,14 +316,13 @@ func (b *Broker) Start(h hub.PublicationHandler) error {
 	}
 	b.started = true
 	b.handler = h
-	b.pubsub = b.client.Subscribe(b.ctx)
 	b.workers = make([]chan delivery, b.cfg.Workers)
 	for i := range b.workers {
 		q := make(chan delivery, b.cfg.QueueSize)
 		b.workers[i] = q
 		b.wgWork.Go(func() { b.work(q) })
 	}
-	b.wg.Go(b.read)
+	b.startConns()
 	b.wg.Go(b.keepalive)
 	b.wg.Go(b.batchSubscriptions)
 	return nil
@@ -258,12 +337,18 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
-	started, ps := b.started, b.pubsub
+	started := b.started
+	var pss []*redis.PubSub
+	for _, c := range b.conns {
+		pss = append(pss, c.ps)
+	}
 	b.mu.Unlock()
 	b.cancel()
 	<-b.senders
 	if started {
-		_ = ps.Close() // unblocks the reader
+		for _, ps := range pss {
+			_ = ps.Close() // unblocks the reader
+		}
 		b.wg.Wait()
 		for _, q := range b.workers {
 			close(q)
@@ -455,6 +540,18 @@ func newEpoch() string {
 
 // Ping checks that Redis answers, for readiness probes.
 func (b *Broker) Ping(ctx context.Context) error {
+	if b.cluster != nil {
+		err := b.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			if err := c.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%s: %w", c.Options().Addr, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("redis cluster: %w", err)
+		}
+		return nil
+	}
 	if err := b.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}

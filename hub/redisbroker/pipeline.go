@@ -112,13 +112,15 @@ func (b *Broker) pipeline(reqs []*pubRequest) ([][]redis.Cmder, error) {
 			if wire.Recoverable(r.p.Type) {
 				cmds[i] = []redis.Cmder{pipe.EvalSha(ctx, publishScript.Hash(),
 					[]string{b.metaKey(r.room), b.streamKey(r.room)},
-					newEpoch(), b.channel(r.room), r.p.Type, r.p.Time, r.p.Data, b.cfg.HistorySize, b.ttlMillis())}
+					newEpoch(), b.channel(r.room), r.p.Type, r.p.Time, r.p.Data, b.cfg.HistorySize, b.ttlMillis(), b.publish)}
 				continue
 			}
-			cmds[i] = []redis.Cmder{
-				pipe.HMGet(ctx, b.metaKey(r.room), "e", "o"),
-				pipe.Publish(ctx, b.channel(r.room), appendVolatile(make([]byte, 0, 32+len(r.p.Type)+len(r.p.Data)), r.p)),
+			msg := appendVolatile(make([]byte, 0, 32+len(r.p.Type)+len(r.p.Data)), r.p)
+			pub := pipe.Publish
+			if b.cluster != nil {
+				pub = pipe.SPublish
 			}
+			cmds[i] = []redis.Cmder{pipe.HMGet(ctx, b.metaKey(r.room), "e", "o"), pub(ctx, b.channel(r.room), msg)}
 		}
 		return nil
 	})

@@ -17,7 +17,8 @@ import "github.com/redis/go-redis/v9"
 // step: offsets are assigned and delivered in the same order.
 //
 // KEYS: meta, stream. ARGV: new epoch, channel, type, time, data,
-// history size, ttl (ms). Returns {epoch, offset}.
+// history size, ttl (ms), publish command (PUBLISH, or SPUBLISH on Redis
+// Cluster). Returns {epoch, offset}.
 var publishScript = redis.NewScript(`
 local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
@@ -29,7 +30,7 @@ local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], offset .. '-0', 't', ARGV[3], 'm', ARGV[4], 'd', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
-redis.call('PUBLISH', ARGV[2], offset .. ' ' .. epoch .. ' ' .. ARGV[3] .. ' ' .. ARGV[4] .. '\n' .. ARGV[5])
+redis.call(ARGV[8], ARGV[2], offset .. ' ' .. epoch .. ' ' .. ARGV[3] .. ' ' .. ARGV[4] .. '\n' .. ARGV[5])
 return {epoch, offset}
 `)
 

@@ -114,10 +114,11 @@ func (b *Broker) request(ctx context.Context, channel string, unsub bool) error 
 // commands as it can: when many rooms gain or lose their first viewer at
 // once (a node starting, a reconnect storm), one command carries hundreds
 // of channels. The hub subscribes and unsubscribes a room one call at a
-// time, so a batch never holds both for one channel.
+// time, so a batch never holds both for one channel. On Redis Cluster each
+// channel goes to the connection of its slot's master, one command per
+// channel (a sharded subscription cannot span slots).
 func (b *Broker) batchSubscriptions() {
 	batch := make([]subRequest, 0, maxSubBatch)
-	var subs, unsubs []string
 	for {
 		select {
 		case <-b.ctx.Done():
@@ -134,39 +135,60 @@ func (b *Broker) batchSubscriptions() {
 				break fill
 			}
 		}
-		subs, unsubs = subs[:0], unsubs[:0]
-		for _, r := range batch {
-			if r.unsub {
-				unsubs = append(unsubs, r.channel)
-			} else {
-				subs = append(subs, r.channel)
-			}
-		}
-		b.mu.Lock()
-		ps := b.pubsub
-		b.mu.Unlock()
 		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
-		var subErr, unsubErr error
-		if len(subs) > 0 {
-			b.subCommands.Add(1)
-			subErr = ps.Subscribe(ctx, subs...)
-			if errors.Is(subErr, redis.ErrClosed) && b.ctx.Err() == nil {
-				subErr = nil // the reader replaced ps and subscribes the rooms on the new one
-			}
-		}
-		if len(unsubs) > 0 {
-			b.subCommands.Add(1)
-			unsubErr = ps.Unsubscribe(ctx, unsubs...)
-		}
+		b.sendSubscriptions(ctx, batch)
 		cancel()
-		for _, r := range batch {
-			if r.unsub {
-				r.done <- unsubErr
-			} else {
-				r.done <- subErr
-			}
-		}
 		clear(batch)
+	}
+}
+
+// sendSubscriptions sends one batch and answers its requests.
+func (b *Broker) sendSubscriptions(ctx context.Context, batch []subRequest) {
+	type group struct {
+		subs, unsubs []string
+		subErr       error
+		unsubErr     error
+	}
+	groups := make(map[*subConn]*group)
+	conns := make([]*subConn, len(batch))
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		c, err := b.connFor(ctx, r.channel, r.unsub)
+		if err != nil || c == nil {
+			errs[i] = err // unsubscribing a channel no connection has is done
+			continue
+		}
+		conns[i] = c
+		g := groups[c]
+		if g == nil {
+			g = &group{}
+			groups[c] = g
+		}
+		if r.unsub {
+			g.unsubs = append(g.unsubs, r.channel)
+		} else {
+			g.subs = append(g.subs, r.channel)
+		}
+	}
+	for c, g := range groups {
+		b.mu.Lock()
+		ps := c.ps
+		b.mu.Unlock()
+		g.subErr = c.send(ctx, ps, false, g.subs, &b.subCommands)
+		if errors.Is(g.subErr, redis.ErrClosed) && b.ctx.Err() == nil {
+			g.subErr = nil // the reader replaced ps and subscribes the channels on the new one
+		}
+		g.unsubErr = c.send(ctx, ps, true, g.unsubs, &b.subCommands)
+	}
+	for i, r := range batch {
+		switch g := groups[conns[i]]; {
+		case conns[i] == nil:
+			r.done <- errs[i]
+		case r.unsub:
+			r.done <- g.unsubErr
+		default:
+			r.done <- g.subErr
+		}
 	}
 }
 
@@ -182,19 +204,23 @@ func (b *Broker) unpin(room string) bool {
 	return true
 }
 
-// read is the pub/sub reader. It never waits on the hub: publications go
-// to the workers' queues, or are dropped and counted when a queue is full.
-// go-redis reconnects and resubscribes on the next Receive after an error;
-// read backs off between failures, and replaces a connection that stays
-// silent after a ping.
-func (b *Broker) read() {
+// read is the reader of one pub/sub connection. It never waits on the
+// hub: publications go to the workers' queues, or are dropped and counted
+// when a queue is full. go-redis reconnects and resubscribes on the next
+// Receive after an error; read backs off between failures, and replaces a
+// connection that stays silent after a ping. On Redis Cluster it also
+// moves the channels whose slots another node now serves.
+func (b *Broker) read(c *subConn) {
 	const minBackoff, maxBackoff = 50 * time.Millisecond, time.Second
 	backoff := time.Duration(0)
 	pinged := false
 	for {
 		b.mu.Lock()
-		ps := b.pubsub
+		ps, retired := c.ps, c.retired
 		b.mu.Unlock()
+		if retired {
+			return
+		}
 		msg, err := ps.ReceiveTimeout(b.ctx, b.cfg.PingInterval)
 		if b.ctx.Err() != nil {
 			return
@@ -207,14 +233,14 @@ func (b *Broker) read() {
 					_ = ps.Ping(b.ctx)
 					continue
 				}
-				b.log.Warn("redis pub/sub connection silent, replacing it")
-				b.replace()
+				b.log.Warn("redis pub/sub connection silent, replacing it", "node", c.addr)
+				b.replace(c)
 				pinged = false
 				continue
 			}
 			pinged = false
 			if backoff == 0 {
-				b.log.Warn("redis pub/sub connection lost", "err", err)
+				b.log.Warn("redis pub/sub connection lost", "node", c.addr, "err", err)
 				backoff = minBackoff
 			} else {
 				backoff = min(2*backoff, maxBackoff)
@@ -224,23 +250,30 @@ func (b *Broker) read() {
 			case <-b.ctx.Done():
 				return
 			}
+			if b.cluster != nil {
+				b.reroute(c) // its node may have lost its slots (failover)
+				b.resubscribeSharded(c)
+			}
 			continue
 		}
 		pinged = false
 		if backoff != 0 {
 			backoff = 0
 			b.reconnects.Add(1)
-			b.log.Info("redis pub/sub connection restored")
+			b.log.Info("redis pub/sub connection restored", "node", c.addr)
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
+			switch m.Kind {
+			case "subscribe", "ssubscribe":
 				b.confirm(m.Channel)
 				if room, ok := b.roomOf(m.Channel); ok {
 					// Ahead of the channel's first publication: the
 					// worker recovers what a reconnection missed.
 					b.enqueue(delivery{room: room, kind: deliverResync})
 				}
+			case "sunsubscribe":
+				b.moved(c, m.Channel)
 			}
 		case *redis.Message:
 			b.dispatch(m)
@@ -248,30 +281,50 @@ func (b *Broker) read() {
 	}
 }
 
-// replace swaps the pub/sub connection for a new one that subscribes every
-// room, in one command. Subscribe calls racing with it find the old one
-// closed and wait for the new one's confirmation.
-func (b *Broker) replace() {
+// replace swaps a pub/sub connection for a new one that subscribes all its
+// channels. Subscribe calls racing with it find the old one closed and
+// wait for the new one's confirmation.
+func (b *Broker) replace(c *subConn) {
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || c.retired {
 		b.mu.Unlock()
 		return
 	}
-	old := b.pubsub
-	b.pubsub = b.client.Subscribe(b.ctx)
-	ps := b.pubsub
-	channels := make([]string, 0, len(b.rooms))
-	for r := range b.rooms {
-		channels = append(channels, b.channel(r))
-	}
+	old := c.ps
+	c.ps = c.open(b.ctx)
+	ps := c.ps
+	channels := b.channelsOf(c)
 	b.mu.Unlock()
 	b.stale.Add(1)
 	_ = old.Close()
-	if len(channels) > 0 {
-		// On failure the channels stay registered: the next Receive
-		// reconnects and subscribes them.
-		_ = ps.Subscribe(b.ctx, channels...)
+	// On failure the channels stay registered: the next Receive
+	// reconnects and subscribes them.
+	_ = c.send(b.ctx, ps, false, channels, &b.subCommands)
+}
+
+// resubscribeSharded replaces a cluster connection after an error with a
+// new one that subscribes its channels one command each, once the node
+// answers. go-redis would resubscribe them all in one SSUBSCRIBE, which a
+// cluster refuses when they span slots (CROSSSLOT); a connection that
+// holds no channel until the node answers never attempts that.
+func (b *Broker) resubscribeSharded(c *subConn) {
+	b.mu.Lock()
+	if b.closed || c.retired {
+		b.mu.Unlock()
+		return
 	}
+	old := c.ps
+	c.ps = c.open(b.ctx)
+	ps := c.ps
+	channels := b.channelsOf(c)
+	b.mu.Unlock()
+	_ = old.Close()
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
+	defer cancel()
+	if err := ps.Ping(ctx); err != nil {
+		return // still down: the reader fails again, and comes back here
+	}
+	_ = c.send(ctx, ps, false, channels, &b.subCommands)
 }
 
 // confirm wakes the Subscribe calls waiting for channel.

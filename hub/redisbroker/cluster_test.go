@@ -1,0 +1,109 @@
+package redisbroker_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/givelive/givelive/hub"
+	"github.com/givelive/givelive/hub/brokertest"
+	"github.com/givelive/givelive/hub/redisbroker"
+	"github.com/givelive/givelive/internal/testredis"
+)
+
+// The contract holds on a Redis Cluster of three masters (sharded pub/sub).
+func TestClusterContract(t *testing.T) {
+	cl := testredis.StartCluster(t, 3)
+	var n atomic.Int64
+	brokertest.Run(t, brokertest.Config{
+		HistorySize: 10,
+		New: func(t *testing.T) hub.Broker {
+			return newBroker(t, redisbroker.Config{URL: cl.URL(), Cluster: true, Prefix: fmt.Sprintf("t%d", n.Add(1)), HistorySize: 10})
+		},
+	})
+}
+
+// Two nodes on one cluster: rooms spread over every master; what one node
+// publishes reaches the other in order. A master is killed (its rooms
+// cannot publish, the others can) and started again empty: the node tells
+// the hub those rooms' gaps are lost (HandleGap), subscribes them again,
+// one SSUBSCRIBE per slot, and delivers again.
+func TestClusterTwoNodes(t *testing.T) {
+	cl := testredis.StartCluster(t, 3)
+	recA := brokertest.NewRecorder()
+	recB := &gapRecorder{Recorder: brokertest.NewRecorder(), gaps: make(chan string, 100)}
+	a := startBroker(t, redisbroker.Config{URL: cl.URL(), Cluster: true}, recA)
+	b := startBroker(t, redisbroker.Config{URL: cl.URL(), Cluster: true, PingInterval: time.Second}, recB)
+	ctx := timeout(t, 60*time.Second)
+	rooms := make([]string, 24)
+	for i := range rooms {
+		rooms[i] = fmt.Sprintf("f_cl%02d", i)
+		if err := b.Subscribe(ctx, rooms[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := 1; n <= 2; n++ {
+		for _, room := range rooms {
+			if _, err := a.Publish(ctx, room, chat(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, room := range rooms {
+		got := recB.Wait(t, room, 2)
+		if got[0].Offset != 1 || got[1].Offset != 2 {
+			t.Fatalf("room %s: offsets %d, %d", room, got[0].Offset, got[1].Offset)
+		}
+	}
+	if err := b.Ping(ctx); err != nil {
+		t.Fatalf("Ping with every master up: %v", err)
+	}
+
+	// Node 0 dies: its rooms cannot publish; the others can.
+	cl.Kill(0)
+	if err := b.Ping(timeout(t, 5*time.Second)); err == nil {
+		t.Fatal("Ping succeeded with a master down")
+	}
+	var down, up []string
+	for _, room := range rooms {
+		if _, err := a.Publish(timeout(t, 5*time.Second), room, chat(3)); err != nil {
+			down = append(down, room)
+		} else {
+			up = append(up, room)
+		}
+	}
+	t.Logf("with a master down: %d rooms fail to publish, %d publish", len(down), len(up))
+	if len(down) == 0 || len(up) == 0 {
+		t.Fatalf("rooms are not spread over the masters: %d down, %d up", len(down), len(up))
+	}
+	for _, room := range up {
+		recB.Wait(t, room, 3)
+	}
+
+	// It comes back empty (no persistence): its rooms start new epochs, and
+	// node B tells the hub their gap is lost, then delivers again.
+	cl.Restart(0)
+	cl.WaitOK()
+	lost := map[string]bool{}
+	for len(lost) < len(down) {
+		select {
+		case room := <-recB.gaps:
+			lost[room] = true
+		case <-ctx.Done():
+			t.Fatalf("HandleGap for %d of the %d rooms of the restarted master (%v)", len(lost), len(down), lost)
+		}
+	}
+	for _, room := range down {
+		if !lost[room] {
+			t.Fatalf("room %s was on the restarted master but no gap was reported", room)
+		}
+		for i := 0; recB.Count(room) < 3; i++ {
+			if ctx.Err() != nil {
+				t.Fatalf("room %s: no delivery after its master came back", room)
+			}
+			_, _ = a.Publish(timeout(t, time.Second), room, chat(100+i))
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
