@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
 const broadcasterColumns = `id, name, created_at`
@@ -29,7 +30,7 @@ func (s *Store) CreateBroadcaster(ctx context.Context, name string, tokenHash []
 	if len(tokenHash) == 0 {
 		return store.Broadcaster{}, errors.New("failed to create broadcaster: empty token hash")
 	}
-	id, err := newID(prefixBroadcaster)
+	id, err := ledgerrules.NewID(ledgerrules.PrefixBroadcaster)
 	if err != nil {
 		return store.Broadcaster{}, wrap("create broadcaster", err)
 	}

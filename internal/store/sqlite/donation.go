@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
 const donationColumns = `id, fundraiser_id, idempotency_key, request_hash, user_id, amount, currency,
@@ -44,19 +44,6 @@ func nullIfEmpty[T string | []byte](v T) any {
 	return v
 }
 
-// checkNewDonation refuses what no ledger state could make valid.
-func checkNewDonation(in store.NewDonation) error {
-	if in.Amount <= 0 {
-		return fmt.Errorf("amount %d is not positive", in.Amount)
-	}
-	switch in.Status {
-	case store.DonationPending, store.DonationSucceeded, store.DonationFailed:
-	default:
-		return fmt.Errorf("a new donation cannot be %q", in.Status)
-	}
-	return nil
-}
-
 // CreateDonation records a donation, or returns the fundraiser's donation
 // with the same idempotency key unchanged (created false), whatever its
 // request hash. An empty IdempotencyKey records a new donation every time.
@@ -68,10 +55,10 @@ func checkNewDonation(in store.NewDonation) error {
 // already has. A donation created succeeded has the effects of
 // SettleDonation in the same transaction.
 func (s *Store) CreateDonation(ctx context.Context, in store.NewDonation) (store.Donation, bool, error) {
-	if err := checkNewDonation(in); err != nil {
+	if err := ledgerrules.CheckNewDonation(in); err != nil {
 		return store.Donation{}, false, fmt.Errorf("failed to create donation: %w", err)
 	}
-	id, err := newID(prefixDonation)
+	id, err := ledgerrules.NewID(ledgerrules.PrefixDonation)
 	if err != nil {
 		return store.Donation{}, false, wrap("create donation", err)
 	}
@@ -127,36 +114,14 @@ func (s *Store) CreateDonation(ctx context.Context, in store.NewDonation) (store
 
 // insertDonation inserts a new donation and returns it as stored, or
 // sql.ErrNoRows if the fundraiser already has one with its idempotency key.
-// The record is built here rather than read back: every column is known,
-// and this is the hottest statement of the ledger.
+// The record is built (ledgerrules.NewDonationRecord) rather than read back:
+// every column is known, and this is the hottest statement of the ledger.
 func insertDonation(tx *wtx, id, currency string, in store.NewDonation) (store.Donation, error) {
 	created := now()
-	d := store.Donation{
-		ID:             id,
-		FundraiserID:   in.FundraiserID,
-		IdempotencyKey: in.IdempotencyKey,
-		UserID:         in.UserID,
-		Amount:         in.Amount,
-		Currency:       currency,
-		Name:           in.Name,
-		Message:        in.Message,
-		PublicMessage:  in.PublicMessage,
-		Anonymous:      in.Anonymous,
-		Status:         in.Status,
-		Provider:       in.Provider,
-		ProviderRef:    in.ProviderRef,
-		CreatedAt:      fromMillis(created),
-	}
-	if len(in.RequestHash) > 0 {
-		d.RequestHash = slices.Clone(in.RequestHash)
-	}
+	d := ledgerrules.NewDonationRecord(id, currency, in, fromMillis(created))
 	var settled any
 	if in.Status != store.DonationPending {
 		settled = created
-		d.SettledAt = d.CreatedAt
-	}
-	if in.Status == store.DonationFailed {
-		d.FailureReason = in.FailureReason
 	}
 	res, err := tx.exec(
 		`INSERT INTO donations (id, fundraiser_id, idempotency_key, request_hash, user_id, amount,
@@ -307,7 +272,7 @@ func (s *Store) SettleDonation(ctx context.Context, id, status, reason string, e
 			out = d
 			return nil
 		}
-		if d.Status != store.DonationPending || (status != store.DonationSucceeded && status != store.DonationFailed) {
+		if !ledgerrules.CanSettle(d.Status, status) {
 			return fmt.Errorf("donation %s: cannot move from %q to %q: %w", id, d.Status, status, store.ErrConflict)
 		}
 		if status != store.DonationFailed {

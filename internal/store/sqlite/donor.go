@@ -7,30 +7,8 @@ import (
 
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
-
-// donorKey names the donor-list entry a donation counts in (see the donors
-// table): a signed-in viewer's named donations together, their anonymous
-// ones together apart from those (so the list never adds an anonymous gift
-// to a name), and each donation of someone not signed in alone.
-func donorKey(d store.Donation) string {
-	switch {
-	case d.UserID == "":
-		return "d:" + d.ID
-	case d.Anonymous:
-		return "a:" + d.UserID
-	default:
-		return "u:" + d.UserID
-	}
-}
-
-// donorName is the name a donation gives its donor-list entry.
-func donorName(d store.Donation) string {
-	if d.UserID != "" && d.Anonymous {
-		return store.AnonymousName
-	}
-	return d.PublicName()
-}
 
 // applySucceeded adds a donation that has just succeeded to its donor and
 // its fundraiser's totals, then writes the "donation" event with the new
@@ -43,7 +21,7 @@ func applySucceeded(tx *wtx, f store.Fundraiser, d store.Donation) error {
 		 ON CONFLICT (fundraiser_id, donor_key) DO UPDATE
 		 SET name = excluded.name, amount = amount + excluded.amount, donations = donations + 1
 		 RETURNING donations`,
-		f.ID, donorKey(d), donorName(d), d.Amount).Scan(&donations)
+		f.ID, ledgerrules.DonorKey(d), ledgerrules.DonorName(d), d.Amount).Scan(&donations)
 	if err != nil {
 		return fmt.Errorf("add to donor: %w", err)
 	}
@@ -59,14 +37,7 @@ func applySucceeded(tx *wtx, f store.Fundraiser, d store.Donation) error {
 	if err != nil {
 		return fmt.Errorf("add to totals: %w", err)
 	}
-	err = enqueue(tx, f.ID, wire.TypeDonation, wire.DonationData{
-		ID:       d.ID,
-		Name:     d.PublicName(),
-		Amount:   d.Amount,
-		Currency: d.Currency,
-		Message:  d.PublicMessage,
-		Total:    total(f),
-	})
+	err = enqueue(tx, f.ID, wire.TypeDonation, ledgerrules.DonationData(f, d))
 	if err != nil {
 		return err
 	}
@@ -77,7 +48,7 @@ func applySucceeded(tx *wtx, f store.Fundraiser, d store.Donation) error {
 // donor and its fundraiser's totals, and writes "donation.refunded" with
 // the new total. Milestones stay reached.
 func applyRefunded(tx *wtx, d store.Donation) error {
-	key := donorKey(d)
+	key := ledgerrules.DonorKey(d)
 	// The entry goes with its last donation (amount and count must stay
 	// positive); otherwise it shrinks.
 	res, err := tx.exec(`DELETE FROM donors WHERE fundraiser_id = ? AND donor_key = ? AND donations = 1`,
@@ -113,7 +84,7 @@ func applyRefunded(tx *wtx, d store.Donation) error {
 	if err != nil {
 		return fmt.Errorf("take from totals: %w", err)
 	}
-	return enqueue(tx, f.ID, wire.TypeDonationRefunded, wire.DonationRefundedData{ID: d.ID, Total: total(f)})
+	return enqueue(tx, f.ID, wire.TypeDonationRefunded, ledgerrules.RefundedData(f, d))
 }
 
 // renameDonor gives a signed-in viewer's named entry, after one of its
@@ -133,13 +104,8 @@ func renameDonor(tx *wtx, d store.Donation, key string) error {
 	}
 	latest := store.Donation{UserID: d.UserID, Name: name}
 	_, err = tx.exec(`UPDATE donors SET name = ? WHERE fundraiser_id = ? AND donor_key = ?`,
-		donorName(latest), d.FundraiserID, key)
+		ledgerrules.DonorName(latest), d.FundraiserID, key)
 	return err
-}
-
-// total is a fundraiser's running total as events carry it.
-func total(f store.Fundraiser) wire.Total {
-	return wire.Total{Raised: f.Raised, Goal: f.GoalAmount, Donors: f.Donors, Currency: f.Currency}
 }
 
 // TopDonors returns up to limit (100 for 0 or less) donor-list entries,
@@ -181,9 +147,10 @@ func (s *Store) TopDonors(ctx context.Context, fundraiserID string, limit int) (
 func (s *Store) HasDonated(ctx context.Context, fundraiserID, userID string) (bool, error) {
 	var has bool
 	if userID != "" {
+		named, anon := ledgerrules.DonorKeys(userID)
 		err := s.read.QueryRowContext(ctx,
 			`SELECT EXISTS (SELECT 1 FROM donors WHERE fundraiser_id = ? AND donor_key IN (?, ?))`,
-			fundraiserID, "u:"+userID, "a:"+userID).Scan(&has)
+			fundraiserID, named, anon).Scan(&has)
 		if err != nil {
 			return false, wrap("check donor", err)
 		}

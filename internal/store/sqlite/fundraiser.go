@@ -9,6 +9,7 @@ import (
 
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
 const (
@@ -50,11 +51,11 @@ func scanFundraiser(r rowScanner) (store.Fundraiser, error) {
 // transaction, so a nonprofit cannot change between them. Milestones nil
 // means store.DefaultMilestones; each must be 1 to 1000 percent.
 func (s *Store) CreateFundraiser(ctx context.Context, in store.NewFundraiser) (store.Fundraiser, error) {
-	milestones, err := normalizeMilestones(in.Milestones)
+	milestones, err := ledgerrules.NormalizeMilestones(in.Milestones)
 	if err != nil {
 		return store.Fundraiser{}, wrap("create fundraiser", err)
 	}
-	id, err := newID(prefixFundraiser)
+	id, err := ledgerrules.NewID(ledgerrules.PrefixFundraiser)
 	if err != nil {
 		return store.Fundraiser{}, wrap("create fundraiser", err)
 	}
@@ -196,7 +197,7 @@ func (s *Store) SetFundraiserStatus(ctx context.Context, id, status string) (sto
 			out = cur
 			return nil
 		}
-		column, ok := transition(cur.Status, status)
+		column, ok := ledgerrules.StatusTransition(cur.Status, status)
 		if !ok {
 			return fmt.Errorf("fundraiser %s: cannot move from %q to %q: %w", id, cur.Status, status, store.ErrConflict)
 		}
@@ -239,18 +240,6 @@ func (s *Store) RotateStreamKey(ctx context.Context, id, newKey string) (store.F
 	return out, nil
 }
 
-// transition reports whether a fundraiser may move from one status to
-// another, and which time column records the move.
-func transition(from, to string) (column string, ok bool) {
-	switch {
-	case from == store.StatusScheduled && to == store.StatusLive:
-		return "started_at", true
-	case (from == store.StatusScheduled || from == store.StatusLive) && to == store.StatusEnded:
-		return "ended_at", true
-	}
-	return "", false
-}
-
 // fundraiserTx reads a fundraiser inside a write transaction.
 func fundraiserTx(tx *wtx, id string) (store.Fundraiser, error) {
 	f, err := scanFundraiser(tx.queryRow(`SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = ?`, id))
@@ -285,10 +274,7 @@ func fundraiserTotalsTx(tx *wtx, id string) (store.Fundraiser, error) {
 // enqueueFundraiser writes the "fundraiser" event announcing f's status and
 // goal.
 func enqueueFundraiser(tx *wtx, f store.Fundraiser) error {
-	return enqueue(tx, f.ID, wire.TypeFundraiser, wire.FundraiserData{
-		Status: f.Status,
-		Goal:   wire.Money{Amount: f.GoalAmount, Currency: f.Currency},
-	})
+	return enqueue(tx, f.ID, wire.TypeFundraiser, ledgerrules.FundraiserData(f))
 }
 
 // RaiseGoal sets a higher goal and writes a "fundraiser" event. The same

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
 const nonprofitColumns = `id, name, registration_id, country, verified, created_at, verified_at`
@@ -27,7 +28,7 @@ func scanNonprofit(r rowScanner) (store.Nonprofit, error) {
 
 // CreateNonprofit stores a new, unverified nonprofit.
 func (s *Store) CreateNonprofit(ctx context.Context, in store.NewNonprofit) (store.Nonprofit, error) {
-	id, err := newID(prefixNonprofit)
+	id, err := ledgerrules.NewID(ledgerrules.PrefixNonprofit)
 	if err != nil {
 		return store.Nonprofit{}, wrap("create nonprofit", err)
 	}

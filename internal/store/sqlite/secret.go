@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
 // Secret returns the named secret, creating it with gen on first use.
@@ -23,12 +25,9 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 		return nil, fmt.Errorf("failed to read secret %s: %w", name, err)
 	}
 
-	fresh, err := gen()
+	fresh, err := ledgerrules.GenerateSecret(name, gen)
 	if err != nil {
-		return nil, fmt.Errorf("failed to generate secret %s: %w", name, err)
-	}
-	if len(fresh) == 0 {
-		return nil, fmt.Errorf("failed to generate secret %s: generator returned no bytes", name)
+		return nil, err
 	}
 	var created bool
 	err = s.inTx(ctx, func(tx *wtx) error {

@@ -7,11 +7,12 @@ import (
 	"fmt"
 
 	"github.com/givelive/givelive/internal/store"
+	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
 // CreateSession stores a new viewer session.
 func (s *Store) CreateSession(ctx context.Context, name string) (store.Session, error) {
-	id, err := newID(prefixSession)
+	id, err := ledgerrules.NewID(ledgerrules.PrefixSession)
 	if err != nil {
 		return store.Session{}, wrap("create session", err)
 	}

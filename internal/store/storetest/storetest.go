@@ -26,7 +26,9 @@ import (
 
 // Run runs the contract suite. open must return a new, empty store and close
 // it with t.Cleanup; some subtests close the store themselves first, so that
-// cleanup must accept a store that is already closed.
+// cleanup must accept a store that is already closed. The ClaimEvents
+// subtests run for stores that implement store.EventClaimer and skip for
+// the others.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Nonprofits", func(t *testing.T) { testNonprofits(t, open) })
 	t.Run("Broadcasters", func(t *testing.T) { testBroadcasters(t, open) })
@@ -42,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Payouts", func(t *testing.T) { testPayouts(t, open) })
 	t.Run("Moderation", func(t *testing.T) { testModeration(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("ClaimEvents", func(t *testing.T) { testClaimEvents(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
 }
 

@@ -1,4 +1,4 @@
-package sqlite
+package ledgerrules
 
 import (
 	"encoding/hex"
@@ -8,17 +8,17 @@ import (
 
 // ID prefixes name the kind of record an ID belongs to.
 const (
-	prefixNonprofit   = "np_"
-	prefixBroadcaster = "b_"
-	prefixFundraiser  = "f_"
-	prefixSession     = "u_"
-	prefixDonation    = "d_"
+	PrefixNonprofit   = "np_"
+	PrefixBroadcaster = "b_"
+	PrefixFundraiser  = "f_"
+	PrefixSession     = "u_"
+	PrefixDonation    = "d_"
 )
 
-// newID returns prefix followed by a UUIDv7 as 32 lowercase hex digits.
+// NewID returns prefix followed by a UUIDv7 as 32 lowercase hex digits.
 // UUIDv7 leads with the time in milliseconds, so IDs sort by creation time
 // and new rows append to the primary-key index.
-func newID(prefix string) (string, error) {
+func NewID(prefix string) (string, error) {
 	u, err := uuid.NewV7()
 	if err != nil {
 		return "", err
