@@ -148,7 +148,7 @@ func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestOb
 		Milestones: pub.Milestones,
 		Totals: Totals{Raised: f.Raised, Goal: f.GoalAmount, Donors: f.Donors,
 			Donations: f.DonationCount, Currency: f.Currency},
-		Stream:          h.streamOut(f),
+		Stream:          h.streamOut(ctx, f),
 		RecentDonations: make([]Donation, len(recent)),
 		TopDonors:       make([]TopDonor, len(top)),
 		Chat:            ChatSettings{SlowModeSeconds: f.SlowModeSeconds},
@@ -274,12 +274,13 @@ func (h *handlers) position(ctx context.Context, room string) (Position, error) 
 }
 
 // streamOut is the stream's state: ended with the fundraiser, else live
-// (with its playlist) while the media server reports it, else offline.
-func (h *handlers) streamOut(f store.Fundraiser) Stream {
+// (with its playlist) while a media server reports it (this node's or,
+// with several nodes, another's), else offline.
+func (h *handlers) streamOut(ctx context.Context, f store.Fundraiser) Stream {
 	switch {
 	case f.Status == store.StatusEnded:
 		return Stream{Status: StreamStatusEnded}
-	case h.streams != nil && h.streams.IsLive(f.ID):
+	case h.streams != nil && h.streams.IsLive(ctx, f.ID):
 		hls := "/hls/" + f.ID + "/index.m3u8"
 		return Stream{Status: StreamStatusLive, Hls: &hls}
 	default:

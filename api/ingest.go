@@ -17,8 +17,9 @@ import (
 // Streams is each fundraiser's stream status, as the media server (or
 // mediamtx, through the hook) reports it. internal/streams implements it.
 type Streams interface {
-	// IsLive reports whether the fundraiser's stream is live.
-	IsLive(fundraiserID string) bool
+	// IsLive reports whether the fundraiser's stream is live, on this
+	// node or on another (which may need a lookup in Redis).
+	IsLive(ctx context.Context, fundraiserID string) bool
 	// Live and Offline record a stream going live or offline and tell
 	// the room. Live fails with store.ErrConflict for an ended fundraiser.
 	Live(ctx context.Context, fundraiserID string) error

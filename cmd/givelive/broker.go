@@ -16,7 +16,8 @@ import (
 
 // newBroker picks the hub's broker: in memory (one node) unless
 // GIVELIVE_REDIS_URL names a Redis, shared by every node, or several,
-// comma-separated, that share the rooms (redisbroker.Ring). With Redis it
+// comma-separated, that share the rooms (redisbroker.Ring), or the nodes
+// of a Redis Cluster with GIVELIVE_REDIS_CLUSTER=true. With Redis it
 // also returns the readiness check /readyz runs (nil without). The hub
 // starts the broker and closes it at shutdown.
 func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (hub.Broker, func(context.Context) error, error) {
@@ -31,10 +32,14 @@ func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (
 	rcfg := redisbroker.Config{Logger: log.With("component", "redis")}
 	urls := strings.Split(cfg.RedisURL, ",")
 	var err error
-	if len(urls) == 1 {
+	switch {
+	case cfg.RedisCluster:
+		rcfg.URL, rcfg.Cluster = cfg.RedisURL, true
+		b, err = redisbroker.New(rcfg)
+	case len(urls) == 1:
 		rcfg.URL = urls[0]
 		b, err = redisbroker.New(rcfg)
-	} else {
+	default:
 		b, err = redisbroker.NewRing(urls, rcfg)
 	}
 	if err != nil {
@@ -71,7 +76,7 @@ func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (
 	for i, u := range urls {
 		shown[i] = redactURL(u)
 	}
-	log.Info("hub broker: redis", "servers", shown)
+	log.Info("hub broker: redis", "servers", shown, "cluster", cfg.RedisCluster)
 	return b, b.Ping, nil
 }
 

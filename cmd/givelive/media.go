@@ -17,6 +17,7 @@ import (
 	"github.com/givelive/givelive/ingest"
 	"github.com/givelive/givelive/ingest/hls"
 	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/mediadir"
 	"github.com/givelive/givelive/internal/store"
 	"github.com/givelive/givelive/internal/streams"
 )
@@ -27,6 +28,7 @@ type media struct {
 	hls    http.Handler   // serves /hls/
 	window *hls.Server    // nil with mediamtx
 	proxy  *hls.Proxy     // the mediamtx HLS proxy, or nil
+	cross  *crossNodeHLS  // HLS of other nodes' streams, or nil (one node, or mediamtx)
 	rtmp   *ingest.Server // nil with mediamtx
 	ln     net.Listener   // the RTMP listener
 	served chan error     // Serve's result
@@ -35,8 +37,10 @@ type media struct {
 }
 
 // startMedia starts the embedded media server (RTMP in, HLS out), or, with
-// GIVELIVE_HLS_SOURCE set, the proxy to mediamtx's HLS server.
-func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker, reg prometheus.Registerer, log *slog.Logger) (*media, error) {
+// GIVELIVE_HLS_SOURCE set, the proxy to mediamtx's HLS server. With a media
+// directory (several nodes), HLS of a stream another node ingests is
+// proxied there.
+func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker, dir *mediadir.Directory, reg prometheus.Registerer, log *slog.Logger) (*media, error) {
 	m := &media{log: log}
 	if cfg.HLSSource != "" {
 		upstream, err := url.Parse(cfg.HLSSource)
@@ -81,6 +85,14 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 		return nil, fmt.Errorf("failed to listen for RTMP on %s: %w", cfg.RTMPAddr, err)
 	}
 	m.hls, m.window, m.rtmp, m.ln = window, window, srv, ln
+	if dir != nil {
+		if m.cross, err = newCrossNodeHLS(window, dir, reg, log.With("component", "hls-nodes")); err != nil {
+			ln.Close()
+			window.Close()
+			return nil, err
+		}
+		m.hls = m.cross
+	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- srv.Serve(ln) }()
 	log.Info("rtmp listening", "rtmp", ln.Addr().String())
@@ -105,6 +117,9 @@ func (m *media) close() {
 	}
 	if m.proxy != nil {
 		m.proxy.Close()
+	}
+	if m.cross != nil {
+		m.cross.close()
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 // total over both nodes; a chat sent to node A and a
 // donation posted to node A reach a viewer on node B, at the same offsets
 // as on A; /readyz says not ready while Redis is down and ready again after
-// it returns, and the viewers stay connected meanwhile.
+// it returns; the viewers stay connected meanwhile, and are told to resume
+// once it is back without their room's history.
 func TestTwoNodesShareRedis(t *testing.T) {
 	redis := testredis.Start(t)
 	bin := buildBinary(t)
@@ -91,14 +92,22 @@ func TestTwoNodesShareRedis(t *testing.T) {
 		})
 	}
 
-	// Redis down: not ready, viewers still connected; back: ready.
+	// Redis down: not ready, viewers still connected (they are answered).
 	redis.Kill()
 	waitStatus(t, a.base+"/readyz", http.StatusServiceUnavailable)
+	send(t, onA, map[string]any{"op": "ping", "id": 9})
+	readUntil(t, onA, func(_ wire.Event, r wire.Reply) bool { return r.Op == "reply" && r.ID == 9 })
+	// Back, but empty: ready again, and since the room's history is gone,
+	// each node makes its viewers resume at once (4000) instead of waiting
+	// for the room's next event to show the gap.
 	redis.Restart()
 	waitStatus(t, a.base+"/readyz", http.StatusOK)
 	waitStatus(t, b.base+"/readyz", http.StatusOK)
-	send(t, onA, map[string]any{"op": "ping", "id": 9})
-	readUntil(t, onA, func(_ wire.Event, r wire.Reply) bool { return r.Op == "reply" && r.ID == 9 })
+	for name, ws := range map[string]*websocket.Conn{"A": onA, "B": onB} {
+		if code := closeCode(t, ws); code != wire.CloseSlowConsumer {
+			t.Fatalf("viewer on node %s closed with %d after Redis came back empty, want 4000 (resume)", name, code)
+		}
+	}
 }
 
 // waitStatus polls url until it answers status (readiness follows Redis a

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,7 +28,6 @@ import (
 	"github.com/givelive/givelive/internal/outbox"
 	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/payment/stripe"
-	"github.com/givelive/givelive/internal/store/sqlite"
 	"github.com/givelive/givelive/internal/streams"
 )
 
@@ -77,15 +75,12 @@ func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
 // connections are refused, WebSockets are closed with 1001, and it returns
 // nil once everything has stopped.
 func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.Logger, stdout io.Writer) error {
-	if cfg.DatabaseURL != "" {
-		return errors.New("GIVELIVE_DATABASE_URL is set, but the PostgreSQL ledger is not available yet; unset it to use SQLite in GIVELIVE_DATA_DIR")
-	}
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = randomToken()
 		log.Warn("GIVELIVE_ADMIN_TOKEN is not set; generated an admin token for this run", "admin_token", cfg.AdminToken)
 	}
 
-	ledger, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.DataDir, "givelive.db"), Logger: log})
+	ledger, err := openLedger(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -155,19 +150,38 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 	defer func() { stopDispatch(); <-dispatched }()
 
 	// The media side: stream status per fundraiser, RTMP in and HLS out
-	// (or mediamtx's HLS, proxied).
-	var med *media
-	tracker, err := streams.New(streams.Config{
+	// (or mediamtx's HLS, proxied). With Redis, the media directory tells
+	// the other nodes which streams this node ingests, and this node where
+	// theirs are.
+	var (
+		med     *media
+		tracker *streams.Tracker
+	)
+	dir, err := newMediaDirectory(cfg, func(ctx context.Context, id string) { tracker.Vanished(ctx, id) }, log)
+	if err != nil {
+		return err
+	}
+	streamsCfg := streams.Config{
 		Ledger:    ledger,
 		Publisher: rooms,
 		Notify:    func() { dispatcher.Notify() },
 		Stop:      func(id string) bool { return med.stopPublish(id) },
 		Logger:    log.With("component", "streams"),
-	})
-	if err != nil {
+	}
+	if dir != nil {
+		streamsCfg.Directory = dir
+		// Closed after the media server stopped and withdrew its streams.
+		defer dir.Close()
+	}
+	if tracker, err = streams.New(streamsCfg); err != nil {
 		return err
 	}
-	med, err = startMedia(cfg, ledger, tracker, reg, log)
+	if dir != nil {
+		if err := dir.Start(); err != nil {
+			return err
+		}
+	}
+	med, err = startMedia(cfg, ledger, tracker, dir, reg, log)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,12 @@ type Config struct {
 	AdminToken  string `env:"GIVELIVE_ADMIN_TOKEN"` // empty: generated and logged at start-up
 	DatabaseURL string `env:"GIVELIVE_DATABASE_URL"`
 	RedisURL    string `env:"GIVELIVE_REDIS_URL"`
-	Payments    string `env:"GIVELIVE_PAYMENTS" envDefault:"sandbox"`
-	PublicURL   string `env:"GIVELIVE_PUBLIC_URL"`
+	// RedisCluster makes RedisURL's comma-separated list the seed nodes of
+	// a Redis Cluster (sharded pub/sub) instead of independent servers
+	// that share the rooms.
+	RedisCluster bool   `env:"GIVELIVE_REDIS_CLUSTER" envDefault:"false"`
+	Payments     string `env:"GIVELIVE_PAYMENTS" envDefault:"sandbox"`
+	PublicURL    string `env:"GIVELIVE_PUBLIC_URL"`
 
 	// Additions beyond the contract.
 	LogLevel       string        `env:"GIVELIVE_LOG_LEVEL" envDefault:"info"`   // debug, info, warn, error
@@ -61,6 +65,11 @@ type Config struct {
 	IngestURL      string        `env:"GIVELIVE_INGEST_URL"`
 	MediaMTXSecret string        `env:"GIVELIVE_MEDIAMTX_SECRET"`
 	RTMPMaxStreams int           `env:"GIVELIVE_RTMP_MAX_STREAMS" envDefault:"64"`
+	// AdvertiseURL is this node's HTTP base URL as other nodes reach it
+	// (http://10.0.0.5:8080), for HLS proxied from the node that ingests
+	// a stream. Empty: derived from GIVELIVE_HTTP_ADDR (an unspecified
+	// host becomes the machine's hostname). Used with GIVELIVE_REDIS_URL.
+	AdvertiseURL string `env:"GIVELIVE_ADVERTISE_URL"`
 
 	// Stripe, when GIVELIVE_PAYMENTS=stripe: the secret (or restricted)
 	// API key and the webhook endpoint's signing secret.
@@ -100,6 +109,14 @@ func Load() (Config, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return Config{}, fmt.Errorf("GIVELIVE_HLS_SOURCE=%q: want mediamtx's HLS server as an http(s) URL, such as http://127.0.0.1:8888", c.HLSSource)
 		}
+	}
+	if c.AdvertiseURL != "" {
+		u, err := url.Parse(c.AdvertiseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+			return Config{}, fmt.Errorf("GIVELIVE_ADVERTISE_URL=%q: want this node's base URL as other nodes reach it, such as http://10.0.0.5:8080", c.AdvertiseURL)
+		}
+		c.AdvertiseURL = u.Scheme + "://" + u.Host
 	}
 	if c.IngestURL != "" {
 		u, err := url.Parse(c.IngestURL)

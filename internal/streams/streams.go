@@ -8,6 +8,12 @@
 // front, the API's hook endpoint calls Live and Offline; ending a
 // fundraiser calls Ended, which also stops its publisher.
 //
+// With several nodes, a Directory (internal/mediadir) tells the others
+// which node ingests each stream: Live announces it there before the room
+// hears "live", Offline withdraws it (and says nothing when another node
+// has taken the stream over), IsLive also asks it, and Vanished tells the
+// room a stream is offline when its node died without saying so.
+//
 // Concurrency: a Tracker is safe for concurrent use. Changes are applied
 // one at a time, so a room never hears "offline" before the "live" it
 // follows.
@@ -19,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/store"
@@ -35,6 +42,22 @@ type Publisher interface {
 	Publish(ctx context.Context, room, typ string, data any) (wire.Position, error)
 }
 
+// Directory shares stream status with the other nodes sharing Redis
+// (internal/mediadir implements it).
+type Directory interface {
+	// Announce records that this node ingests the stream.
+	Announce(ctx context.Context, fundraiserID string) error
+	// Withdraw removes this node's record; elsewhere reports that another
+	// node has taken the stream over and it is still live there.
+	Withdraw(ctx context.Context, fundraiserID string) (elsewhere bool, err error)
+	// Elsewhere reports whether another node ingests the stream.
+	Elsewhere(ctx context.Context, fundraiserID string) (bool, error)
+}
+
+// directoryTimeout bounds one directory call made while a change is
+// applied, so a slow Redis delays a room's "live" by at most that.
+const directoryTimeout = 2 * time.Second
+
 // Config configures New. Ledger and Publisher are required.
 type Config struct {
 	Ledger    Ledger
@@ -45,6 +68,9 @@ type Config struct {
 	// Stop ends a fundraiser's publish on the media server. Nil means
 	// there is none to stop (mediamtx ends its own).
 	Stop func(fundraiserID string) bool
+	// Directory shares stream status with other nodes. Nil means this
+	// node is alone.
+	Directory Directory
 	// Logger receives status changes. Nil discards them.
 	Logger *slog.Logger
 }
@@ -76,8 +102,26 @@ func New(cfg Config) (*Tracker, error) {
 // HLSPath is where a fundraiser's stream is played.
 func HLSPath(fundraiserID string) string { return "/hls/" + fundraiserID + "/index.m3u8" }
 
-// IsLive reports whether fundraiserID's stream is live on this node.
-func (t *Tracker) IsLive(fundraiserID string) bool {
+// IsLive reports whether fundraiserID's stream is live: on this node, or
+// on another according to the Directory. A directory that cannot be read
+// counts as offline (and is logged at debug level: snapshots ask often).
+func (t *Tracker) IsLive(ctx context.Context, fundraiserID string) bool {
+	if t.IsLocal(fundraiserID) {
+		return true
+	}
+	if t.cfg.Directory == nil {
+		return false
+	}
+	live, err := t.cfg.Directory.Elsewhere(ctx, fundraiserID)
+	if err != nil {
+		t.log.Debug("stream status from the media directory unavailable", "fundraiser", fundraiserID, "err", err)
+		return false
+	}
+	return live
+}
+
+// IsLocal reports whether fundraiserID's stream is live on this node.
+func (t *Tracker) IsLocal(fundraiserID string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.live[fundraiserID]
@@ -116,6 +160,7 @@ func (t *Tracker) Live(ctx context.Context, fundraiserID string) error {
 	if !t.set(fundraiserID, true) {
 		return nil
 	}
+	t.announce(ctx, fundraiserID)
 	if f.Status == store.StatusScheduled {
 		if _, err := t.cfg.Ledger.SetFundraiserStatus(ctx, fundraiserID, store.StatusLive); err != nil {
 			// The stream is live whatever the ledger says; the status
@@ -138,6 +183,11 @@ func (t *Tracker) Offline(ctx context.Context, fundraiserID string) error {
 	if !t.set(fundraiserID, false) {
 		return nil
 	}
+	if t.withdraw(ctx, fundraiserID) {
+		// The encoder reconnected to another node, which said "live".
+		t.log.Info("stream moved to another node", "fundraiser", fundraiserID)
+		return nil
+	}
 	f, err := t.cfg.Ledger.GetFundraiser(ctx, fundraiserID)
 	if err == nil && f.Status == store.StatusEnded {
 		return nil
@@ -151,11 +201,66 @@ func (t *Tracker) Offline(ctx context.Context, fundraiserID string) error {
 func (t *Tracker) Ended(ctx context.Context, fundraiserID string) error {
 	t.op.Lock()
 	defer t.op.Unlock()
-	t.set(fundraiserID, false)
+	if t.set(fundraiserID, false) {
+		t.withdraw(ctx, fundraiserID)
+	}
 	if t.cfg.Stop != nil {
 		t.cfg.Stop(fundraiserID)
 	}
 	return t.publish(ctx, fundraiserID, wire.StreamEnded)
+}
+
+// Vanished tells fundraiserID's room its stream is offline: the node that
+// ingested it stopped announcing it without withdrawing it (it died). The
+// Directory calls it on one node only. Nothing is said when the stream is
+// live here or the fundraiser has ended.
+func (t *Tracker) Vanished(ctx context.Context, fundraiserID string) {
+	t.op.Lock()
+	defer t.op.Unlock()
+	if t.IsLocal(fundraiserID) {
+		return
+	}
+	f, err := t.cfg.Ledger.GetFundraiser(ctx, fundraiserID)
+	if err != nil {
+		t.log.Warn("vanished stream not reported: failed to read fundraiser", "fundraiser", fundraiserID, "err", err)
+		return
+	}
+	if f.Status == store.StatusEnded {
+		return
+	}
+	t.log.Info("stream offline: its node stopped announcing it", "fundraiser", fundraiserID)
+	if err := t.publish(ctx, fundraiserID, wire.StreamOffline); err != nil {
+		t.log.Warn("vanished stream not reported", "fundraiser", fundraiserID, "err", err)
+	}
+}
+
+// announce records the stream in the directory before the room hears
+// "live", so that a viewer on another node who hears it finds the HLS. A
+// failure is logged: the directory's refresh loop retries.
+func (t *Tracker) announce(ctx context.Context, id string) {
+	if t.cfg.Directory == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, directoryTimeout)
+	defer cancel()
+	if err := t.cfg.Directory.Announce(ctx, id); err != nil {
+		t.log.Warn("other nodes may not see this stream yet", "fundraiser", id, "err", err)
+	}
+}
+
+// withdraw removes the stream from the directory and reports whether
+// another node has it now.
+func (t *Tracker) withdraw(ctx context.Context, id string) (elsewhere bool) {
+	if t.cfg.Directory == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directoryTimeout)
+	defer cancel()
+	elsewhere, err := t.cfg.Directory.Withdraw(ctx, id)
+	if err != nil {
+		t.log.Warn("stream not withdrawn from the media directory; it expires there shortly", "fundraiser", id, "err", err)
+	}
+	return elsewhere
 }
 
 func (t *Tracker) publish(ctx context.Context, id, status string) error {

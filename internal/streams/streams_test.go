@@ -91,7 +91,7 @@ func TestFirstStreamMakesTheFundraiserLiveAndTellsTheRoom(t *testing.T) {
 	if ev := pub.take(); !slices.Equal(ev, want) {
 		t.Fatalf("events %q, want %q", ev, want)
 	}
-	if !tr.IsLive(f.ID) {
+	if !tr.IsLive(ctx, f.ID) {
 		t.Fatal("not live")
 	}
 
@@ -103,7 +103,7 @@ func TestFirstStreamMakesTheFundraiserLiveAndTellsTheRoom(t *testing.T) {
 	if err := tr.Offline(ctx, f.ID); err != nil {
 		t.Fatal(err)
 	}
-	if ev := pub.take(); len(ev) != 1 || tr.IsLive(f.ID) {
+	if ev := pub.take(); len(ev) != 1 || tr.IsLive(ctx, f.ID) {
 		t.Fatalf("offline events %q", ev)
 	}
 	if got, _ := st.GetFundraiser(ctx, f.ID); got.Status != store.StatusLive {
@@ -144,7 +144,89 @@ func TestEndedFundraiserCannotStreamAndIsStopped(t *testing.T) {
 	if err := tr.Live(ctx, f.ID); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("live after the end: %v, want ErrConflict", err)
 	}
-	if len(stopped) != 1 || tr.IsLive(f.ID) || len(pub.take()) != 0 {
+	if len(stopped) != 1 || tr.IsLive(ctx, f.ID) || len(pub.take()) != 0 {
 		t.Fatalf("an ended fundraiser's stream was not stopped (stopped %q)", stopped)
+	}
+}
+
+// fakeDirectory records directory calls in the same log as the room's
+// events, to check their order.
+type fakeDirectory struct {
+	log       *published
+	elsewhere map[string]bool // what Elsewhere and Withdraw answer
+}
+
+func (d *fakeDirectory) Announce(_ context.Context, id string) error {
+	d.log.Publish(context.Background(), id, "announce", nil)
+	return nil
+}
+
+func (d *fakeDirectory) Withdraw(_ context.Context, id string) (bool, error) {
+	d.log.Publish(context.Background(), id, "withdraw", nil)
+	return d.elsewhere[id], nil
+}
+
+func (d *fakeDirectory) Elsewhere(_ context.Context, id string) (bool, error) {
+	return d.elsewhere[id], nil
+}
+
+// With a directory, a stream is announced before the room hears "live" and
+// withdrawn before "offline"; a stream live on another node is live here
+// too; a stream taken over by another node goes offline here silently;
+// a vanished stream is told offline unless it is live here.
+func TestDirectory(t *testing.T) {
+	ctx := context.Background()
+	st, f := setup(t)
+	pub := &published{}
+	dir := &fakeDirectory{log: pub, elsewhere: map[string]bool{}}
+	tr, err := streams.New(streams.Config{Ledger: st, Publisher: pub, Directory: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := f.ID + ` stream {"status":"live","hls":"/hls/` + f.ID + `/index.m3u8"}`
+	offline := f.ID + ` stream {"status":"offline","hls":"/hls/` + f.ID + `/index.m3u8"}`
+
+	if err := tr.Live(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Offline(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{f.ID + " announce null", live, f.ID + " withdraw null", offline}
+	if ev := pub.take(); !slices.Equal(ev, want) {
+		t.Fatalf("events %q, want %q", ev, want)
+	}
+
+	if tr.IsLive(ctx, f.ID) {
+		t.Fatal("live with nothing anywhere")
+	}
+	dir.elsewhere[f.ID] = true
+	if !tr.IsLive(ctx, f.ID) || tr.IsLocal(f.ID) {
+		t.Fatal("a stream on another node is not live here, or is local")
+	}
+
+	// Taken over: this node's publisher drops after another node said live.
+	if err := tr.Live(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	pub.take()
+	if err := tr.Offline(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := pub.take(); !slices.Equal(ev, []string{f.ID + " withdraw null"}) {
+		t.Fatalf("offline after a takeover: events %q, want only the withdraw", ev)
+	}
+
+	tr.Vanished(ctx, f.ID)
+	if ev := pub.take(); !slices.Equal(ev, []string{offline}) {
+		t.Fatalf("vanished: events %q, want %q", ev, offline)
+	}
+	if err := tr.Live(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	pub.take()
+	tr.Vanished(ctx, f.ID) // stale news: the stream is live here
+	if ev := pub.take(); len(ev) != 0 {
+		t.Fatalf("vanished while live here: events %q", ev)
 	}
 }

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/givelive/givelive/hub/redisbroker"
+	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/mediadir"
+)
+
+// hopHeader marks an HLS request one node proxied to another. A node never
+// proxies a request that carries it, so two nodes that disagree about where
+// a stream is cannot bounce a request between them.
+const hopHeader = "X-GiveLive-Hop"
+
+// newMediaDirectory opens the media directory shared through
+// GIVELIVE_REDIS_URL, or returns nil without Redis (one node). The caller
+// starts and closes it.
+func newMediaDirectory(cfg config.Config, gone func(context.Context, string), log *slog.Logger) (*mediadir.Directory, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	self, err := advertiseURL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// With several Redis URLs (comma-separated, the hub's rooms spread
+	// over them), the directory lives in the first: every node lists the
+	// same ones. On a Redis Cluster each entry is on its room's slot.
+	url := cfg.RedisURL
+	if !cfg.RedisCluster {
+		first, _, _ := strings.Cut(cfg.RedisURL, ",")
+		url = strings.TrimSpace(first)
+	}
+	client, err := redisbroker.NewClient(url, cfg.RedisCluster)
+	if err != nil {
+		return nil, fmt.Errorf("GIVELIVE_REDIS_URL: %w", err)
+	}
+	dir, err := mediadir.New(mediadir.Config{
+		Client: client,
+		Self:   self,
+		Gone:   gone,
+		Logger: log.With("component", "mediadir"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("GIVELIVE_REDIS_URL: %w", err)
+	}
+	log.Info("media directory: redis; other nodes reach this one's HLS here", "advertise_url", self)
+	return dir, nil
+}
+
+// advertiseURL is this node's base URL for other nodes:
+// GIVELIVE_ADVERTISE_URL, else GIVELIVE_HTTP_ADDR with an unspecified host
+// replaced by the hostname (a loopback host stays, for nodes on one machine).
+func advertiseURL(cfg config.Config) (string, error) {
+	if cfg.AdvertiseURL != "" {
+		return cfg.AdvertiseURL, nil
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return "", fmt.Errorf("failed to derive this node's URL from GIVELIVE_HTTP_ADDR=%q (set GIVELIVE_ADVERTISE_URL): %w", cfg.HTTPAddr, err)
+	}
+	if port == "" || port == "0" {
+		return "", fmt.Errorf("GIVELIVE_HTTP_ADDR=%q has no fixed port; set GIVELIVE_ADVERTISE_URL so other nodes can reach this one", cfg.HTTPAddr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if host, err = os.Hostname(); err != nil || host == "" {
+			return "", fmt.Errorf("failed to derive this node's URL: no hostname (%v); set GIVELIVE_ADVERTISE_URL", err)
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// streamLocator finds the node that ingests a stream (mediadir.Directory).
+type streamLocator interface {
+	Lookup(ctx context.Context, fundraiserID string) (mediadir.Entry, bool, error)
+	Self() string
+}
+
+// localHLS is this node's HLS window (hls.Server).
+type localHLS interface {
+	http.Handler
+	Live(fundraiserID string) bool
+}
+
+// crossNodeHLS serves /hls/ on any node: from the local window when this
+// node ingests the stream, else proxied to the node the directory names,
+// else as the window answers (404 for a stream that is not live). It is
+// safe for concurrent use; close releases idle connections.
+type crossNodeHLS struct {
+	local     localHLS
+	dir       streamLocator
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+	log       *slog.Logger
+	proxied   prometheus.Counter
+	failed    *prometheus.CounterVec
+	lastWarn  atomic.Int64 // unix nanos of the last lookup warning
+}
+
+// proxyTarget is where one request goes; it rides in the request context
+// from ServeHTTP to the proxy's Rewrite.
+type proxyTarget struct {
+	base *url.URL // the ingesting node
+	path string   // /hls/{id}/{name}, checked
+	id   string
+}
+
+type proxyTargetKey struct{}
+
+func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registerer, log *slog.Logger) (*crossNodeHLS, error) {
+	h := &crossNodeHLS{
+		local: local,
+		dir:   dir,
+		log:   log,
+		proxied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_hls_proxied_requests_total",
+			Help: "HLS requests proxied to the node that ingests the stream.",
+		}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "givelive_hls_proxy_errors_total",
+			Help: "HLS requests for another node's stream that failed, by reason (lookup: the media directory; upstream: the other node).",
+		}, []string{"reason"}),
+	}
+	for _, c := range []prometheus.Collector{h.proxied, h.failed} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("failed to register HLS proxy metrics: %w", err)
+		}
+	}
+	h.transport = &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		// The ingesting node holds a stream's first playlist request up to
+		// 8 s for the first segment.
+		ResponseHeaderTimeout: 15 * time.Second,
+	}
+	h.proxy = &httputil.ReverseProxy{
+		Rewrite:      h.rewrite,
+		Transport:    h.transport,
+		ErrorHandler: h.proxyError,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	for _, r := range []string{"lookup", "upstream"} {
+		h.failed.WithLabelValues(r)
+	}
+	return h, nil
+}
+
+func (h *crossNodeHLS) close() { h.transport.CloseIdleConnections() }
+
+func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, name, ok := splitHLSPath(r.URL.Path)
+	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+		r.Header.Get(hopHeader) != "" || h.local.Live(id) {
+		h.local.ServeHTTP(w, r)
+		return
+	}
+	e, found, err := h.dir.Lookup(r.Context(), id)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the viewer left
+		}
+		h.failed.WithLabelValues("lookup").Inc()
+		h.warnLookup(id, err)
+		w.Header().Set("Retry-After", "1")
+		writeHLSProblem(w, r, http.StatusServiceUnavailable, "the stream could not be looked up; retry shortly")
+		return
+	}
+	if !found || e.URL == h.dir.Self() {
+		h.local.ServeHTTP(w, r) // not live anywhere, or a leftover of this node's previous run
+		return
+	}
+	base, err := url.Parse(e.URL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		h.failed.WithLabelValues("upstream").Inc()
+		h.log.Error("media directory names an unusable node URL", "fundraiser", id)
+		writeHLSProblem(w, r, http.StatusBadGateway, "the media server is unavailable")
+		return
+	}
+	h.proxied.Inc()
+	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id}
+	h.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyTargetKey{}, t)))
+}
+
+// rewrite builds the request to the ingesting node: the checked path only,
+// the hop mark, no credentials.
+func (h *crossNodeHLS) rewrite(pr *httputil.ProxyRequest) {
+	t := pr.In.Context().Value(proxyTargetKey{}).(*proxyTarget)
+	pr.SetURL(t.base)
+	pr.Out.URL.Path = strings.TrimSuffix(t.base.Path, "/") + t.path
+	pr.Out.URL.RawPath = ""
+	pr.SetXForwarded()
+	pr.Out.Header.Set(hopHeader, "1")
+	pr.Out.Header.Del("Authorization")
+	pr.Out.Header.Del("Cookie")
+}
+
+// proxyError answers a request the ingesting node did not.
+func (h *crossNodeHLS) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the viewer left
+	}
+	t, _ := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
+	h.failed.WithLabelValues("upstream").Inc()
+	if t != nil {
+		h.log.Warn("failed to proxy HLS to the stream's node", "fundraiser", t.id, "node", t.base.Host, "err", err)
+	}
+	writeHLSProblem(w, r, http.StatusBadGateway, "the media server is unavailable")
+}
+
+// warnLookup logs a failed directory lookup at most every 10 seconds: while
+// Redis is down every player's poll fails.
+func (h *crossNodeHLS) warnLookup(id string, err error) {
+	now := time.Now().UnixNano()
+	last := h.lastWarn.Load()
+	if now-last < int64(10*time.Second) || !h.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	h.log.Warn("HLS of a stream on another node unavailable: the media directory failed", "fundraiser", id, "err", err)
+}
+
+// splitHLSPath splits /hls/{id}/{name}, with an id as the HLS server
+// takes them ([A-Za-z0-9_-]{1,64}) and a plain file name.
+func splitHLSPath(p string) (id, name string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "/hls/")
+	if !ok {
+		return "", "", false
+	}
+	id, name, ok = strings.Cut(rest, "/")
+	if !ok || id == "" || len(id) > 64 || name == "" || name == "." || name == ".." ||
+		strings.ContainsAny(name, "/\\") {
+		return "", "", false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "", "", false
+		}
+	}
+	return id, name, true
+}
+
+// writeHLSProblem answers like the HLS server's errors: a problem document,
+// never cached, open to any origin.
+func writeHLSProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	body, _ := json.Marshal(struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{"about:blank", http.StatusText(status), status, detail})
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/mediadir"
+)
+
+func TestAdvertiseURL(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cfg     config.Config
+		want    string
+		wantErr bool
+	}{
+		{cfg: config.Config{AdvertiseURL: "https://node1.internal:8443", HTTPAddr: ":8080"}, want: "https://node1.internal:8443"},
+		{cfg: config.Config{HTTPAddr: "127.0.0.1:8080"}, want: "http://127.0.0.1:8080"},
+		{cfg: config.Config{HTTPAddr: "[::1]:8080"}, want: "http://[::1]:8080"},
+		{cfg: config.Config{HTTPAddr: "10.0.0.5:8080"}, want: "http://10.0.0.5:8080"},
+		{cfg: config.Config{HTTPAddr: ":8080"}, want: "http://" + host + ":8080"},
+		{cfg: config.Config{HTTPAddr: "0.0.0.0:8080"}, want: "http://" + host + ":8080"},
+		{cfg: config.Config{HTTPAddr: "[::]:8080"}, want: "http://" + host + ":8080"},
+		{cfg: config.Config{HTTPAddr: "127.0.0.1:0"}, wantErr: true},
+		{cfg: config.Config{HTTPAddr: "nonsense"}, wantErr: true},
+	} {
+		got, err := advertiseURL(c.cfg)
+		if (err != nil) != c.wantErr || got != c.want {
+			t.Errorf("advertiseURL(%+v) = %q, %v; want %q (error %v)", c.cfg.HTTPAddr, got, err, c.want, c.wantErr)
+		}
+	}
+}
+
+func TestSplitHLSPath(t *testing.T) {
+	for _, c := range []struct {
+		path, id, name string
+		ok             bool
+	}{
+		{"/hls/f_1/index.m3u8", "f_1", "index.m3u8", true},
+		{"/hls/f-1/abc-3.ts", "f-1", "abc-3.ts", true},
+		{"/hls/f_1/", "", "", false},
+		{"/hls//index.m3u8", "", "", false},
+		{"/hls/f_1/../../api", "", "", false},
+		{"/hls/f_1/..", "", "", false},
+		{"/hls/f.1/index.m3u8", "", "", false},
+		{"/hls/" + strings.Repeat("a", 65) + "/index.m3u8", "", "", false},
+		{"/api/v1/x", "", "", false},
+	} {
+		id, name, ok := splitHLSPath(c.path)
+		if id != c.id || name != c.name || ok != c.ok {
+			t.Errorf("splitHLSPath(%q) = %q, %q, %v; want %q, %q, %v", c.path, id, name, ok, c.id, c.name, c.ok)
+		}
+	}
+}
+
+// fakeWindow is a local HLS window holding the streams in live.
+type fakeWindow struct{ live map[string]bool }
+
+func (w fakeWindow) Live(id string) bool { return w.live[id] }
+
+func (w fakeWindow) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if id, _, _ := splitHLSPath(r.URL.Path); w.live[id] {
+		io.WriteString(rw, "local")
+		return
+	}
+	writeHLSProblem(rw, r, http.StatusNotFound, "no stream is live for this fundraiser")
+}
+
+// fakeDirectory answers lookups from entries, or fails with err.
+type fakeDirectory struct {
+	self    string
+	entries map[string]mediadir.Entry
+	err     error
+}
+
+func (d fakeDirectory) Self() string { return d.self }
+
+func (d fakeDirectory) Lookup(_ context.Context, id string) (mediadir.Entry, bool, error) {
+	e, ok := d.entries[id]
+	return e, ok, d.err
+}
+
+// The routing: local streams locally; another node's proxied there with
+// the hop mark and without credentials, its headers kept; unknown, own
+// leftovers and already-proxied requests answered by the window; a failed
+// lookup is 503 and a dead node 502.
+func TestCrossNodeHLS(t *testing.T) {
+	var gotHop, gotAuth, gotPath string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHop, gotAuth, gotPath = r.Header.Get(hopHeader), r.Header.Get("Authorization"), r.URL.Path
+		w.Header().Set("ETag", `"abc"`)
+		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
+		io.WriteString(w, "remote")
+	}))
+	defer upstream.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+
+	dir := fakeDirectory{self: "http://self:8080", entries: map[string]mediadir.Entry{
+		"remote": {URL: upstream.URL, Session: "s1"},
+		"own":    {URL: "http://self:8080", Session: "s0"},
+		"dead":   {URL: deadURL, Session: "s2"},
+	}}
+	h, err := newCrossNodeHLS(fakeWindow{live: map[string]bool{"local": true}}, dir, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+
+	serve := func(h http.Handler, path string, hdr http.Header) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		for k, v := range hdr {
+			r.Header[k] = v
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := serve(h, "/hls/local/index.m3u8", nil); w.Body.String() != "local" {
+		t.Fatalf("local stream: %d %s", w.Code, w.Body)
+	}
+	w := serve(h, "/hls/remote/g-1.ts", http.Header{"Authorization": {"Bearer secret"}})
+	if w.Code != 200 || w.Body.String() != "remote" || w.Header().Get("Etag") != `"abc"` ||
+		!strings.Contains(w.Header().Get("Cache-Control"), "immutable") {
+		t.Fatalf("remote stream: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+	if gotHop != "1" || gotAuth != "" || gotPath != "/hls/remote/g-1.ts" {
+		t.Fatalf("upstream saw hop %q, authorization %q, path %q", gotHop, gotAuth, gotPath)
+	}
+	for _, c := range []struct {
+		path string
+		hdr  http.Header
+	}{
+		{"/hls/remote/index.m3u8", http.Header{"X-Givelive-Hop": {"1"}}},
+		{"/hls/own/index.m3u8", nil},
+		{"/hls/nowhere/index.m3u8", nil},
+	} {
+		if w := serve(h, c.path, c.hdr); w.Code != http.StatusNotFound || w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%s: %d %s, want the window's 404", c.path, w.Code, w.Body)
+		}
+	}
+	if w := serve(h, "/hls/dead/index.m3u8", nil); w.Code != http.StatusBadGateway {
+		t.Fatalf("dead node: %d %s, want 502", w.Code, w.Body)
+	}
+	failing, err := newCrossNodeHLS(fakeWindow{}, fakeDirectory{err: errors.New("redis down")}, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := serve(failing, "/hls/remote/index.m3u8", nil); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("failed lookup: %d %v", w.Code, w.Header())
+	}
+}
