@@ -129,3 +129,52 @@ func waitStatus(t *testing.T, url string, status int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestTwoNodesOnRedisCluster runs two nodes of the binary on a Redis
+// Cluster of three masters (GIVELIVE_REDIS_CLUSTER=true): both are ready,
+// the viewer count is summed across them, and a donation posted to one
+// reaches a viewer on the other at the same offset.
+func TestTwoNodesOnRedisCluster(t *testing.T) {
+	cluster := testredis.StartCluster(t, 3)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	env := []string{"GIVELIVE_REDIS_URL=" + cluster.URL(), "GIVELIVE_REDIS_CLUSTER=true"}
+	a := startDemoIn(t, bin, data, freeAddr(t), env...)
+	b := startDemoIn(t, bin, data, freeAddr(t), env...)
+	room := a.fundraiser
+	waitStatus(t, a.base+"/readyz", http.StatusOK)
+	waitStatus(t, b.base+"/readyz", http.StatusOK)
+
+	onA := subscribed(t, a.base, "", room)
+	onB := subscribed(t, b.base, "", room)
+	for name, ws := range map[string]*websocket.Conn{"A": onA, "B": onB} {
+		readUntil(t, ws, func(ev wire.Event, _ wire.Reply) bool {
+			var v wire.ViewersData
+			if ev.Type != wire.TypeViewers || json.Unmarshal(ev.Data, &v) != nil || v.Count < 2 {
+				return false
+			}
+			if v.Count != 2 {
+				t.Fatalf("node %s heard %d viewers, want 2", name, v.Count)
+			}
+			return true
+		})
+	}
+	code, id, err := donate(a.base, room, "cluster-1", "", 2500, "Hedy")
+	if err != nil || code != http.StatusCreated {
+		t.Fatalf("donate on A: %d %v", code, err)
+	}
+	offsets := map[string]uint64{}
+	for name, ws := range map[string]*websocket.Conn{"A": onA, "B": onB} {
+		readUntil(t, ws, func(ev wire.Event, _ wire.Reply) bool {
+			var d wire.DonationData
+			if ev.Type != wire.TypeDonation || json.Unmarshal(ev.Data, &d) != nil || d.ID != id {
+				return false
+			}
+			offsets[name] = ev.Offset
+			return true
+		})
+	}
+	if offsets["A"] != offsets["B"] || offsets["A"] == 0 {
+		t.Fatalf("the donation reached node A at offset %d and node B at %d", offsets["A"], offsets["B"])
+	}
+}
