@@ -18,8 +18,8 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz answers 200 when the ledger answers a ping and Config.Ready
-// passes, else 503 naming the failed checks. The ledger's error is logged,
-// not shown: it may name files or hosts.
+// passes, else 503 naming the failed checks. The errors are logged, not
+// shown: they may name files or hosts.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
@@ -31,11 +31,15 @@ func (s *Server) readyz(c echo.Context) error {
 		failed = append(failed, "ledger unreachable")
 	}
 	if s.cfg.Ready != nil {
-		checks["ready"] = "ok"
+		name := s.cfg.ReadyName
+		if name == "" {
+			name = "ready"
+		}
+		checks[name] = "ok"
 		if err := s.cfg.Ready(ctx); err != nil {
-			s.log.Warn("readiness check failed", "check", "ready", "err", err)
-			checks["ready"] = err.Error()
-			failed = append(failed, err.Error())
+			s.log.Warn("readiness check failed", "check", name, "err", err)
+			checks[name] = "unreachable"
+			failed = append(failed, name+" unreachable")
 		}
 	}
 	if len(failed) > 0 {

@@ -82,9 +82,12 @@ type Config struct {
 	// means a new, private registry.
 	Registry *prometheus.Registry
 	// Ready is an extra readiness check for /readyz, beside the ledger's
-	// Ping. Its error text is shown in the 503 answer, so keep it short and
-	// free of secrets. Nil means no extra check.
+	// Ping, such as Redis's. Its error is logged, not shown (it may name
+	// hosts): the answer says "<ReadyName> unreachable". Nil means no extra
+	// check.
 	Ready func(ctx context.Context) error
+	// ReadyName names the Ready check in /readyz ("redis"). Default "ready".
+	ReadyName string
 	// PublicURL is the server's base URL (https://live.example.org). Empty
 	// means derived from each request (see TrustProxy).
 	PublicURL string

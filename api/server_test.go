@@ -51,6 +51,7 @@ func TestNewRequiresStoreAndAuth(t *testing.T) {
 func TestHealth(t *testing.T) {
 	var readyErr atomic.Pointer[error]
 	e := newEnv(t, func(c *api.Config) {
+		c.ReadyName = "redis"
 		c.Ready = func(context.Context) error {
 			if p := readyErr.Load(); p != nil {
 				return *p
@@ -64,11 +65,14 @@ func TestHealth(t *testing.T) {
 	}
 	e.do(t, "GET", "/readyz", "", nil).want(t, 200)
 
-	down := errors.New("redis unreachable")
+	down := errors.New("dial tcp 10.9.8.7:6379: connect: connection refused")
 	readyErr.Store(&down)
 	p := e.do(t, "GET", "/readyz", "", nil).problem(t, 503)
-	if !strings.Contains(p.Detail, "redis unreachable") || p.Checks["ledger"] != "ok" {
+	if !strings.Contains(p.Detail, "redis unreachable") || p.Checks["redis"] != "unreachable" || p.Checks["ledger"] != "ok" {
 		t.Errorf("readyz problem %+v", p)
+	}
+	if strings.Contains(p.Detail, "10.9.8.7") {
+		t.Errorf("readyz shows the failed check's error (it may name hosts): %+v", p)
 	}
 
 	readyErr.Store(nil)

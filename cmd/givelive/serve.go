@@ -199,6 +199,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		WebSocket:      rooms,
 		Registry:       reg,
 		Ready:          ready,
+		ReadyName:      "redis",
 		PublicURL:      cfg.PublicURL,
 		RTMPAddr:       cfg.RTMPAddr,
 		CORSOrigins:    cfg.CORSOrigins,
