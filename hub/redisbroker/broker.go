@@ -108,13 +108,14 @@ type Broker struct {
 	wg     sync.WaitGroup // reader and keepalive
 	wgWork sync.WaitGroup // workers
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	rooms   map[string]int             // subscribed rooms: Subscribe calls not undone
-	waiters map[string][]chan struct{} // channel → Subscribe calls awaiting confirmation
-	conns   map[string]*subConn        // pub/sub connections by node address ("" on a single server)
-	where   map[string]*subConn        // cluster: channel → the connection holding it
+	mu        sync.Mutex
+	started   bool
+	closed    bool
+	rooms     map[string]int             // subscribed rooms: Subscribe calls not undone
+	waiters   map[string][]chan struct{} // channel → Subscribe calls awaiting confirmation
+	baselines map[string]wire.Position   // channel → its room's position read by Subscribe
+	conns     map[string]*subConn        // pub/sub connections by node address ("" on a single server)
+	where     map[string]*subConn        // cluster: channel → the connection holding it
 
 	dropped    atomic.Uint64
 	reconnects atomic.Uint64
@@ -123,12 +124,18 @@ type Broker struct {
 	recovered  atomic.Uint64
 	lost       atomic.Uint64
 
+	// Rooms whose mark a full worker queue refused (subscriber.go).
+	behindMu    sync.Mutex
+	behind      map[string]deliveryKind
+	behindCount atomic.Int64
+
 	subReqs     chan subRequest // to the subscription batcher
 	subCommands atomic.Uint64   // SUBSCRIBE and UNSUBSCRIBE commands sent
 
-	pubs    chan *pubRequest // to the senders (pipeline.go)
-	wgSend  sync.WaitGroup
-	senders chan struct{} // closed when every sender has returned
+	pubs     chan *pubRequest // to the senders (pipeline.go)
+	stopSend chan struct{}    // closed by Close: senders send what is queued and return
+	wgSend   sync.WaitGroup
+	senders  chan struct{} // closed when every sender has returned
 }
 
 var (
@@ -146,10 +153,13 @@ type delivery struct {
 
 type deliveryKind uint8
 
+// The marks, in the order markBehind ranks them (a later one covers an
+// earlier one for the same room).
 const (
-	deliverPub deliveryKind = iota
-	deliverResync
-	deliverForget
+	deliverPub    deliveryKind = iota
+	deliverForget              // the room is no longer subscribed
+	deliverFresh               // newly subscribed: pub's Epoch and Offset are its baseline
+	deliverResync              // subscribed again, or a delivery was dropped: catch up
 )
 
 // Stats are the broker's counters.
@@ -284,18 +294,21 @@ func newBroker(cfg Config) *Broker {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Broker{
-		cfg:     cfg,
-		node:    newNodeID(),
-		log:     log,
-		ctx:     ctx,
-		cancel:  cancel,
-		rooms:   make(map[string]int),
-		waiters: make(map[string][]chan struct{}),
-		conns:   make(map[string]*subConn),
-		where:   make(map[string]*subConn),
-		pubs:    make(chan *pubRequest, maxBatch),
-		subReqs: make(chan subRequest, maxSubBatch),
-		senders: make(chan struct{}),
+		cfg:       cfg,
+		node:      newNodeID(),
+		log:       log,
+		ctx:       ctx,
+		cancel:    cancel,
+		rooms:     make(map[string]int),
+		waiters:   make(map[string][]chan struct{}),
+		baselines: make(map[string]wire.Position),
+		conns:     make(map[string]*subConn),
+		behind:    make(map[string]deliveryKind),
+		where:     make(map[string]*subConn),
+		pubs:      make(chan *pubRequest, maxBatch),
+		stopSend:  make(chan struct{}),
+		subReqs:   make(chan subRequest, maxSubBatch),
+		senders:   make(chan struct{}),
 	}
 	for range cfg.Senders {
 		b.wgSend.Go(b.send)
@@ -325,11 +338,13 @@ func (b *Broker) Start(h hub.PublicationHandler) error {
 	b.startConns()
 	b.wg.Go(b.keepalive)
 	b.wg.Go(b.batchSubscriptions)
+	b.wg.Go(b.sweep)
 	return nil
 }
 
-// Close stops the broker and waits for its goroutines. Publications still
-// queued are delivered first.
+// Close stops the broker and waits for its goroutines. Publications queued
+// or under way are sent and answered first (a Publish that fails was not
+// published), and those already received reach the handler.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -343,8 +358,11 @@ func (b *Broker) Close() error {
 		pss = append(pss, c.ps)
 	}
 	b.mu.Unlock()
-	b.cancel()
+	// Publications queued or under way go out first; then everything else
+	// stops.
+	close(b.stopSend)
 	<-b.senders
+	b.cancel()
 	if started {
 		for _, ps := range pss {
 			_ = ps.Close() // unblocks the reader
@@ -407,7 +425,7 @@ func (b *Broker) Publish(ctx context.Context, room string, p hub.Publication) (w
 	case b.pubs <- r:
 	case <-ctx.Done():
 		return wire.Position{}, fmt.Errorf("failed to publish to room %s: %w", room, ctx.Err())
-	case <-b.ctx.Done():
+	case <-b.senders:
 		return wire.Position{}, hub.ErrBrokerClosed
 	}
 	var res pubResult

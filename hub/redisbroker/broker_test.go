@@ -3,6 +3,7 @@ package redisbroker_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,15 +102,28 @@ func TestTwoNodes(t *testing.T) {
 type blocker struct {
 	release chan struct{}
 	once    sync.Once
-	got     atomic.Int64
+	mu      sync.Mutex
+	offsets []uint64
 }
 
-func (b *blocker) HandlePublication(string, hub.Publication) {
+func (b *blocker) HandlePublication(_ string, p hub.Publication) {
 	<-b.release
-	b.got.Add(1)
+	b.mu.Lock()
+	b.offsets = append(b.offsets, p.Offset)
+	b.mu.Unlock()
 }
 
-func TestFullQueueDropsAndCounts(t *testing.T) {
+func (b *blocker) got() []uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.offsets)
+}
+
+// A handler that stops reading fills its worker's queue: further
+// publications are dropped and counted rather than waited for, and once it
+// reads again the dropped ones are delivered from history, in order, even
+// though the room publishes nothing more.
+func TestFullQueueDropsThenRecovers(t *testing.T) {
 	srv := startRedis(t)
 	h := &blocker{release: make(chan struct{})}
 	b := startBroker(t, redisbroker.Config{URL: srv.URL(), Workers: 1, QueueSize: 2}, h)
@@ -132,6 +146,20 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	h.once.Do(func() { close(h.release) })
+	for len(h.got()) < n {
+		if ctx.Err() != nil {
+			t.Fatalf("after the handler read again it got offsets %v, want 1 to %d", h.got(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, off := range h.got() {
+		if off != uint64(i+1) {
+			t.Fatalf("offsets %v, want 1 to %d in order", h.got(), n)
+		}
+	}
+	if s := b.Stats(); s.Recovered < n-3 {
+		t.Fatalf("%d publications recovered from history, want at least %d: %+v", s.Recovered, n-3, s)
+	}
 }
 
 // Redis dies and comes back empty on the same socket: publishing fails
@@ -420,4 +448,83 @@ func TestSubscriptionsAreBatched(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("and unsubscribed with %d more", b.Stats().SubscribeCommands-cmds)
+}
+
+// TestReconnectRecoversAQuietRoom: a room subscribed but not yet published
+// to loses its pub/sub connection and gets publications meanwhile; they
+// are delivered from history, from the position read when subscribing.
+func TestReconnectRecoversAQuietRoom(t *testing.T) {
+	srv := startRedis(t)
+	rec := &gapRecorder{Recorder: brokertest.NewRecorder(), gaps: make(chan string, 10)}
+	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, rec)
+	other := startBroker(t, redisbroker.Config{URL: srv.URL()}, brokertest.NewRecorder())
+	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Sock})
+	defer admin.Close()
+	ctx := timeout(t, 30*time.Second)
+	// As in TestReconnectRecoversWhatWasMissed, a slow machine may let the
+	// reader reconnect before the publications: then try a new room.
+	for attempt := 0; b.Stats().Recovered == 0; attempt++ {
+		if attempt == 5 {
+			t.Fatal("never published inside the reconnection window")
+		}
+		room := fmt.Sprintf("f_quiet%d", attempt)
+		if err := b.Subscribe(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			if _, err := other.Publish(ctx, room, chat(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := rec.Wait(t, room, 3)
+		for i, p := range got {
+			if p.Offset != uint64(i+1) {
+				t.Fatalf("room %s: publication %d at offset %d: %+v", room, i, p.Offset, got)
+			}
+		}
+	}
+	select {
+	case room := <-rec.gaps:
+		t.Fatalf("HandleGap(%s) although history held the gap", room)
+	default:
+	}
+}
+
+// TestCloseWhilePublishing closes the broker under many publishers: every
+// Publish that succeeded is in the room's history, and none that failed
+// is (a failed publish must be safe to retry).
+func TestCloseWhilePublishing(t *testing.T) {
+	srv := startRedis(t)
+	b := startBroker(t, redisbroker.Config{URL: srv.URL(), HistorySize: 100000}, brokertest.NewRecorder())
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				if _, err := b.Publish(context.Background(), "f_close", chat(i)); err != nil {
+					return
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	for ok.Load() < 500 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Sock})
+	defer admin.Close()
+	n, err := admin.XLen(context.Background(), "gl:{f_close}:s").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != ok.Load() {
+		t.Fatalf("%d publications in history, %d Publish calls succeeded", n, ok.Load())
+	}
 }

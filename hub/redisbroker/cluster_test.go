@@ -1,10 +1,15 @@
 package redisbroker_test
 
 import (
+	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/givelive/givelive/hub"
 	"github.com/givelive/givelive/hub/brokertest"
@@ -106,4 +111,72 @@ func TestClusterTwoNodes(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// TestClusterLeaveAndRejoin leaves rooms and joins them again on a
+// cluster: the replies to the node's own SUNSUBSCRIBEs are not taken for
+// slot moves (which would make it unsubscribe and resubscribe forever),
+// and the rejoined rooms receive again.
+func TestClusterLeaveAndRejoin(t *testing.T) {
+	cl := testredis.StartCluster(t, 3)
+	rec := brokertest.NewRecorder()
+	b := startBroker(t, redisbroker.Config{URL: cl.URL(), Cluster: true}, rec)
+	ctx := timeout(t, 30*time.Second)
+	rooms := []string{"f_lr0", "f_lr1", "f_lr2", "f_lr3", "f_lr4", "f_lr5"}
+	for _, r := range rooms {
+		if err := b.Subscribe(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rooms[:3] {
+		if err := b.Unsubscribe(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Subscribe(ctx, rooms[0]); err != nil { // and back at once
+		t.Fatal(err)
+	}
+	// Let the replies come back, then count SUNSUBSCRIBEs over a while.
+	for _, r := range []string{rooms[0], rooms[3]} {
+		if _, err := b.Publish(ctx, r, chat(1)); err != nil {
+			t.Fatal(err)
+		}
+		rec.Wait(t, r, 1)
+	}
+	before := sunsubscribes(t, cl)
+	time.Sleep(300 * time.Millisecond) // the loop this guards against sends thousands in that time
+	if after := sunsubscribes(t, cl); after != before {
+		t.Fatalf("SUNSUBSCRIBE calls went from %d to %d with nobody leaving a room", before, after)
+	}
+	for _, r := range []string{rooms[0], rooms[3], rooms[4]} {
+		if _, err := b.Publish(ctx, r, chat(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.Wait(t, rooms[0], 2)
+	rec.Wait(t, rooms[4], 1)
+	if n := rec.Count(rooms[1]); n != 0 {
+		t.Fatalf("a room left got %d publications", n)
+	}
+}
+
+// sunsubscribes sums the SUNSUBSCRIBE calls every master has served.
+func sunsubscribes(t *testing.T, cl *testredis.Cluster) int64 {
+	t.Helper()
+	var total int64
+	for _, p := range cl.Ports {
+		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", p)})
+		info, err := c.Info(context.Background(), "commandstats").Result()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_sunsubscribe:calls="); ok {
+				n, _ := strconv.ParseInt(strings.SplitN(rest, ",", 2)[0], 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
 }

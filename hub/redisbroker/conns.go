@@ -3,6 +3,7 @@ package redisbroker
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -15,6 +16,8 @@ import (
 // that serves a subscribed room, holding the channels of that node's slots
 // (sharded pub/sub: SSUBSCRIBE reaches only the node that owns the slot).
 type subConn struct {
+	mu sync.Mutex // guards unsubs
+
 	addr    string        // the node's address; "" for a single server
 	node    *redis.Client // the client it connects through
 	sharded bool          // SSUBSCRIBE rather than SUBSCRIBE
@@ -23,9 +26,18 @@ type subConn struct {
 	ps       *redis.PubSub
 	channels map[string]bool // cluster only: the channels it holds
 	retired  bool            // its node no longer serves any of them
+	// unsubs counts, per channel, the SUNSUBSCRIBEs this node sent whose
+	// replies have not come back: Redis answers each, so a reply counted
+	// here is ours, and any other means Redis moved the channel's slot.
+	unsubs map[string]int
 }
 
+// open returns a new pub/sub of c's kind. Replies to SUNSUBSCRIBEs sent
+// on the one it replaces will not come: their count is cleared.
 func (c *subConn) open(ctx context.Context) *redis.PubSub {
+	c.mu.Lock()
+	clear(c.unsubs)
+	c.mu.Unlock()
 	if c.sharded {
 		return c.node.SSubscribe(ctx)
 	}
@@ -51,7 +63,7 @@ func (c *subConn) send(ctx context.Context, ps *redis.PubSub, unsub bool, channe
 		n.Add(1)
 		var err error
 		if unsub {
-			err = ps.SUnsubscribe(ctx, ch)
+			err = c.sunsubscribe(ctx, ps, ch)
 		} else {
 			err = ps.SSubscribe(ctx, ch)
 		}
@@ -60,6 +72,36 @@ func (c *subConn) send(ctx context.Context, ps *redis.PubSub, unsub bool, channe
 		}
 	}
 	return first
+}
+
+// sunsubscribe sends SUNSUBSCRIBE for channel on ps, counting the reply
+// to come (see unsubs). Called without Broker.mu.
+func (c *subConn) sunsubscribe(ctx context.Context, ps *redis.PubSub, channel string) error {
+	c.mu.Lock()
+	c.unsubs[channel]++
+	c.mu.Unlock()
+	err := ps.SUnsubscribe(ctx, channel)
+	if err != nil { // not sent: no reply will come
+		c.ours(channel)
+	}
+	return err
+}
+
+// ours reports whether a SUNSUBSCRIBE reply for channel answers one this
+// node sent, and counts it off.
+func (c *subConn) ours(channel string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.unsubs[channel]
+	switch {
+	case n <= 0:
+		return false
+	case n == 1:
+		delete(c.unsubs, channel)
+	default:
+		c.unsubs[channel] = n - 1
+	}
+	return true
 }
 
 // startConns opens the single server's connection; a cluster's open as
@@ -106,7 +148,7 @@ func (b *Broker) connFor(ctx context.Context, channel string, unsub bool) (*subC
 	}
 	c := b.conns[addr]
 	if c == nil || c.retired {
-		c = &subConn{addr: addr, node: node, sharded: true, channels: make(map[string]bool)}
+		c = &subConn{addr: addr, node: node, sharded: true, channels: make(map[string]bool), unsubs: make(map[string]int)}
 		c.ps = c.open(b.ctx)
 		b.conns[addr] = c
 		b.wg.Go(func() { b.read(c) })
@@ -160,6 +202,10 @@ func (b *Broker) moved(c *subConn, channel string) {
 		return
 	}
 	b.mu.Lock()
+	if !c.channels[channel] {
+		b.mu.Unlock()
+		return // not held here (any more)
+	}
 	wanted := b.rooms[room] > 0
 	if b.where[channel] == c {
 		delete(b.where, channel)
@@ -173,8 +219,8 @@ func (b *Broker) moved(c *subConn, channel string) {
 	}
 	b.mu.Unlock()
 	// Forget it on the old connection, so go-redis does not subscribe it
-	// there again when it reconnects.
-	_ = ps.SUnsubscribe(b.ctx, channel)
+	// there again when it reconnects (the reply is counted as ours).
+	_ = c.sunsubscribe(b.ctx, ps, channel)
 	if empty {
 		_ = ps.Close()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,28 +37,46 @@ type pubResult struct {
 	fresh bool
 }
 
-// send is one sender goroutine.
+// pipelineTimeout bounds one pipeline's round trip. Pipelines do not use
+// the broker's context, so that Close lets the ones under way finish (a
+// publication cut off after Redis ran it would be published again by its
+// caller's retry).
+const pipelineTimeout = 5 * time.Second
+
+// send is one sender goroutine. When Close stops it, it sends what is
+// still queued first.
 func (b *Broker) send() {
 	batch := make([]*pubRequest, 0, maxBatch)
 	for {
 		select {
-		case <-b.ctx.Done():
-			return
-		case r := <-b.pubs:
-			batch = append(batch[:0], r)
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-b.pubs:
-				batch = append(batch, r)
-			default:
-				break fill
+		case <-b.stopSend:
+			for {
+				batch = b.fill(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				b.sendBatch(batch)
+				clear(batch)
 			}
+		case r := <-b.pubs:
+			batch = b.fill(append(batch[:0], r))
 		}
 		b.sendBatch(batch)
 		clear(batch)
 	}
+}
+
+// fill adds the requests waiting, up to maxBatch, without blocking.
+func (b *Broker) fill(batch []*pubRequest) []*pubRequest {
+	for len(batch) < maxBatch {
+		select {
+		case r := <-b.pubs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // sendBatch sends the live requests of batch in one pipeline and answers
@@ -76,7 +95,9 @@ func (b *Broker) sendBatch(batch []*pubRequest) {
 		return
 	}
 	b.batches.Add(1)
-	cmds, err := b.pipeline(live)
+	ctx, cancel := context.WithTimeout(context.Background(), pipelineTimeout)
+	defer cancel()
+	cmds, err := b.pipeline(ctx, live)
 	if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
 		b.answer(live, cmds)
 		return
@@ -93,20 +114,19 @@ func (b *Broker) sendBatch(batch []*pubRequest) {
 		ran, ranCmds = append(ran, r), append(ranCmds, cmds[i])
 	}
 	b.answer(ran, ranCmds)
-	if err := publishScript.Load(b.ctx, b.client).Err(); err != nil {
+	if err := publishScript.Load(ctx, b.client).Err(); err != nil {
 		for _, r := range retry {
 			r.done <- pubResult{err: fmt.Errorf("failed to publish to room %s: load script: %w", r.room, err)}
 		}
 		return
 	}
-	cmds, _ = b.pipeline(retry)
+	cmds, _ = b.pipeline(ctx, retry)
 	b.answer(retry, cmds)
 }
 
 // pipeline sends one pipeline for reqs; cmds[i] are request i's commands.
-func (b *Broker) pipeline(reqs []*pubRequest) ([][]redis.Cmder, error) {
+func (b *Broker) pipeline(ctx context.Context, reqs []*pubRequest) ([][]redis.Cmder, error) {
 	cmds := make([][]redis.Cmder, len(reqs))
-	ctx := b.ctx
 	_, err := b.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, r := range reqs {
 			if wire.Recoverable(r.p.Type) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -17,8 +18,8 @@ import (
 // traffic) about evenly, and adding or removing one server moves only the
 // rooms that belonged to it, or now belong to it (about 1/n of them).
 //
-// Every node must list the same servers (in any order, named the same
-// way): a room's publications, history and viewer counts are on the one
+// Every node must list the same servers (in any order; host case, a
+// default port or database written out or not make no difference): a room's publications, history and viewer counts are on the one
 // server every node picks for it. Each server is a Broker of its own, with
 // its own pub/sub connection and pipelines.
 type Ring struct {
@@ -66,7 +67,8 @@ func NewRing(urls []string, template Config) (*Ring, error) {
 	return r, nil
 }
 
-// shardName is a Redis URL without its credentials or query.
+// shardName is a Redis URL without its credentials or query, in one
+// spelling, so nodes that write a server's URL differently agree on it.
 func shardName(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -74,11 +76,18 @@ func shardName(raw string) (string, error) {
 	}
 	switch u.Scheme {
 	case "redis", "rediss":
+		// Spelled one way whatever the URL's: host in lower case, the
+		// default port and database written out.
 		db := strings.Trim(u.Path, "/")
 		if db == "" {
 			db = "0"
 		}
-		return u.Scheme + "://" + u.Host + "/" + db, nil
+		port := u.Port()
+		if port == "" {
+			port = "6379"
+		}
+		host := strings.ToLower(u.Hostname())
+		return u.Scheme + "://" + net.JoinHostPort(host, port) + "/" + db, nil
 	case "unix":
 		return "unix://" + u.Path, nil
 	default:

@@ -118,6 +118,19 @@ func TestRingAddingAServerMovesAQuarter(t *testing.T) {
 	}
 }
 
+// Two spellings of the same servers make the same ring.
+func TestRingSpellings(t *testing.T) {
+	a := newRing(t, []string{"redis://r1", "redis://:pw@R2:6380/0", "rediss://r3:6379/2"}, redisbroker.Config{})
+	b := newRing(t, []string{"rediss://R3/2", "redis://r1:6379/0", "redis://r2:6380"}, redisbroker.Config{})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	for i := range 200 {
+		room := fmt.Sprintf("f_%032x", i)
+		if a.Shard(room) != b.Shard(room) {
+			t.Fatalf("room %s: %s in one spelling, %s in the other", room, a.Shard(room), b.Shard(room))
+		}
+	}
+}
+
 func TestRingRefusesBadURLs(t *testing.T) {
 	for _, urls := range [][]string{
 		nil,

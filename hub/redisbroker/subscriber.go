@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"time"
@@ -33,7 +34,15 @@ func (b *Broker) Subscribe(ctx context.Context, room string) error {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.SubscribeTimeout)
 		defer cancel()
 	}
-	err := b.request(ctx, ch, false)
+	// The room's position before subscribing: a safe point to catch up
+	// from if the connection is lost before anything is delivered.
+	h, err := b.History(ctx, room, nil)
+	if err == nil {
+		b.mu.Lock()
+		b.baselines[ch] = h.Position
+		b.mu.Unlock()
+		err = b.request(ctx, ch, false)
+	}
 	if err == nil {
 		select {
 		case <-done:
@@ -49,6 +58,7 @@ func (b *Broker) Subscribe(ctx context.Context, room string) error {
 	b.waiters[ch] = slices.DeleteFunc(b.waiters[ch], func(c chan struct{}) bool { return c == done })
 	if len(b.waiters[ch]) == 0 {
 		delete(b.waiters, ch)
+		delete(b.baselines, ch)
 	}
 	last := b.unpin(room)
 	b.mu.Unlock()
@@ -266,14 +276,23 @@ func (b *Broker) read(c *subConn) {
 		case *redis.Subscription:
 			switch m.Kind {
 			case "subscribe", "ssubscribe":
-				b.confirm(m.Channel)
+				base, fresh := b.confirm(m.Channel)
 				if room, ok := b.roomOf(m.Channel); ok {
-					// Ahead of the channel's first publication: the
-					// worker recovers what a reconnection missed.
-					b.enqueue(delivery{room: room, kind: deliverResync})
+					// Ahead of the channel's first publication: a new
+					// subscription records its baseline, a renewed one
+					// (after a reconnection) recovers what it missed.
+					d := delivery{room: room, kind: deliverResync}
+					if fresh {
+						d = delivery{room: room, kind: deliverFresh, pub: hub.Publication{Epoch: base.Epoch, Offset: base.Offset}}
+					}
+					if !b.enqueue(d) {
+						b.markBehind(room, deliverResync) // from the baseline it may lack: the hub resumes
+					}
 				}
 			case "sunsubscribe":
-				b.moved(c, m.Channel)
+				if !c.ours(m.Channel) {
+					b.moved(c, m.Channel) // Redis moved the slot away
+				}
 			}
 		case *redis.Message:
 			b.dispatch(m)
@@ -327,15 +346,21 @@ func (b *Broker) resubscribeSharded(c *subConn) {
 	_ = c.send(ctx, ps, false, channels, &b.subCommands)
 }
 
-// confirm wakes the Subscribe calls waiting for channel.
-func (b *Broker) confirm(channel string) {
+// confirm wakes the Subscribe calls waiting for channel, and reports
+// whether there were any, with the baseline they read: the hub subscribes
+// a room once, for its first viewer, so a confirmation nobody waits for
+// renews an older subscription.
+func (b *Broker) confirm(channel string) (base wire.Position, fresh bool) {
 	b.mu.Lock()
 	ws := b.waiters[channel]
 	delete(b.waiters, channel)
+	base = b.baselines[channel]
+	delete(b.baselines, channel)
 	b.mu.Unlock()
 	for _, w := range ws {
 		close(w)
 	}
+	return base, len(ws) > 0
 }
 
 func (b *Broker) dispatch(m *redis.Message) {
@@ -349,7 +374,10 @@ func (b *Broker) dispatch(m *redis.Message) {
 		return
 	}
 	if !b.enqueue(delivery{room: room, pub: p}) {
-		b.dropped.Add(1) // the hub sees the gap in offsets
+		b.dropped.Add(1)
+		if p.Offset > 0 {
+			b.markBehind(room, deliverResync) // recovered from history
+		}
 	}
 }
 
@@ -364,37 +392,72 @@ func (b *Broker) enqueue(d delivery) bool {
 	}
 }
 
-// work hands one worker's queue to the hub. It remembers the position of
-// the last publication it delivered in each subscribed room, so that when
-// a room is subscribed again after the connection was lost it can deliver
-// what was published meanwhile from the room's history, or, when history
-// no longer holds it, tell the hub to make the room's viewers resume.
+// roomState is what a worker knows of one subscribed room: the position
+// of the last publication it delivered (delivered) or, before any, the
+// room's position when it was subscribed (a baseline, for a resync only).
+type roomState struct {
+	pos       wire.Position
+	delivered bool
+}
+
+// work hands one worker's queue to the hub. It remembers where each
+// subscribed room stands, so that when a room is subscribed again after
+// the connection was lost, or a delivery for it was dropped, it can
+// deliver what was published meanwhile from the room's history or, when
+// history no longer holds it, tell the hub to make the room's viewers
+// resume.
 func (b *Broker) work(q <-chan delivery) {
-	last := make(map[string]wire.Position)
+	rooms := make(map[string]roomState)
 	for d := range q {
-		switch d.kind {
-		case deliverForget:
-			delete(last, d.room)
-		case deliverResync:
-			if pos, ok := last[d.room]; ok {
-				last[d.room] = b.resync(d.room, pos)
+		if b.behindCount.Load() > 0 {
+			if kind, ok := b.takeBehind(d.room); ok {
+				b.control(rooms, delivery{room: d.room, kind: kind})
 			}
-		default:
-			if d.pub.Offset > 0 {
-				if pos, ok := last[d.room]; ok && pos.Epoch == d.pub.Epoch && d.pub.Offset <= pos.Offset {
-					continue // delivered already, by a resync
-				}
-				last[d.room] = wire.Position{Epoch: d.pub.Epoch, Offset: d.pub.Offset}
+		}
+		if d.kind != deliverPub {
+			b.control(rooms, d)
+			continue
+		}
+		if d.pub.Offset > 0 {
+			st, ok := rooms[d.room]
+			if ok && st.delivered && st.pos.Epoch == d.pub.Epoch && d.pub.Offset <= st.pos.Offset {
+				continue // delivered already, by a resync
 			}
-			b.handler.HandlePublication(d.room, d.pub)
+			rooms[d.room] = roomState{pos: wire.Position{Epoch: d.pub.Epoch, Offset: d.pub.Offset}, delivered: true}
+		}
+		b.handler.HandlePublication(d.room, d.pub)
+	}
+}
+
+// control acts on a mark d for its room: forget the room, record its
+// baseline (a new subscription), or resync it.
+func (b *Broker) control(rooms map[string]roomState, d delivery) {
+	room := d.room
+	switch d.kind {
+	case deliverForget:
+		delete(rooms, room)
+	case deliverFresh:
+		// The position read before subscribing (carried in the mark's
+		// publication fields). Not marked delivered: it only says where
+		// to catch up from.
+		rooms[room] = roomState{pos: wire.Position{Epoch: d.pub.Epoch, Offset: d.pub.Offset}}
+	case deliverResync:
+		st, ok := rooms[room]
+		if !ok {
+			b.lostGap(room, nil) // nothing known to resume from
+			return
+		}
+		if pos, ok := b.resync(room, st.pos); ok {
+			rooms[room] = roomState{pos: pos, delivered: true}
 		}
 	}
 }
 
 // resync delivers the room's publications after since and returns the
-// position reached. A gap history cannot fill goes to the hub's
-// HandleGap, when the handler has one.
-func (b *Broker) resync(room string, since wire.Position) wire.Position {
+// position reached (false when it could not read the room). Publications
+// the hub already has are dropped there, by offset. A gap history cannot
+// fill goes to the hub's HandleGap, when the handler has one.
+func (b *Broker) resync(room string, since wire.Position) (wire.Position, bool) {
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
 	defer cancel()
 	h, err := b.History(ctx, room, &since)
@@ -403,20 +466,75 @@ func (b *Broker) resync(room string, since wire.Position) wire.Position {
 			b.handler.HandlePublication(room, p)
 		}
 		b.recovered.Add(uint64(len(h.Publications)))
-		return h.Position
+		return h.Position, true
 	}
 	if b.ctx.Err() != nil {
-		return since
+		return since, false
 	}
+	b.lostGap(room, err)
+	return h.Position, err == nil
+}
+
+// lostGap tells the hub a room's missed publications cannot be recovered.
+func (b *Broker) lostGap(room string, err error) {
 	b.lost.Add(1)
-	b.log.Warn("publications missed while disconnected from redis are not in history", "room", room, "since", since.Offset, "err", err)
+	b.log.Warn("publications this node missed are not in history; its viewers resume", "room", room, "err", err)
 	if g, ok := b.handler.(hub.GapHandler); ok {
 		g.HandleGap(room)
 	}
-	if err != nil {
-		return since
+}
+
+// markBehind records that room needs a resync (or, kind deliverFresh, a
+// baseline) its mark could not be queued for: the room's worker does it
+// before its next delivery, and the sweeper queues it when there is room.
+func (b *Broker) markBehind(room string, kind deliveryKind) {
+	b.behindMu.Lock()
+	if old, ok := b.behind[room]; !ok || kind > old {
+		if !ok {
+			b.behindCount.Add(1)
+		}
+		b.behind[room] = kind
 	}
-	return h.Position
+	b.behindMu.Unlock()
+}
+
+// takeBehind removes and returns room's pending mark, if any.
+func (b *Broker) takeBehind(room string) (deliveryKind, bool) {
+	b.behindMu.Lock()
+	defer b.behindMu.Unlock()
+	kind, ok := b.behind[room]
+	if ok {
+		delete(b.behind, room)
+		b.behindCount.Add(-1)
+	}
+	return kind, ok
+}
+
+// sweep queues the pending marks of rooms whose worker had no room for
+// them, once a second, so a quiet room is resynced too.
+func (b *Broker) sweep() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if b.behindCount.Load() == 0 {
+			continue
+		}
+		b.behindMu.Lock()
+		pending := maps.Clone(b.behind)
+		b.behindMu.Unlock()
+		for room := range pending {
+			if k, ok := b.takeBehind(room); ok {
+				if !b.enqueue(delivery{room: room, kind: k}) {
+					b.markBehind(room, k)
+				}
+			}
+		}
+	}
 }
 
 // keepalive keeps the epoch of subscribed rooms alive however quiet they
