@@ -196,9 +196,12 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 	}
 }
 
-// drainClaims drains a shared outbox a claim at a time. A claim that finds
-// only events another process holds comes back empty: those are that
-// process's to publish.
+// drainClaims drains a shared outbox a claim at a time, until a claim
+// finds nothing. A claim that finds only events another process holds, or
+// that wait behind an earlier event of their room another process holds,
+// comes back empty: that process takes them up when it claims again after
+// publishing its own (which is why this claims until empty, not until a
+// short batch).
 func (d *Dispatcher) drainClaims(ctx context.Context, c store.EventClaimer) error {
 	for {
 		claimed, err := c.ClaimEvents(ctx, d.cfg.Batch, func(events []store.OutboxEvent) (int, error) {
@@ -210,7 +213,7 @@ func (d *Dispatcher) drainClaims(ctx context.Context, c store.EventClaimer) erro
 			}
 			return fmt.Errorf("failed to drain the outbox: %w", err)
 		}
-		if claimed < d.cfg.Batch {
+		if claimed == 0 {
 			return nil
 		}
 	}
