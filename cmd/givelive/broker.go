@@ -80,11 +80,20 @@ func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (
 	return b, b.Ping, nil
 }
 
-// redactURL hides a URL's password for logs.
+// redactURL hides a URL's password for logs: the user's, and any query
+// parameter that may hold one (password=, sslpassword=, …).
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
+	}
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			if l := strings.ToLower(k); strings.Contains(l, "password") || strings.Contains(l, "secret") || strings.Contains(l, "key") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

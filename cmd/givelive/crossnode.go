@@ -196,8 +196,18 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.proxied.Inc()
 	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id}
-	h.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyTargetKey{}, t)))
+	// A bound on the whole exchange, body included: a stalled node must
+	// not hold this request (and its connection) for as long as the viewer
+	// waits.
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), proxyTimeout)
+	defer cancel()
+	h.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
+
+// proxyTimeout bounds one proxied HLS request from start to end: a
+// playlist's first request may wait 8 s for a segment, and a segment of a
+// few megabytes crosses a private network in well under a second.
+const proxyTimeout = 30 * time.Second
 
 // rewrite builds the request to the ingesting node: the checked path only,
 // the hop mark, no credentials.

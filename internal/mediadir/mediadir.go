@@ -82,6 +82,9 @@ type Directory struct {
 	cfg    Config
 	log    *slog.Logger
 	client redis.UniversalClient
+	// missesBeforeGone is how many checks in a row must miss a watched
+	// entry: enough to span its TTL and gonePeriods more refreshes.
+	missesBeforeGone int
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -114,10 +117,11 @@ type cacheEntry struct {
 // told, so that neither a late refresh nor a watcher repeats it.
 const markerTTL = time.Minute
 
-// missesBeforeGone is how many consecutive checks must find a watched entry
-// missing before it counts as gone: one miss may be a Redis that restarted
-// empty, which the owner's next refresh repairs.
-const missesBeforeGone = 2
+// gonePeriods is how many refresh periods past the TTL a watched entry
+// must stay missing before it counts as gone: a miss may be a Redis that
+// restarted empty, whose owner's first refreshes after it fail (a pooled
+// connection died with it) before one repairs the entry.
+const gonePeriods = 1
 
 // goneTimeout bounds one Config.Gone call.
 const goneTimeout = 5 * time.Second
@@ -173,14 +177,15 @@ func New(cfg Config) (*Directory, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Directory{
-		cfg:     cfg,
-		log:     log,
-		client:  client,
-		ctx:     ctx,
-		cancel:  cancel,
-		own:     map[string]ownEntry{},
-		watched: map[string]*watch{},
-		cache:   map[string]cacheEntry{},
+		cfg:              cfg,
+		log:              log,
+		client:           client,
+		missesBeforeGone: int((cfg.TTL+cfg.Refresh-1)/cfg.Refresh) + gonePeriods,
+		ctx:              ctx,
+		cancel:           cancel,
+		own:              map[string]ownEntry{},
+		watched:          map[string]*watch{},
+		cache:            map[string]cacheEntry{},
 	}, nil
 }
 
@@ -499,7 +504,7 @@ func (d *Directory) missed(id, session string) bool {
 		return false
 	}
 	w.misses++
-	return w.misses >= missesBeforeGone
+	return w.misses >= d.missesBeforeGone
 }
 
 func newSession() string {
