@@ -164,3 +164,28 @@ func TestCrossNodeHLS(t *testing.T) {
 		t.Fatalf("failed lookup: %d %v", w.Code, w.Header())
 	}
 }
+
+// FuzzSplitHLSPath: whatever path a viewer sends, an accepted one is
+// exactly /hls/{id}/{name} with a safe id and a name that cannot leave
+// the stream's directory, so the path proxied to another node is the
+// one checked.
+func FuzzSplitHLSPath(f *testing.F) {
+	for _, p := range []string{"/hls/f_1/index.m3u8", "/hls/f_1/../x", "/hls//a", "/hls/a/b/c", "/hls/a/%2e%2e", "/hls/a/\\x"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		id, name, ok := splitHLSPath(p)
+		if !ok {
+			return
+		}
+		if "/hls/"+id+"/"+name != p {
+			t.Fatalf("splitHLSPath(%q) = %q, %q: not the whole path", p, id, name)
+		}
+		if id == "" || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+			t.Fatalf("splitHLSPath(%q): unsafe id %q", p, id)
+		}
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+			t.Fatalf("splitHLSPath(%q): unsafe name %q", p, name)
+		}
+	})
+}
