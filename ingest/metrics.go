@@ -18,6 +18,7 @@ type metrics struct {
 	publishers     prometheus.Gauge
 	bytesIn        prometheus.Counter
 	publishes      prometheus.Counter
+	revoked        prometheus.Counter
 	refusals       *prometheus.CounterVec
 	droppedFrames  *prometheus.CounterVec
 	segmentLatency prometheus.Histogram
@@ -37,6 +38,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		publishes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_ingest_publishes_total", Help: "Publishes accepted.",
 		}),
+		revoked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_ingest_revoked_total", Help: "Publishers cut off because their stream key stopped publishing their fundraiser (replaced, or the fundraiser ended).",
+		}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "givelive_ingest_refused_total", Help: "Connections and publishes refused, by reason.",
 		}, []string{"reason"}),
@@ -55,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.publishers, m.bytesIn, m.publishes, m.refusals, m.droppedFrames, m.segmentLatency} {
+	for _, c := range []prometheus.Collector{m.connections, m.publishers, m.bytesIn, m.publishes, m.revoked, m.refusals, m.droppedFrames, m.segmentLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: failed to register metrics: %w", err)
 		}

@@ -22,6 +22,7 @@ const (
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultIdleTimeout      = 10 * time.Second
 	DefaultPublishTimeout   = 30 * time.Second
+	DefaultRecheckInterval  = 5 * time.Second
 	DefaultMaxConnections   = 256
 	DefaultMaxPublishers    = 64
 	DefaultMaxMessageSize   = 8 << 20
@@ -86,6 +87,12 @@ type Config struct {
 	// valid stream key nobody holds a connection for longer. Zero means
 	// DefaultPublishTimeout.
 	PublishTimeout time.Duration
+	// RecheckInterval is how often each publisher's stream key is looked up
+	// again, so that a key replaced or a fundraiser ended elsewhere (on
+	// another node sharing the ledger) cuts the publisher off within it.
+	// A failed lookup (ledger unreachable) cuts nobody off. Zero means
+	// DefaultRecheckInterval; negative, never.
+	RecheckInterval time.Duration
 	// MaxConnections bounds open RTMP connections; more are closed at
 	// once. Zero means DefaultMaxConnections.
 	MaxConnections int
@@ -132,6 +139,9 @@ type Server struct {
 	publishers map[string]*session // by fundraiser id
 	announced  map[string]bool     // fundraisers Events heard "live" for
 	wg         sync.WaitGroup
+
+	recheck  sync.Once     // starts the recheck loop with the first Serve
+	stopLoop chan struct{} // closed by Close
 }
 
 // New checks cfg and builds a Server. It starts nothing: call Serve.
@@ -147,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.PublishTimeout, DefaultPublishTimeout)
+	setDefault(&cfg.RecheckInterval, DefaultRecheckInterval)
 	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
 	setDefault(&cfg.MaxPublishers, DefaultMaxPublishers)
 	setDefault(&cfg.MaxMessageSize, DefaultMaxMessageSize)
@@ -171,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 		sessions:   map[*session]struct{}{},
 		publishers: map[string]*session{},
 		announced:  map[string]bool{},
+		stopLoop:   make(chan struct{}),
 	}, nil
 }
 
@@ -191,6 +203,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[ln] = struct{}{}
+	if s.cfg.RecheckInterval > 0 {
+		s.recheck.Do(func() { s.wg.Go(s.recheckKeys) })
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -263,6 +278,9 @@ func (s *Server) isClosed() bool {
 // offline) and waits for them.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stopLoop)
+	}
 	s.closed = true
 	for ln := range s.listeners {
 		ln.Close()
@@ -273,6 +291,37 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	return nil
+}
+
+// recheckKeys looks up every publisher's stream key again each
+// RecheckInterval, and cuts off those whose key no longer publishes their
+// fundraiser: replaced, or the fundraiser ended, on any node.
+func (s *Server) recheckKeys() {
+	t := time.NewTicker(s.cfg.RecheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopLoop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		pubs := make([]*session, 0, len(s.publishers))
+		for _, ss := range s.publishers {
+			pubs = append(pubs, ss)
+		}
+		s.mu.Unlock()
+		for _, ss := range pubs {
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			id, err := s.cfg.Keys.PublishKey(ctx, ss.key)
+			cancel()
+			if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != ss.fundraiser {
+				s.metrics.revoked.Inc()
+				ss.log.Info("publisher cut off: its stream key no longer publishes this fundraiser (replaced, or the fundraiser ended)")
+				ss.kick("stream key revoked")
+			}
+		}
+	}
 }
 
 // Stop ends the publish of fundraiserID, if any (the fundraiser ended).

@@ -1,10 +1,12 @@
 package ingest_test
 
 import (
+	"context"
 	"crypto/rand"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,4 +282,58 @@ func counterGauge(r *rig, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// lockedKeys is a key table a test may change while the server reads it.
+type lockedKeys struct {
+	mu sync.Mutex
+	k  keys
+}
+
+func (l *lockedKeys) PublishKey(ctx context.Context, key string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.k.PublishKey(ctx, key)
+}
+
+func (l *lockedKeys) set(key, id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if id == "" {
+		delete(l.k, key)
+		return
+	}
+	l.k[key] = id
+}
+
+// TestRevokedKeyCutsThePublisherOff: a key replaced, or a fundraiser ended,
+// where this server does not hear of it (another node) still cuts the
+// publisher off, at the next recheck; a lookup that fails does not.
+func TestRevokedKeyCutsThePublisherOff(t *testing.T) {
+	needTools(t)
+	for _, tc := range []struct {
+		name   string
+		change func(*lockedKeys)
+	}{
+		{"replaced", func(k *lockedKeys) { k.set("key-1", "") }},
+		{"ended", func(k *lockedKeys) { k.set("key-1", "ended") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &lockedKeys{k: keys{"key-1": "f1"}}
+			r := newRig(t, func(c *ingest.Config) {
+				c.Keys = k
+				c.RecheckInterval = 100 * time.Millisecond
+			})
+			p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 30, realtime: true})
+			r.events.wait(t, "live f1", 15*time.Second)
+			tc.change(k)
+			if err := p.wait(t, 20*time.Second); err == nil {
+				t.Fatal("ffmpeg was not cut off")
+			}
+			r.events.wait(t, "offline f1", 10*time.Second)
+			if got := counter(r.reg, "givelive_ingest_revoked_total", ""); got != 1 {
+				t.Fatalf("givelive_ingest_revoked_total = %v, want 1", got)
+			}
+		})
+	}
 }

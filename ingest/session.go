@@ -63,6 +63,7 @@ type session struct {
 
 	// Set once publishing.
 	fundraiser string
+	key        string // the stream key it published with: secret, never logged
 	stream     *hls.Stream
 	clock      clock
 	media      media
@@ -353,7 +354,7 @@ func (ss *session) publish(c rtmp.Command, streamID uint32) error {
 		ss.log.Error("rtmp publish refused: stream key lookup failed", "err", err)
 		return &refusal{reason: "lookup", code: "NetStream.Publish.Rejected", desc: "the server could not check the stream key; try again"}
 	}
-	ss.fundraiser = id
+	ss.fundraiser, ss.key = id, key
 	replaced, err := ss.srv.claim(id, ss)
 	if err != nil {
 		ss.fundraiser = ""

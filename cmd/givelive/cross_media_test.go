@@ -104,8 +104,32 @@ func TestMediaAcrossNodes(t *testing.T) {
 	waitFor(t, "B's snapshot says offline", func() bool { return streamStatus(t, b.base, room) == "offline" })
 	waitStatus(t, b.base+hlsPath, http.StatusNotFound)
 
+	// The key is replaced through node B while A ingests with it: A cuts
+	// the encoder off at its next key check (every 5 s), and the old key no
+	// longer publishes.
+	_, stderr, done = ffmpegPublish(t, a.rtmp+"/"+ingest.StreamKey, "60")
+	streamEvent(t, onB, wire.StreamLive)
+	var rotated struct {
+		StreamKey string `json:"stream_key"`
+	}
+	if code := getJSON(t, "POST", b.base+"/api/v1/fundraisers/"+room+"/ingest/rotate", b.bToken, nil, &rotated); code != http.StatusOK || rotated.StreamKey == ingest.StreamKey {
+		t.Fatalf("rotate on B: %d", code)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("ffmpeg kept going on A after the key was replaced through B: %s", stderr)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("A did not cut off the encoder whose key was replaced through B")
+	}
+	streamEvent(t, onB, wire.StreamOffline)
+	if n := metric(t, a.base, "givelive_ingest_revoked_total"); n != 1 {
+		t.Fatalf("A counted %v revoked publishers, want 1", n)
+	}
+
 	// Node A dies mid-stream: its entry expires, and B tells its viewer.
-	_, _, _ = ffmpegPublish(t, a.rtmp+"/"+ingest.StreamKey, "60")
+	_, _, _ = ffmpegPublish(t, a.rtmp+"/"+rotated.StreamKey, "60")
 	streamEvent(t, onB, wire.StreamLive)
 	if st := streamStatus(t, b.base, room); st != "live" {
 		t.Fatalf("B's snapshot says the stream is %s, want live", st)
@@ -120,7 +144,7 @@ func TestMediaAcrossNodes(t *testing.T) {
 	waitStatus(t, b.base+hlsPath, http.StatusNotFound)
 
 	for _, s := range []*demoServer{a, b} {
-		if strings.Contains(s.stderr.String(), ingest.StreamKey) {
+		if strings.Contains(s.stderr.String(), ingest.StreamKey) || strings.Contains(s.stderr.String(), rotated.StreamKey) {
 			t.Fatal("the stream key appears in a server log")
 		}
 	}
