@@ -180,3 +180,79 @@ func sunsubscribes(t *testing.T, cl *testredis.Cluster) int64 {
 	}
 	return total
 }
+
+// TestClusterSlotMoves moves a subscribed room's slot to another master
+// while the node listens (as resharding does): Redis unsubscribes the node
+// from the room's channel, and the node subscribes it again on the new
+// master and keeps delivering, from the same history.
+func TestClusterSlotMoves(t *testing.T) {
+	cl := testredis.StartCluster(t, 3)
+	rec := &gapRecorder{Recorder: brokertest.NewRecorder(), gaps: make(chan string, 10)}
+	b := startBroker(t, redisbroker.Config{URL: cl.URL(), Cluster: true}, rec)
+	ctx := timeout(t, 30*time.Second)
+	const room = "f_moving"
+	if err := b.Subscribe(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Publish(ctx, room, chat(1)); err != nil {
+		t.Fatal(err)
+	}
+	rec.Wait(t, room, 1)
+
+	nodes := make([]*redis.Client, len(cl.Ports))
+	ids := make([]string, len(cl.Ports))
+	for i, p := range cl.Ports {
+		nodes[i] = redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", p)})
+		defer nodes[i].Close()
+		ids[i] = nodes[i].ClusterMyID(ctx).Val()
+	}
+	slot := nodes[0].ClusterKeySlot(ctx, "gl:{"+room+"}").Val()
+	from := -1
+	for i, n := range nodes {
+		if n.ClusterCountKeysInSlot(ctx, int(slot)).Val() > 0 {
+			from = i
+		}
+	}
+	if from < 0 {
+		t.Fatalf("no master holds the keys of slot %d", slot)
+	}
+	to := (from + 1) % len(nodes)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(nodes[to].Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[from]).Err())
+	must(nodes[from].Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[to]).Err())
+	keys := nodes[from].ClusterGetKeysInSlot(ctx, int(slot), 100).Val()
+	args := []any{"MIGRATE", "127.0.0.1", cl.Ports[to], "", 0, 5000, "KEYS"}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	must(nodes[from].Do(ctx, args...).Err())
+	for _, n := range nodes {
+		must(n.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]).Err())
+	}
+
+	// Publish until one is delivered from the new master: the first may
+	// precede the node's subscription there (it is then recovered).
+	for i := 2; rec.Count(room) < 2; i++ {
+		if ctx.Err() != nil {
+			t.Fatalf("no delivery after the room's slot moved from master %d to %d", from, to)
+		}
+		_, _ = b.Publish(timeout(t, time.Second), room, chat(i))
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := rec.Wait(t, room, 2)
+	for i, p := range got {
+		if p.Offset != uint64(i+1) {
+			t.Fatalf("publication %d at offset %d after the move: %+v", i, p.Offset, got)
+		}
+	}
+	select {
+	case r := <-rec.gaps:
+		t.Fatalf("HandleGap(%s): the history moved with the slot", r)
+	default:
+	}
+}
