@@ -45,29 +45,25 @@ func newBroker(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("GIVELIVE_REDIS_URL: %w", err)
 	}
-	stats := func(pick func(redisbroker.Stats) uint64) func() float64 {
-		return func() float64 { return float64(pick(b.Stats())) }
-	}
-	for _, c := range []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "givelive_redis_dropped_total", Help: "Publications from Redis dropped on a full worker queue (the hub closes the gap with 4000).",
-		}, stats(func(s redisbroker.Stats) uint64 { return s.Dropped })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "givelive_redis_reconnects_total", Help: "Times the Redis pub/sub connection came back after an error.",
-		}, stats(func(s redisbroker.Stats) uint64 { return s.Reconnects })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "givelive_redis_stale_total", Help: "Times a silent Redis pub/sub connection was replaced.",
-		}, stats(func(s redisbroker.Stats) uint64 { return s.Stale })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "givelive_redis_recovered_total", Help: "Publications missed during a Redis disconnection and delivered from history when it came back.",
-		}, stats(func(s redisbroker.Stats) uint64 { return s.Recovered })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "givelive_redis_lost_total", Help: "Times a room's missed publications were no longer in Redis after a disconnection (its viewers resume).",
-		}, stats(func(s redisbroker.Stats) uint64 { return s.Lost })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "givelive_redis_pipelines_total", Help: "Pipelines of publications sent to Redis.",
-		}, stats(func(s redisbroker.Stats) uint64 { return s.Batches })),
+	for _, m := range []struct {
+		name, help string
+		pick       func(redisbroker.Stats) uint64
+	}{
+		{"givelive_redis_dropped_total", "Publications from Redis dropped on a full worker queue (delivered later from history).",
+			func(s redisbroker.Stats) uint64 { return s.Dropped }},
+		{"givelive_redis_reconnects_total", "Times the Redis pub/sub connection came back after an error.",
+			func(s redisbroker.Stats) uint64 { return s.Reconnects }},
+		{"givelive_redis_stale_total", "Times a silent Redis pub/sub connection was replaced.",
+			func(s redisbroker.Stats) uint64 { return s.Stale }},
+		{"givelive_redis_recovered_total", "Publications this node missed (disconnection, full queue) and delivered from history.",
+			func(s redisbroker.Stats) uint64 { return s.Recovered }},
+		{"givelive_redis_lost_total", "Times a room's missed publications were no longer in Redis (its viewers resume).",
+			func(s redisbroker.Stats) uint64 { return s.Lost }},
+		{"givelive_redis_pipelines_total", "Pipelines of publications sent to Redis.",
+			func(s redisbroker.Stats) uint64 { return s.Batches }},
 	} {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help},
+			func() float64 { return float64(m.pick(b.Stats())) })
 		if err := reg.Register(c); err != nil {
 			return nil, nil, fmt.Errorf("failed to register redis metrics: %w", err)
 		}

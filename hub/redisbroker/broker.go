@@ -9,8 +9,8 @@
 // subscriptions of many rooms at once share SUBSCRIBE commands. One
 // pub/sub connection reads for the whole node and hands publications to a
 // few workers by room, each with a bounded queue: the reader never waits
-// on the hub. A publication dropped on a full queue is counted, and the hub
-// sees the gap in offsets and makes its viewers resume.
+// on the hub. A publication dropped on a full queue is counted, and its
+// room's worker delivers it from history before the room's next one.
 //
 // When Redis goes away, Publish and History fail, the reader reconnects
 // with backoff and resubscribes every room. As each room's subscription is

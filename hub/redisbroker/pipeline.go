@@ -68,10 +68,16 @@ func (b *Broker) send() {
 
 // fill adds the requests waiting, up to maxBatch, without blocking.
 func (b *Broker) fill(batch []*pubRequest) []*pubRequest {
-	for len(batch) < maxBatch {
+	return takeWaiting(b.pubs, batch, maxBatch)
+}
+
+// takeWaiting appends to batch what ch holds now, up to max items in all,
+// without blocking: the batching both publishes and subscriptions use.
+func takeWaiting[T any](ch <-chan T, batch []T, max int) []T {
+	for len(batch) < max {
 		select {
-		case r := <-b.pubs:
-			batch = append(batch, r)
+		case v := <-ch:
+			batch = append(batch, v)
 		default:
 			return batch
 		}

@@ -134,16 +134,7 @@ func (b *Broker) batchSubscriptions() {
 		case <-b.ctx.Done():
 			return
 		case r := <-b.subReqs:
-			batch = append(batch[:0], r)
-		}
-	fill:
-		for len(batch) < maxSubBatch {
-			select {
-			case r := <-b.subReqs:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
+			batch = takeWaiting(b.subReqs, append(batch[:0], r), maxSubBatch)
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
 		b.sendSubscriptions(ctx, batch)
