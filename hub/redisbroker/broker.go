@@ -66,6 +66,10 @@ type Config struct {
 	// A room that is neither published to nor subscribed by any node for
 	// that long is forgotten, and with it its epoch.
 	HistoryTTL time.Duration
+	// RenewInterval is how often the epochs of the rooms this node
+	// subscribes to have their expiry renewed, however quiet the rooms are
+	// (default HistoryTTL/4, at least 50ms).
+	RenewInterval time.Duration
 	// Workers is how many goroutines hand publications to the hub, rooms
 	// being spread over them by hash (default 16).
 	Workers int
@@ -272,6 +276,9 @@ func newBroker(cfg Config) *Broker {
 	}
 	if cfg.HistoryTTL <= 0 {
 		cfg.HistoryTTL = 30 * time.Minute
+	}
+	if cfg.RenewInterval <= 0 {
+		cfg.RenewInterval = max(cfg.HistoryTTL/4, 50*time.Millisecond)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16

@@ -234,14 +234,44 @@ func TestPublishAfterClose(t *testing.T) {
 	}
 }
 
-// History expires HistoryTTL after the last publication, and an idle room
-// is forgotten with its epoch, unless a node is subscribed to it: then its
-// epoch stays however quiet it is (its events still expire).
+// History lives HistoryTTL after a room's last publication, and the epoch of
+// a room some node subscribes to lives as long as the subscription. The
+// test never waits for a clock: it shortens expiries in Redis itself (as
+// if the time had passed) and waits for what the broker does about it.
 func TestHistoryExpires(t *testing.T) {
 	srv := startRedis(t)
-	const ttl = 500 * time.Millisecond
-	b := startBroker(t, redisbroker.Config{URL: srv.URL(), HistoryTTL: ttl}, brokertest.NewRecorder())
-	ctx := timeout(t, 10*time.Second)
+	const ttl = time.Hour
+	b := startBroker(t, redisbroker.Config{URL: srv.URL(), HistoryTTL: ttl, RenewInterval: 10 * time.Millisecond}, brokertest.NewRecorder())
+	ctx := timeout(t, 20*time.Second)
+	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Sock})
+	defer admin.Close()
+	meta := func(room string) string { return "gl:{" + room + "}:m" }
+	stream := func(room string) string { return "gl:{" + room + "}:s" }
+	pttl := func(key string) time.Duration {
+		t.Helper()
+		d, err := admin.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	// shorten sets key's expiry to d, as if ttl-d had passed.
+	shorten := func(key string, d time.Duration) {
+		t.Helper()
+		if ok, err := admin.PExpire(ctx, key, d).Result(); err != nil || !ok {
+			t.Fatalf("PEXPIRE %s: %v, %v", key, ok, err)
+		}
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("waited in vain for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
 	if err := b.Subscribe(ctx, "f_kept"); err != nil {
 		t.Fatal(err)
 	}
@@ -253,15 +283,40 @@ func TestHistoryExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, k := range []string{meta("f_kept"), stream("f_kept"), meta("f_idle"), stream("f_idle")} {
+		if d := pttl(k); d <= ttl-time.Minute || d > ttl {
+			t.Fatalf("%s expires in %v after a publication, want about %v", k, d, ttl)
+		}
+	}
 	if h, _ := b.History(ctx, "f_kept", &wire.Position{Epoch: kept.Epoch}); !h.Recovered || len(h.Publications) != 1 {
 		t.Fatalf("fresh history: %+v", h)
 	}
-	time.Sleep(3 * ttl) // waits for Redis to expire keys: nothing to order
 
+	// The subscribed room's epoch is renewed, the idle one's is not: two
+	// renewals of the kept room mean a whole round ran after both were
+	// shortened.
+	const late = 30 * time.Minute
+	shorten(meta("f_idle"), late)
+	for range 2 {
+		shorten(meta("f_kept"), late)
+		waitFor("the subscribed room's epoch to be renewed", func() bool { return pttl(meta("f_kept")) > late })
+	}
+	if d := pttl(meta("f_idle")); d > late {
+		t.Fatalf("an unsubscribed room's epoch was renewed to %v", d)
+	}
+
+	// When Redis expires the idle room, it starts again in a new epoch.
+	shorten(meta("f_idle"), time.Millisecond)
+	shorten(stream("f_idle"), time.Millisecond)
+	waitFor("Redis to expire the idle room", func() bool { return admin.Exists(ctx, meta("f_idle"), stream("f_idle")).Val() == 0 })
 	h, err := b.History(ctx, "f_idle", nil)
 	if err != nil || h.Position.Epoch == idle.Epoch || h.Position.Offset != 0 {
 		t.Fatalf("idle room after its TTL: %+v, %v (was %+v)", h.Position, err, idle)
 	}
+
+	// The subscribed room's publications expire; its position stays.
+	shorten(stream("f_kept"), time.Millisecond)
+	waitFor("Redis to expire the kept room's history", func() bool { return admin.Exists(ctx, stream("f_kept")).Val() == 0 })
 	h, err = b.History(ctx, "f_kept", &wire.Position{Epoch: kept.Epoch})
 	if err != nil || h.Position != kept {
 		t.Fatalf("subscribed room after the TTL: %+v, %v, want %+v", h.Position, err, kept)
@@ -271,6 +326,17 @@ func TestHistoryExpires(t *testing.T) {
 	}
 	if h, _ := b.History(ctx, "f_kept", &kept); !h.Recovered {
 		t.Fatal("an up-to-date position is not recovered")
+	}
+
+	// A publication older than the TTL is not recovered even while Redis
+	// still holds it.
+	old := chat(2)
+	old.Time = time.Now().Add(-ttl - time.Minute).UnixMilli()
+	if _, err := b.Publish(ctx, "f_kept", old); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := b.History(ctx, "f_kept", &kept); h.Recovered {
+		t.Fatalf("recovered a publication older than the TTL: %+v", h.Publications)
 	}
 }
 

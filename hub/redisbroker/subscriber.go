@@ -531,7 +531,7 @@ func (b *Broker) sweep() {
 // keepalive keeps the epoch of subscribed rooms alive however quiet they
 // are, as the memory broker does, by renewing their meta keys' expiry.
 func (b *Broker) keepalive() {
-	t := time.NewTicker(max(b.cfg.HistoryTTL/4, 50*time.Millisecond))
+	t := time.NewTicker(b.cfg.RenewInterval)
 	defer t.Stop()
 	for {
 		select {
