@@ -12,12 +12,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/givelive/givelive/hub/redisbroker"
+	"github.com/givelive/givelive/ingest/hls"
 	"github.com/givelive/givelive/internal/config"
 	"github.com/givelive/givelive/internal/mediadir"
 )
@@ -98,9 +100,11 @@ type localHLS interface {
 }
 
 // crossNodeHLS serves /hls/ on any node: from the local window when this
-// node ingests the stream, else proxied to the node the directory names,
-// else as the window answers (404 for a stream that is not live). It is
-// safe for concurrent use; close releases idle connections.
+// node ingests the stream, else proxied to the node the directory names
+// (blocking playlist requests go as they are: the ingesting node holds
+// them), else, for an ended stream, to the node that served it while it
+// stays there, else as the window answers (404 for a stream that is not
+// live). It is safe for concurrent use; close releases idle connections.
 type crossNodeHLS struct {
 	local     localHLS
 	dir       streamLocator
@@ -110,7 +114,28 @@ type crossNodeHLS struct {
 	proxied   prometheus.Counter
 	failed    *prometheus.CounterVec
 	lastWarn  atomic.Int64 // unix nanos of the last lookup warning
+
+	// recent remembers the node each stream was last proxied to, for as
+	// long as an ended stream stays served there: when the encoder stops,
+	// the directory forgets the stream at once, but its node keeps its
+	// last window (ending with EXT-X-ENDLIST) so players play it out.
+	recentMu sync.Mutex
+	recent   map[string]recentNode
 }
+
+// recentNode is where a stream was last proxied, and until when to keep
+// asking there.
+type recentNode struct {
+	url   string
+	until time.Time
+}
+
+// Bounds of the recent nodes: how long an ended stream stays served on its
+// node (hls.DefaultLinger), and how many streams are remembered.
+const (
+	recentFor = hls.DefaultLinger
+	maxRecent = 10_000
+)
 
 // proxyTarget is where one request goes; it rides in the request context
 // from ServeHTTP to the proxy's Rewrite.
@@ -118,15 +143,19 @@ type proxyTarget struct {
 	base *url.URL // the ingesting node
 	path string   // /hls/{id}/{name}, checked
 	id   string
+	// ended: the node is only where the stream was; if it cannot answer,
+	// the stream is simply not live.
+	ended bool
 }
 
 type proxyTargetKey struct{}
 
 func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registerer, log *slog.Logger) (*crossNodeHLS, error) {
 	h := &crossNodeHLS{
-		local: local,
-		dir:   dir,
-		log:   log,
+		local:  local,
+		dir:    dir,
+		log:    log,
+		recent: map[string]recentNode{},
 		proxied: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hls_proxied_requests_total",
 			Help: "HLS requests proxied to the node that ingests the stream.",
@@ -183,9 +212,20 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHLSProblem(w, r, http.StatusServiceUnavailable, "the stream could not be looked up; retry shortly")
 		return
 	}
-	if !found || e.URL == h.dir.Self() {
-		h.local.ServeHTTP(w, r) // not live anywhere, or a leftover of this node's previous run
+	ended := false
+	switch {
+	case found && e.URL == h.dir.Self():
+		h.local.ServeHTTP(w, r) // a leftover of this node's previous run
 		return
+	case found:
+		h.remember(id, e.URL)
+	default:
+		node, ok := h.recentNode(id)
+		if !ok {
+			h.local.ServeHTTP(w, r) // not live anywhere
+			return
+		}
+		e.URL, ended = node, true
 	}
 	base, err := url.Parse(e.URL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -195,7 +235,7 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.proxied.Inc()
-	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id}
+	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id, ended: ended}
 	// A bound on the whole exchange, body included: a stalled node must
 	// not hold this request (and its connection) for as long as the viewer
 	// waits.
@@ -228,11 +268,47 @@ func (h *crossNodeHLS) proxyError(w http.ResponseWriter, r *http.Request, err er
 		return // the viewer left
 	}
 	t, _ := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
+	if t != nil && t.ended {
+		// The node that had the stream is gone: it is live nowhere.
+		h.forget(t.id)
+		writeHLSProblem(w, r, http.StatusNotFound, "no stream is live for this fundraiser")
+		return
+	}
 	h.failed.WithLabelValues("upstream").Inc()
 	if t != nil {
 		h.log.Warn("failed to proxy HLS to the stream's node", "fundraiser", t.id, "node", t.base.Host, "err", err)
 	}
 	writeHLSProblem(w, r, http.StatusBadGateway, "the media server is unavailable")
+}
+
+// remember notes that id's stream is served by node.
+func (h *crossNodeHLS) remember(id, node string) {
+	until := time.Now().Add(recentFor)
+	h.recentMu.Lock()
+	defer h.recentMu.Unlock()
+	if len(h.recent) >= maxRecent {
+		clear(h.recent)
+	}
+	h.recent[id] = recentNode{url: node, until: until}
+}
+
+// recentNode returns the node id's stream was served by, while it may
+// still serve its end.
+func (h *crossNodeHLS) recentNode(id string) (string, bool) {
+	h.recentMu.Lock()
+	defer h.recentMu.Unlock()
+	n, ok := h.recent[id]
+	if !ok || time.Now().After(n.until) {
+		delete(h.recent, id)
+		return "", false
+	}
+	return n.url, true
+}
+
+func (h *crossNodeHLS) forget(id string) {
+	h.recentMu.Lock()
+	delete(h.recent, id)
+	h.recentMu.Unlock()
 }
 
 // warnLookup logs a failed directory lookup at most every 10 seconds: while

@@ -165,6 +165,44 @@ func TestCrossNodeHLS(t *testing.T) {
 	}
 }
 
+// An ended stream: the directory forgets it when the encoder stops, but its
+// node serves its end a while longer (EXT-X-ENDLIST) and players must reach
+// it; blocking reloads go along as they are; once that node is gone, the
+// stream is simply not live (404, not 502).
+func TestCrossNodeHLSPlaysOutAnEndedStream(t *testing.T) {
+	var gotQuery string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.RawQuery
+		io.WriteString(w, "#EXTM3U\n#EXT-X-ENDLIST\n")
+	}))
+	dir := fakeDirectory{self: "http://self:8080", entries: map[string]mediadir.Entry{"f1": {URL: upstream.URL, Session: "s1"}}}
+	h, err := newCrossNodeHLS(fakeWindow{}, dir, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		return w
+	}
+	const blocking = "/hls/f1/video1_stream.m3u8?_HLS_msn=9&_HLS_part=3"
+	if w := get(blocking); w.Code != 200 || gotQuery != "_HLS_msn=9&_HLS_part=3" {
+		t.Fatalf("live: %d, upstream query %q", w.Code, gotQuery)
+	}
+	delete(dir.entries, "f1") // the stream ended
+	if w := get(blocking); w.Code != 200 || !strings.Contains(w.Body.String(), "#EXT-X-ENDLIST") {
+		t.Fatalf("ended: %d %s, want the end from the node that had it", w.Code, w.Body)
+	}
+	upstream.Close()
+	if w := get("/hls/f1/index.m3u8"); w.Code != http.StatusNotFound {
+		t.Fatalf("ended on a node that is gone: %d %s, want 404", w.Code, w.Body)
+	}
+	if w := get("/hls/g1/index.m3u8"); w.Code != http.StatusNotFound {
+		t.Fatalf("a stream never seen: %d", w.Code)
+	}
+}
+
 // FuzzSplitHLSPath: whatever path a viewer sends, an accepted one is
 // exactly /hls/{id}/{name} with a safe id and a name that cannot leave
 // the stream's directory, so the path proxied to another node is the

@@ -58,22 +58,22 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 	}
 
 	window, err := hls.NewServer(hls.Config{
-		WindowSize:     cfg.HLSWindow,
-		TargetDuration: cfg.HLSSegment,
-		Registerer:     reg,
-		Logger:         log.With("component", "hls"),
+		SegmentCount:    cfg.HLSWindow,
+		SegmentDuration: cfg.HLSSegment,
+		PartDuration:    cfg.HLSPart,
+		Registerer:      reg,
+		Logger:          log.With("component", "hls"),
 	})
 	if err != nil {
 		return nil, err
 	}
 	srv, err := ingest.New(ingest.Config{
-		Keys:            streamKeys{ledger},
-		Events:          tracker,
-		HLS:             window,
-		SegmentDuration: cfg.HLSSegment,
-		MaxPublishers:   cfg.RTMPMaxStreams,
-		Logger:          log.With("component", "rtmp"),
-		Registerer:      reg,
+		Keys:          streamKeys{ledger},
+		Events:        tracker,
+		HLS:           window,
+		MaxPublishers: cfg.RTMPMaxStreams,
+		Logger:        log.With("component", "rtmp"),
+		Registerer:    reg,
 	})
 	if err != nil {
 		window.Close()
