@@ -298,7 +298,7 @@ func (s *Service) charge(ctx context.Context, f store.Fundraiser, d store.Donati
 // settled runs after a donation's status changed in the ledger.
 func (s *Service) settled(d store.Donation) {
 	if d.Status == store.DonationSucceeded && d.UserID != "" {
-		s.donors.add(d.FundraiserID, d.UserID)
+		s.donors.add(d.FundraiserID, d.UserID, d.Anonymous)
 	}
 	if d.Status == store.DonationRefunded && d.UserID != "" {
 		s.donors.forget(d.FundraiserID, d.UserID)
@@ -308,8 +308,10 @@ func (s *Service) settled(d store.Donation) {
 	}
 }
 
-// HasDonated reports whether a viewer has a counted donation to a
-// fundraiser (room); it implements hub.DonorChecker.
-func (s *Service) HasDonated(ctx context.Context, room, userID string) (bool, error) {
-	return s.donors.has(ctx, room, userID)
+// DonorStatus tells whether a viewer has a counted donation to a
+// fundraiser (room), and whether one of them is named; it implements
+// hub.DonorChecker.
+func (s *Service) DonorStatus(ctx context.Context, room, userID string) (donated, named bool, err error) {
+	st, err := s.donors.get(ctx, room, userID)
+	return st.Donated, st.Named, err
 }

@@ -103,6 +103,18 @@ type Donor struct {
 	Donations int64
 }
 
+// DonorStatus is what a signed-in viewer has given to one fundraiser.
+type DonorStatus struct {
+	// Donated: a succeeded, unrefunded donation counts, named or
+	// anonymous. It unlocks the i-donated sticker, which only its donor
+	// can choose to send.
+	Donated bool
+	// Named: one of those donations was given under the viewer's name.
+	// Only this earns the public donor badge: an anonymous gift must not
+	// point at its giver.
+	Named bool
+}
+
 // DonationFilter selects a fundraiser's donations, newest first.
 type DonationFilter struct {
 	FundraiserID string
@@ -213,10 +225,10 @@ type Money interface {
 	// TopDonors returns up to limit (0 or less means 100) donors with a
 	// positive amount, largest first; ties in an unspecified order.
 	TopDonors(ctx context.Context, fundraiserID string, limit int) ([]Donor, error)
-	// HasDonated reports whether the signed-in viewer userID has a
-	// succeeded, unrefunded donation, named or anonymous, to the
-	// fundraiser. An empty userID has none.
-	HasDonated(ctx context.Context, fundraiserID, userID string) (bool, error)
+	// DonorStatus tells what the signed-in viewer userID has given to the
+	// fundraiser: whether a succeeded, unrefunded donation counts, and
+	// whether one of them is named. An empty userID has given nothing.
+	DonorStatus(ctx context.Context, fundraiserID, userID string) (DonorStatus, error)
 	// Payouts sums, per nonprofit and currency, what is owed; nonprofits
 	// with no donations are left out. Ordered by nonprofit name, id,
 	// currency.
