@@ -58,9 +58,12 @@ func donationProblem(err error) error {
 	case errors.As(err, &fe) && fe.Unprocessable:
 		return unprocessable(fe.Field, fe.Message)
 	case errors.As(err, &fe):
+		detail := fe.Detail
+		if detail == "" {
+			detail = "The request is not valid. " + fe.Field + ": " + fe.Message + "."
+		}
 		return &problem{
-			status: http.StatusBadRequest, typ: typeValidation,
-			detail: "The request is not valid. " + fe.Field + ": " + fe.Message + ".",
+			status: http.StatusBadRequest, typ: typeValidation, detail: detail,
 			fields: []FieldError{{Field: fe.Field, Message: fe.Message}},
 		}
 	case errors.Is(err, donation.ErrKeyReused):
@@ -72,7 +75,7 @@ func donationProblem(err error) error {
 		return notFound("fundraiser")
 	case errors.As(err, &pe):
 		return &problem{status: http.StatusBadGateway, typ: typeProvider,
-			detail: "The payment provider could not take the payment right now. Nothing was charged twice: retry with the same Idempotency-Key.",
+			detail: "The payment service did not answer. Try again: you will not be charged twice.",
 			cause:  err}
 	}
 	return err

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/givelive/givelive/internal/moderation"
+	"github.com/givelive/givelive/internal/money"
 	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/store"
 )
@@ -117,9 +118,12 @@ type Result struct {
 
 // FieldError says why one field of a request was refused. Unprocessable
 // marks a well-formed value that does not fit the record (a currency
-// other than the fundraiser's), as opposed to a malformed one.
+// other than the fundraiser's), as opposed to a malformed one. Detail,
+// when set, is a whole sentence for the donor ("The minimum gift is
+// $1.00.").
 type FieldError struct {
 	Field, Message string
+	Detail         string
 	Unprocessable  bool
 }
 
@@ -190,9 +194,15 @@ func (s *Service) validate(f store.Fundraiser, r Request) (store.NewDonation, er
 	if n := len(r.IdempotencyKey); n == 0 || n > maxIdempotencyKey {
 		return store.NewDonation{}, &FieldError{Field: "Idempotency-Key", Message: fmt.Sprintf("must be 1 to %d characters", maxIdempotencyKey)}
 	}
-	if r.Amount < s.cfg.MinAmount || r.Amount > s.cfg.MaxAmount {
-		return store.NewDonation{}, &FieldError{Field: "amount",
-			Message: fmt.Sprintf("must be an integer from %d to %d (minor units of %s)", s.cfg.MinAmount, s.cfg.MaxAmount, f.Currency)}
+	if r.Amount < s.cfg.MinAmount {
+		least := money.Format(s.cfg.MinAmount, f.Currency)
+		return store.NewDonation{}, &FieldError{Field: "amount", Message: "must be at least " + least,
+			Detail: "The minimum gift is " + least + "."}
+	}
+	if r.Amount > s.cfg.MaxAmount {
+		most := money.Format(s.cfg.MaxAmount, f.Currency)
+		return store.NewDonation{}, &FieldError{Field: "amount", Message: "must be at most " + most,
+			Detail: "The largest gift we can take at once is " + most + "."}
 	}
 	if r.Currency != f.Currency {
 		return store.NewDonation{}, &FieldError{Field: "currency", Unprocessable: true,
