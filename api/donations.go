@@ -220,3 +220,43 @@ func deref[T ~string](p *T) string {
 	}
 	return string(*p)
 }
+
+// GetReceipt shows a donation's receipt to whoever has its id: the public
+// view of the donation, where it went, and whether it went there directly.
+func (h *handlers) GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error) {
+	d, err := h.store.GetDonation(ctx, req.Id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("donation")
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err := h.store.GetFundraiser(ctx, d.FundraiserID)
+	if err != nil {
+		return nil, err
+	}
+	np, err := h.store.GetNonprofit(ctx, f.NonprofitID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.store.GetBroadcaster(ctx, f.BroadcasterID)
+	if err != nil {
+		return nil, err
+	}
+	r := Receipt{Donation: recordOut(d), Direct: d.Destination != ""}
+	r.Fundraiser.Id, r.Fundraiser.Title, r.Fundraiser.Status = f.ID, f.Title, FundraiserStatus(f.Status)
+	r.Fundraiser.Broadcaster = BroadcasterRef{Id: b.ID, Name: b.Name}
+	r.Nonprofit.Id, r.Nonprofit.Name, r.Nonprofit.Country = np.ID, np.Name, np.Country
+	r.Nonprofit.RegistrationId = np.RegistrationID
+	return GetReceipt200JSONResponse(r), nil
+}
+
+// GetPaymentConfig tells the donation form how money is collected here.
+func (h *handlers) GetPaymentConfig(context.Context, GetPaymentConfigRequestObject) (GetPaymentConfigResponseObject, error) {
+	c := PaymentConfig{Provider: PaymentConfigProvider(h.donations.ProviderName())}
+	if c.Provider == PaymentConfigProviderStripe {
+		c.PublishableKey = &h.payments.PublishableKey
+		c.StripeJsUrl = &h.payments.StripeJSURL
+	}
+	return GetPaymentConfig200JSONResponse(c), nil
+}

@@ -88,6 +88,7 @@ func (h *handlers) ListPayouts(ctx context.Context, _ ListPayoutsRequestObject) 
 			Nonprofit: NonprofitRef{Id: np.ID, Name: np.Name, Country: np.Country},
 			Currency:  p.Currency, Raised: p.Raised, Refunded: p.Refunded,
 			Donations: p.Donations, Fundraisers: p.Fundraisers,
+			Direct: p.Direct, Owed: p.Raised - p.Direct, PayoutAccount: np.PayoutAccount,
 		}
 	}
 	return ListPayouts200JSONResponse{Items: items}, nil

@@ -96,6 +96,16 @@ func (s *Service) Limits() (lo, hi int64) { return s.cfg.MinAmount, s.cfg.MaxAmo
 // ProviderName is the payment provider's name.
 func (s *Service) ProviderName() string { return s.cfg.Provider.Name() }
 
+// CheckPayoutAccount asks the provider whether a nonprofit's own account can
+// receive its donations directly (payment.AccountChecker). Providers that
+// cannot tell, such as the sandbox, accept any account.
+func (s *Service) CheckPayoutAccount(ctx context.Context, account string) error {
+	if c, ok := s.cfg.Provider.(payment.AccountChecker); ok {
+		return c.CheckAccount(ctx, account)
+	}
+	return nil
+}
+
 // Request is a donation as a donor asks for it.
 type Request struct {
 	FundraiserID   string
@@ -158,6 +168,13 @@ func (s *Service) Donate(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Where the money goes is fixed now, for this donation and its
+	// retries: the nonprofit's own account if it has one.
+	np, err := s.cfg.Store.GetNonprofit(ctx, f.NonprofitID)
+	if err != nil {
+		return Result{}, err
+	}
+	nd.Destination = np.PayoutAccount
 	// Ask an instant provider first, so the donation is recorded settled
 	// in one transaction. Its answer cannot depend on the donation id,
 	// which does not exist yet; the ref is set from the id below.
@@ -282,6 +299,7 @@ func (s *Service) charge(ctx context.Context, f store.Fundraiser, d store.Donati
 		Amount:       d.Amount,
 		Currency:     d.Currency,
 		Description:  "Donation to " + f.Title,
+		Destination:  d.Destination,
 	})
 	if err != nil {
 		s.log.Warn("payment provider failed", "provider", s.cfg.Provider.Name(), "donation", d.ID, "err", err)

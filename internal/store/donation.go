@@ -56,8 +56,12 @@ type Donation struct {
 	ProviderRef    string // the provider's payment id, "" until known
 	ClientSecret   string // lets the payer complete a pending payment; only ever shown to the payer
 	FailureReason  string // set when failed
-	CreatedAt      time.Time
-	SettledAt      time.Time // when it succeeded or failed; zero while pending
+	// Destination is the nonprofit's payout account the payment was
+	// charged to (the money goes straight there), fixed at creation; ""
+	// means the platform collected it.
+	Destination string
+	CreatedAt   time.Time
+	SettledAt   time.Time // when it succeeded or failed; zero while pending
 	RefundedAt     time.Time // zero unless refunded
 }
 
@@ -89,6 +93,7 @@ type NewDonation struct {
 	Status         string
 	ProviderRef    string
 	FailureReason  string
+	Destination    string // see Donation.Destination
 }
 
 // Donor is one entry of a fundraiser's donor list: a signed-in viewer's
@@ -154,6 +159,10 @@ type Payout struct {
 	Refunded      int64
 	Donations     int64 // succeeded, not refunded
 	Fundraisers   int64 // those summed
+	// Direct is the part of Raised that was charged straight to the
+	// nonprofit's payout account (Donation.Destination); the platform owes
+	// the nonprofit Raised - Direct.
+	Direct int64
 }
 
 // Money is the part of the Store that moves money and the events that
