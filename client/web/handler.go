@@ -40,8 +40,8 @@ type Sources struct {
 type Handler struct {
 	sources Sources
 	index   []byte // the page for every route (see pagePath); nil when the app is not built
-	etag   string
-	assets map[string]*asset // by path under /assets/
+	etag    string
+	assets  map[string]*asset // by path under /assets/
 }
 
 type asset struct {

@@ -62,7 +62,7 @@ type Donation struct {
 	Destination string
 	CreatedAt   time.Time
 	SettledAt   time.Time // when it succeeded or failed; zero while pending
-	RefundedAt     time.Time // zero unless refunded
+	RefundedAt  time.Time // zero unless refunded
 }
 
 // PublicName is the name viewers see.
