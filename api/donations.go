@@ -253,7 +253,8 @@ func (h *handlers) GetReceipt(ctx context.Context, req GetReceiptRequestObject) 
 
 // GetPaymentConfig tells the donation form how money is collected here.
 func (h *handlers) GetPaymentConfig(context.Context, GetPaymentConfigRequestObject) (GetPaymentConfigResponseObject, error) {
-	c := PaymentConfig{Provider: PaymentConfigProvider(h.donations.ProviderName())}
+	lo, hi := h.donations.Limits()
+	c := PaymentConfig{Provider: PaymentConfigProvider(h.donations.ProviderName()), MinAmount: lo, MaxAmount: hi}
 	if c.Provider == PaymentConfigProviderStripe {
 		c.PublishableKey = &h.payments.PublishableKey
 		c.StripeJsUrl = &h.payments.StripeJSURL

@@ -145,13 +145,15 @@ func TestPayoutAccountSendsGiftsStraightToTheNonprofit(t *testing.T) {
 
 func TestPaymentConfig(t *testing.T) {
 	var c struct {
+		MinAmount      int64   `json:"min_amount"`
+		MaxAmount      int64   `json:"max_amount"`
 		Provider       string  `json:"provider"`
 		PublishableKey *string `json:"publishable_key"`
 		StripeJSURL    *string `json:"stripe_js_url"`
 	}
 	e := newEnv(t)
 	e.do(t, "GET", "/api/v1/payments/config", "", nil).want(t, 200).json(t, &c)
-	if c.Provider != "sandbox" || c.PublishableKey != nil || c.StripeJSURL != nil {
+	if c.Provider != "sandbox" || c.PublishableKey != nil || c.StripeJSURL != nil || c.MinAmount != 100 || c.MaxAmount != 1_000_000 {
 		t.Fatalf("sandbox config %+v", c)
 	}
 

@@ -557,7 +557,12 @@ type NonprofitRef struct {
 
 // PaymentConfig defines model for PaymentConfig.
 type PaymentConfig struct {
-	Provider PaymentConfigProvider `json:"provider"`
+	// MaxAmount The largest gift, in minor units.
+	MaxAmount int64 `json:"max_amount"`
+
+	// MinAmount The smallest gift, in minor units of the fundraiser's currency.
+	MinAmount int64                 `json:"min_amount"`
+	Provider  PaymentConfigProvider `json:"provider"`
 
 	// PublishableKey Stripe's publishable key (stripe only).
 	PublishableKey *string `json:"publishable_key,omitempty"`
