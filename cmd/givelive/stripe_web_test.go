@@ -298,4 +298,3 @@ func waitDonationEvent(t *testing.T, ws *websocket.Conn, id string) {
 		return ev.Type == wire.TypeDonation && strings.Contains(string(ev.Data), id)
 	})
 }
-
