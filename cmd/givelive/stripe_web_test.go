@@ -204,6 +204,15 @@ func TestGiveWithStripeInBrowser(t *testing.T) {
 	waitDonationEvent(t, watcher, donationID)
 	b.screenshot(t, "4-thanks")
 
+	// The broadcaster's list (the studio's feed) has it, succeeded.
+	var list struct {
+		Items []struct{ ID, Status string }
+	}
+	if code := getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/donations", s.bToken, nil, &list); code != 200 ||
+		len(list.Items) != 1 || list.Items[0].ID != donationID || list.Items[0].Status != "succeeded" {
+		t.Fatalf("the broadcaster's list: %d %+v", code, list)
+	}
+
 	// Stripe delivers the success twice more: it counts once.
 	if n := fake.Redeliver("payment_intent.succeeded"); n != 1 {
 		t.Fatalf("redelivered %d events", n)
