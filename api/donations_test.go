@@ -267,6 +267,13 @@ func TestMalformedDonationsAreRefusedAndRecordNothing(t *testing.T) {
 		{name: "invalid UTF-8", body: "{\"amount\": 500, \"currency\": \"USD\", \"name\": \"A\xff\xfe\"}", status: 400, field: "body"},
 		{name: "unknown member", body: with("amout", 5), status: 400, field: "amout"},
 		{name: "not JSON", body: "amount=500", status: 400, field: "body"},
+		{name: "trailing bytes", body: `{"amount": 500, "currency": "USD"} x`, status: 400, field: "body"},
+		{name: "two objects", body: `{"amount": 500, "currency": "USD"}{"amount": 500, "currency": "USD"}`, status: 400, field: "body"},
+		{name: "two objects on two lines", body: "{\"amount\": 500, \"currency\": \"USD\"}\n{\"amount\": 900, \"currency\": \"USD\"}\n", status: 400, field: "body"},
+		{name: "duplicate member", body: `{"amount": 500, "currency": "USD", "amount": 900}`, status: 400, field: "amount"},
+		{name: "duplicate member in other spelling", body: `{"amount": 500, "currency": "USD", "Amount": 900}`, status: 400, field: "Amount"},
+		{name: "amount with an exponent", body: `{"amount": 5e2, "currency": "USD"}`, status: 400, field: "amount"},
+		{name: "amount with a fraction of zero", body: `{"amount": 500.0, "currency": "USD"}`, status: 400, field: "amount"},
 		{name: "anonymous not a boolean", body: with("anonymous", "yes"), status: 400, field: "anonymous"},
 		{name: "invalid viewer token", token: "not-a-token", body: ok(), status: 401},
 		{name: "unknown fundraiser", path: "/api/v1/fundraisers/f_00000000000000000000000000000000/donations", body: ok(), status: 404},
@@ -288,6 +295,11 @@ func TestMalformedDonationsAreRefusedAndRecordNothing(t *testing.T) {
 				headers = []string{"Idempotency-Key", key}
 			}
 			p := e.do(t, "POST", path, tt.token, tt.body, headers...).problem(t, tt.status)
+			for _, jargon := range []string{"nmarshal", "int64", "expected=", "minor units", "Idempotency-Key.", "JSON value"} {
+				if strings.Contains(p.Detail, jargon) {
+					t.Errorf("detail %q says %q: not plain words", p.Detail, jargon)
+				}
+			}
 			if tt.field != "" {
 				found := false
 				for _, f := range p.Errors {
@@ -530,12 +542,18 @@ func TestReportCSV(t *testing.T) {
 	e := newDonationEnv(t)
 	e.give(t, "a", "", map[string]any{"amount": 1234, "name": "=HYPERLINK(\"x\")", "message": "a, \"quoted\" message"})
 	e.give(t, "b", "", map[string]any{"amount": 9902, "name": "Bob"})
+	e.give(t, "c", "", map[string]any{"amount": 500, "name": "Zoë 李"})
 	r := e.do(t, "GET", "/api/v1/fundraisers/"+e.fid+"/report.csv", adminToken, nil).want(t, 200)
 	if ct := r.header.Get("Content-Type"); ct != "text/csv" {
 		t.Fatalf("Content-Type %q", ct)
 	}
-	lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "donation_id,created_at,") {
+	// A byte order mark first, or Excel reads UTF-8 as the local code page.
+	body, ok := strings.CutPrefix(string(r.body), "\uFEFF")
+	if !ok {
+		t.Fatalf("report does not start with a UTF-8 byte order mark: %q", r.body[:min(len(r.body), 16)])
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "donation_id,created_at,") || !strings.Contains(lines[3], ",Zoë 李,") {
 		t.Fatalf("report:\n%s", r.body)
 	}
 	if !strings.Contains(lines[1], `,succeeded,1234,USD,12.34,"'=HYPERLINK(""x"")",false,"a, ""quoted"" message",sandbox,`) {

@@ -133,6 +133,24 @@ func (e MediaMTXHookEvent) Valid() bool {
 	}
 }
 
+// Defines values for PaymentConfigProvider.
+const (
+	PaymentConfigProviderSandbox PaymentConfigProvider = "sandbox"
+	PaymentConfigProviderStripe  PaymentConfigProvider = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PaymentConfigProvider enum.
+func (e PaymentConfigProvider) Valid() bool {
+	switch e {
+	case PaymentConfigProviderSandbox:
+		return true
+	case PaymentConfigProviderStripe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StreamStatus.
 const (
 	StreamStatusEnded   StreamStatus = "ended"
@@ -507,10 +525,18 @@ type Name = string
 
 // Nonprofit defines model for Nonprofit.
 type Nonprofit struct {
-	Country        string     `json:"country"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Id             string     `json:"id"`
-	Name           string     `json:"name"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DirectPayouts Donations to it are charged straight to its own payment account.
+	DirectPayouts bool   `json:"direct_payouts"`
+	Id            string `json:"id"`
+	Name          string `json:"name"`
+
+	// PayoutAccount Its Stripe Connect account (admin answers only).
+	//
+	// Example: acct_1NkzX2RiverCharity
+	PayoutAccount  *string    `json:"payout_account,omitempty"`
 	RegistrationId string     `json:"registration_id"`
 	Verified       bool       `json:"verified"`
 	VerifiedAt     *time.Time `json:"verified_at"`
@@ -528,6 +554,25 @@ type NonprofitRef struct {
 	Name    string `json:"name"`
 }
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// MaxAmount The largest gift, in minor units.
+	MaxAmount int64 `json:"max_amount"`
+
+	// MinAmount The smallest gift, in minor units of the fundraiser's currency.
+	MinAmount int64                 `json:"min_amount"`
+	Provider  PaymentConfigProvider `json:"provider"`
+
+	// PublishableKey Stripe's publishable key (stripe only).
+	PublishableKey *string `json:"publishable_key,omitempty"`
+
+	// StripeJsUrl Where the page loads Stripe.js from (stripe only).
+	StripeJsUrl *string `json:"stripe_js_url,omitempty"`
+}
+
+// PaymentConfigProvider defines model for PaymentConfig.Provider.
+type PaymentConfigProvider string
+
 // PaymentInfo defines model for PaymentInfo.
 type PaymentInfo struct {
 	// ClientSecret For a pending Stripe payment, the PaymentIntent's client secret for Stripe.js.
@@ -539,14 +584,31 @@ type PaymentInfo struct {
 
 // Payout defines model for Payout.
 type Payout struct {
-	Currency    string       `json:"currency"`
+	Currency string `json:"currency"`
+
+	// Direct Of raised, what was charged straight to the nonprofit's own account; already with it.
+	Direct      int64        `json:"direct"`
 	Donations   int64        `json:"donations"`
 	Fundraisers int64        `json:"fundraisers"`
 	Nonprofit   NonprofitRef `json:"nonprofit"`
 
+	// Owed Of raised, what the platform collected and must pay out (raised minus direct).
+	Owed int64 `json:"owed"`
+
+	// PayoutAccount The nonprofit's Stripe Connect account today; empty when the platform collects its donations.
+	PayoutAccount string `json:"payout_account"`
+
 	// Raised Owed to the nonprofit, refunds taken off, minor units.
 	Raised   int64 `json:"raised"`
 	Refunded int64 `json:"refunded"`
+}
+
+// PayoutAccountRequest defines model for PayoutAccountRequest.
+type PayoutAccountRequest struct {
+	// Account A Stripe Connect account id.
+	//
+	// Example: acct_1NkzX2RiverCharity
+	Account string `json:"account"`
 }
 
 // PayoutList defines model for PayoutList.
@@ -588,6 +650,27 @@ type Problem struct {
 	//
 	// Example: urn:givelive:problem:validation
 	Type string `json:"type"`
+}
+
+// Receipt defines model for Receipt.
+type Receipt struct {
+	// Direct Charged straight to the nonprofit's own payment account.
+	Direct bool `json:"direct"`
+
+	// Donation A donation as its donor, the broadcaster and admins see it. Never the real name of an anonymous donor.
+	Donation   DonationRecord `json:"donation"`
+	Fundraiser struct {
+		Broadcaster BroadcasterRef   `json:"broadcaster"`
+		Id          string           `json:"id"`
+		Status      FundraiserStatus `json:"status"`
+		Title       string           `json:"title"`
+	} `json:"fundraiser"`
+	Nonprofit struct {
+		Country        string `json:"country"`
+		Id             string `json:"id"`
+		Name           string `json:"name"`
+		RegistrationId string `json:"registration_id"`
+	} `json:"nonprofit"`
 }
 
 // SessionCreated defines model for SessionCreated.
@@ -748,6 +831,9 @@ type MediamtxHookJSONRequestBody = MediaMTXHook
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
 
+// SetPayoutAccountJSONRequestBody defines body for SetPayoutAccount for application/json ContentType.
+type SetPayoutAccountJSONRequestBody = PayoutAccountRequest
+
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
@@ -759,6 +845,9 @@ type ServerInterface interface {
 	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
 	// (GET /broadcasters/me)
 	GetCurrentBroadcaster(ctx echo.Context) error
+	// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+	// (GET /donations/{id})
+	GetReceipt(ctx echo.Context, id ID) error
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	// (GET /fundraisers)
 	ListFundraisers(ctx echo.Context, params ListFundraisersParams) error
@@ -825,12 +914,21 @@ type ServerInterface interface {
 	// CreateNonprofit Register a nonprofit (admin). It starts unverified.
 	// (POST /nonprofits)
 	CreateNonprofit(ctx echo.Context) error
+	// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+	// (DELETE /nonprofits/{id}/payout-account)
+	RemovePayoutAccount(ctx echo.Context, id NonprofitID) error
+	// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+	// (PUT /nonprofits/{id}/payout-account)
+	SetPayoutAccount(ctx echo.Context, id NonprofitID) error
 	// VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 	// (POST /nonprofits/{id}/verify)
 	VerifyNonprofit(ctx echo.Context, id NonprofitID) error
 	// GetOpenAPISpec This document.
 	// (GET /openapi.yaml)
 	GetOpenAPISpec(ctx echo.Context) error
+	// GetPaymentConfig How the donation form collects money here.
+	// (GET /payments/config)
+	GetPaymentConfig(ctx echo.Context) error
 	// ListPayouts What each nonprofit is owed, per currency (admin).
 	// (GET /payouts)
 	ListPayouts(ctx echo.Context) error
@@ -859,6 +957,22 @@ func (w *ServerInterfaceWrapper) GetCurrentBroadcaster(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCurrentBroadcaster(ctx)
+	return err
+}
+
+// GetReceipt converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReceipt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReceipt(ctx, id)
 	return err
 }
 
@@ -1288,6 +1402,38 @@ func (w *ServerInterfaceWrapper) CreateNonprofit(ctx echo.Context) error {
 	return err
 }
 
+// RemovePayoutAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) RemovePayoutAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id NonprofitID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemovePayoutAccount(ctx, id)
+	return err
+}
+
+// SetPayoutAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) SetPayoutAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id NonprofitID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetPayoutAccount(ctx, id)
+	return err
+}
+
 // VerifyNonprofit converts echo context to params.
 func (w *ServerInterfaceWrapper) VerifyNonprofit(ctx echo.Context) error {
 	var err error
@@ -1310,6 +1456,15 @@ func (w *ServerInterfaceWrapper) GetOpenAPISpec(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPISpec(ctx)
+	return err
+}
+
+// GetPaymentConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPaymentConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPaymentConfig(ctx)
 	return err
 }
 
@@ -1383,6 +1538,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/nonprofits", wrapper.ListNonprofits, options.OperationMiddlewares["listNonprofits"]...)
 	router.POST(options.BaseURL+"/nonprofits", wrapper.CreateNonprofit, options.OperationMiddlewares["createNonprofit"]...)
 	router.POST(options.BaseURL+"/nonprofits/:id/verify", wrapper.VerifyNonprofit, options.OperationMiddlewares["verifyNonprofit"]...)
+	router.DELETE(options.BaseURL+"/nonprofits/:id/payout-account", wrapper.RemovePayoutAccount, options.OperationMiddlewares["removePayoutAccount"]...)
+	router.PUT(options.BaseURL+"/nonprofits/:id/payout-account", wrapper.SetPayoutAccount, options.OperationMiddlewares["setPayoutAccount"]...)
 	router.GET(options.BaseURL+"/broadcasters/me", wrapper.GetCurrentBroadcaster, options.OperationMiddlewares["getCurrentBroadcaster"]...)
 	router.POST(options.BaseURL+"/broadcasters", wrapper.CreateBroadcaster, options.OperationMiddlewares["createBroadcaster"]...)
 	router.GET(options.BaseURL+"/fundraisers", wrapper.ListFundraisers, options.OperationMiddlewares["listFundraisers"]...)
@@ -1394,6 +1551,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fundraisers/:id/donations", wrapper.ListDonations, options.OperationMiddlewares["listDonations"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations", wrapper.CreateDonation, options.OperationMiddlewares["createDonation"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations/:donation_id", wrapper.GetDonation, options.OperationMiddlewares["getDonation"]...)
+	router.GET(options.BaseURL+"/donations/:id", wrapper.GetReceipt, options.OperationMiddlewares["getReceipt"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/refund", wrapper.RefundDonation, options.OperationMiddlewares["refundDonation"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/hide", wrapper.HideDonationMessage, options.OperationMiddlewares["hideDonationMessage"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/shoutouts", wrapper.CreateShoutout, options.OperationMiddlewares["createShoutout"]...)
@@ -1404,6 +1562,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/fundraisers/:id/slow-mode", wrapper.SetSlowMode, options.OperationMiddlewares["setSlowMode"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/report.csv", wrapper.GetFundraiserReport, options.OperationMiddlewares["getFundraiserReport"]...)
 	router.GET(options.BaseURL+"/payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
+	router.GET(options.BaseURL+"/payments/config", wrapper.GetPaymentConfig, options.OperationMiddlewares["getPaymentConfig"]...)
 	router.POST(options.BaseURL+"/ingest/mediamtx/auth", wrapper.MediamtxAuth, options.OperationMiddlewares["mediamtxAuth"]...)
 	router.POST(options.BaseURL+"/ingest/mediamtx/hook", wrapper.MediamtxHook, options.OperationMiddlewares["mediamtxHook"]...)
 
@@ -1584,6 +1743,77 @@ type GetCurrentBroadcasterdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetCurrentBroadcasterdefaultApplicationProblemPlusJSONResponse) VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceiptRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetReceiptResponseObject interface {
+	VisitGetReceiptResponse(w http.ResponseWriter) error
+}
+
+type GetReceipt200JSONResponse Receipt
+
+func (response GetReceipt200JSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceipt400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReceipt400ApplicationProblemPlusJSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceipt404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReceipt404ApplicationProblemPlusJSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceiptdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReceiptdefaultApplicationProblemPlusJSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3862,6 +4092,251 @@ func (response CreateNonprofitdefaultApplicationProblemPlusJSONResponse) VisitCr
 	return err
 }
 
+type RemovePayoutAccountRequestObject struct {
+	Id NonprofitID `json:"id"`
+}
+
+type RemovePayoutAccountResponseObject interface {
+	VisitRemovePayoutAccountResponse(w http.ResponseWriter) error
+}
+
+type RemovePayoutAccount200JSONResponse Nonprofit
+
+func (response RemovePayoutAccount200JSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount400ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount401ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount403ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount404ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemovePayoutAccountdefaultApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccountRequestObject struct {
+	Id   NonprofitID `json:"id"`
+	Body *SetPayoutAccountJSONRequestBody
+}
+
+type SetPayoutAccountResponseObject interface {
+	VisitSetPayoutAccountResponse(w http.ResponseWriter) error
+}
+
+type SetPayoutAccount200JSONResponse Nonprofit
+
+func (response SetPayoutAccount200JSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount400ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount401ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount403ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount404ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount422ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount502ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetPayoutAccountdefaultApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyNonprofitRequestObject struct {
 	Id NonprofitID `json:"id"`
 }
@@ -4012,6 +4487,44 @@ func (response GetOpenAPISpecdefaultApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetPaymentConfigRequestObject struct {
+}
+
+type GetPaymentConfigResponseObject interface {
+	VisitGetPaymentConfigResponse(w http.ResponseWriter) error
+}
+
+type GetPaymentConfig200JSONResponse PaymentConfig
+
+func (response GetPaymentConfig200JSONResponse) VisitGetPaymentConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentConfigdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetPaymentConfigdefaultApplicationProblemPlusJSONResponse) VisitGetPaymentConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPayoutsRequestObject struct {
 }
 
@@ -4148,6 +4661,9 @@ type StrictServerInterface interface {
 	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
 	// (GET /broadcasters/me)
 	GetCurrentBroadcaster(ctx context.Context, request GetCurrentBroadcasterRequestObject) (GetCurrentBroadcasterResponseObject, error)
+	// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+	// (GET /donations/{id})
+	GetReceipt(ctx context.Context, request GetReceiptRequestObject) (GetReceiptResponseObject, error)
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	// (GET /fundraisers)
 	ListFundraisers(ctx context.Context, request ListFundraisersRequestObject) (ListFundraisersResponseObject, error)
@@ -4214,12 +4730,21 @@ type StrictServerInterface interface {
 	// CreateNonprofit Register a nonprofit (admin). It starts unverified.
 	// (POST /nonprofits)
 	CreateNonprofit(ctx context.Context, request CreateNonprofitRequestObject) (CreateNonprofitResponseObject, error)
+	// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+	// (DELETE /nonprofits/{id}/payout-account)
+	RemovePayoutAccount(ctx context.Context, request RemovePayoutAccountRequestObject) (RemovePayoutAccountResponseObject, error)
+	// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+	// (PUT /nonprofits/{id}/payout-account)
+	SetPayoutAccount(ctx context.Context, request SetPayoutAccountRequestObject) (SetPayoutAccountResponseObject, error)
 	// VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 	// (POST /nonprofits/{id}/verify)
 	VerifyNonprofit(ctx context.Context, request VerifyNonprofitRequestObject) (VerifyNonprofitResponseObject, error)
 	// GetOpenAPISpec This document.
 	// (GET /openapi.yaml)
 	GetOpenAPISpec(ctx context.Context, request GetOpenAPISpecRequestObject) (GetOpenAPISpecResponseObject, error)
+	// GetPaymentConfig How the donation form collects money here.
+	// (GET /payments/config)
+	GetPaymentConfig(ctx context.Context, request GetPaymentConfigRequestObject) (GetPaymentConfigResponseObject, error)
 	// ListPayouts What each nonprofit is owed, per currency (admin).
 	// (GET /payouts)
 	ListPayouts(ctx context.Context, request ListPayoutsRequestObject) (ListPayoutsResponseObject, error)
@@ -4303,6 +4828,31 @@ func (sh *strictHandler) GetCurrentBroadcaster(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetCurrentBroadcasterResponseObject); ok {
 		return validResponse.VisitGetCurrentBroadcasterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReceipt operation middleware
+func (sh *strictHandler) GetReceipt(ctx echo.Context, id ID) error {
+	var request GetReceiptRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReceipt(ctx.Request().Context(), request.(GetReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReceipt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReceiptResponseObject); ok {
+		return validResponse.VisitGetReceiptResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5041,6 +5591,79 @@ func (sh *strictHandler) CreateNonprofit(ctx echo.Context) error {
 	return nil
 }
 
+// RemovePayoutAccount operation middleware
+func (sh *strictHandler) RemovePayoutAccount(ctx echo.Context, id NonprofitID) error {
+	var request RemovePayoutAccountRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemovePayoutAccount(ctx.Request().Context(), request.(RemovePayoutAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemovePayoutAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemovePayoutAccountResponseObject); ok {
+		return validResponse.VisitRemovePayoutAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetPayoutAccount operation middleware
+func (sh *strictHandler) SetPayoutAccount(ctx echo.Context, id NonprofitID) error {
+	var request SetPayoutAccountRequestObject
+
+	request.Id = id
+
+	var body SetPayoutAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetPayoutAccount(ctx.Request().Context(), request.(SetPayoutAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetPayoutAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetPayoutAccountResponseObject); ok {
+		return validResponse.VisitSetPayoutAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // VerifyNonprofit operation middleware
 func (sh *strictHandler) VerifyNonprofit(ctx echo.Context, id NonprofitID) error {
 	var request VerifyNonprofitRequestObject
@@ -5083,6 +5706,29 @@ func (sh *strictHandler) GetOpenAPISpec(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetOpenAPISpecResponseObject); ok {
 		return validResponse.VisitGetOpenAPISpecResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPaymentConfig operation middleware
+func (sh *strictHandler) GetPaymentConfig(ctx echo.Context) error {
+	var request GetPaymentConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPaymentConfig(ctx.Request().Context(), request.(GetPaymentConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPaymentConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPaymentConfigResponseObject); ok {
+		return validResponse.VisitGetPaymentConfigResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

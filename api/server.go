@@ -50,6 +50,18 @@ type RateLimit struct {
 	Disabled bool
 }
 
+// DefaultStripeJSURL is where browsers load Stripe.js from.
+const DefaultStripeJSURL = "https://js.stripe.com/v3/"
+
+// Payments configures the donation form for the payment provider.
+type Payments struct {
+	// PublishableKey is Stripe's publishable key (pk_…), given to the page.
+	PublishableKey string
+	// StripeJSURL is where the page loads Stripe.js. Empty means
+	// DefaultStripeJSURL; tests point it at a stand-in.
+	StripeJSURL string
+}
+
 // Config configures New. Store and Auth are required; every other zero
 // value means the default documented on the field.
 type Config struct {
@@ -57,6 +69,9 @@ type Config struct {
 	Store store.Store
 	// Donations runs the money path and the owners' actions. Required.
 	Donations *donation.Service
+	// Payments is what the donation form needs to collect money with the
+	// configured provider (GET /payments/config).
+	Payments Payments
 	// Webhooks verifies payment providers' webhooks by provider name
 	// ("stripe" serves POST /payments/stripe/webhook). A provider missing
 	// here answers 404.
@@ -178,6 +193,9 @@ func (c *Config) setDefaults() error {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Payments.StripeJSURL == "" {
+		c.Payments.StripeJSURL = DefaultStripeJSURL
+	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
@@ -247,6 +265,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		streams:   s.cfg.Streams,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
+		payments:  s.cfg.Payments,
 		log:       s.cfg.Logger,
 	}
 	// The webhook reads its raw body to check the signature, so it has the
@@ -275,6 +294,7 @@ type handlers struct {
 	streams   Streams
 	origin    origin
 	ingest    string // Config.IngestURL
+	payments  Payments
 	log       *slog.Logger
 }
 

@@ -49,9 +49,11 @@ var errWriteTimeout = errors.New("write timed out: the peer stopped reading")
 var ErrRoomNotFound = errors.New("room not found")
 
 // DonorChecker tells whether a user has a succeeded donation to a
-// fundraiser; it unlocks the i-donated sticker and the donor badge.
+// fundraiser, which unlocks the i-donated sticker, and whether one of them
+// was given under their name, which earns the public donor badge (an
+// anonymous gift must not point at its giver).
 type DonorChecker interface {
-	HasDonated(ctx context.Context, room, userID string) (bool, error)
+	DonorStatus(ctx context.Context, room, userID string) (donated, named bool, err error)
 }
 
 // ChatPolicy decides, beyond rate limits, whether a user may post in a room

@@ -134,6 +134,24 @@ func (e MediaMTXHookEvent) Valid() bool {
 	}
 }
 
+// Defines values for PaymentConfigProvider.
+const (
+	PaymentConfigProviderSandbox PaymentConfigProvider = "sandbox"
+	PaymentConfigProviderStripe  PaymentConfigProvider = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PaymentConfigProvider enum.
+func (e PaymentConfigProvider) Valid() bool {
+	switch e {
+	case PaymentConfigProviderSandbox:
+		return true
+	case PaymentConfigProviderStripe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StreamStatus.
 const (
 	StreamStatusEnded   StreamStatus = "ended"
@@ -508,10 +526,18 @@ type Name = string
 
 // Nonprofit defines model for Nonprofit.
 type Nonprofit struct {
-	Country        string     `json:"country"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Id             string     `json:"id"`
-	Name           string     `json:"name"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DirectPayouts Donations to it are charged straight to its own payment account.
+	DirectPayouts bool   `json:"direct_payouts"`
+	Id            string `json:"id"`
+	Name          string `json:"name"`
+
+	// PayoutAccount Its Stripe Connect account (admin answers only).
+	//
+	// Example: acct_1NkzX2RiverCharity
+	PayoutAccount  *string    `json:"payout_account,omitempty"`
 	RegistrationId string     `json:"registration_id"`
 	Verified       bool       `json:"verified"`
 	VerifiedAt     *time.Time `json:"verified_at"`
@@ -529,6 +555,25 @@ type NonprofitRef struct {
 	Name    string `json:"name"`
 }
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// MaxAmount The largest gift, in minor units.
+	MaxAmount int64 `json:"max_amount"`
+
+	// MinAmount The smallest gift, in minor units of the fundraiser's currency.
+	MinAmount int64                 `json:"min_amount"`
+	Provider  PaymentConfigProvider `json:"provider"`
+
+	// PublishableKey Stripe's publishable key (stripe only).
+	PublishableKey *string `json:"publishable_key,omitempty"`
+
+	// StripeJsUrl Where the page loads Stripe.js from (stripe only).
+	StripeJsUrl *string `json:"stripe_js_url,omitempty"`
+}
+
+// PaymentConfigProvider defines model for PaymentConfig.Provider.
+type PaymentConfigProvider string
+
 // PaymentInfo defines model for PaymentInfo.
 type PaymentInfo struct {
 	// ClientSecret For a pending Stripe payment, the PaymentIntent's client secret for Stripe.js.
@@ -540,14 +585,31 @@ type PaymentInfo struct {
 
 // Payout defines model for Payout.
 type Payout struct {
-	Currency    string       `json:"currency"`
+	Currency string `json:"currency"`
+
+	// Direct Of raised, what was charged straight to the nonprofit's own account; already with it.
+	Direct      int64        `json:"direct"`
 	Donations   int64        `json:"donations"`
 	Fundraisers int64        `json:"fundraisers"`
 	Nonprofit   NonprofitRef `json:"nonprofit"`
 
+	// Owed Of raised, what the platform collected and must pay out (raised minus direct).
+	Owed int64 `json:"owed"`
+
+	// PayoutAccount The nonprofit's Stripe Connect account today; empty when the platform collects its donations.
+	PayoutAccount string `json:"payout_account"`
+
 	// Raised Owed to the nonprofit, refunds taken off, minor units.
 	Raised   int64 `json:"raised"`
 	Refunded int64 `json:"refunded"`
+}
+
+// PayoutAccountRequest defines model for PayoutAccountRequest.
+type PayoutAccountRequest struct {
+	// Account A Stripe Connect account id.
+	//
+	// Example: acct_1NkzX2RiverCharity
+	Account string `json:"account"`
 }
 
 // PayoutList defines model for PayoutList.
@@ -589,6 +651,27 @@ type Problem struct {
 	//
 	// Example: urn:givelive:problem:validation
 	Type string `json:"type"`
+}
+
+// Receipt defines model for Receipt.
+type Receipt struct {
+	// Direct Charged straight to the nonprofit's own payment account.
+	Direct bool `json:"direct"`
+
+	// Donation A donation as its donor, the broadcaster and admins see it. Never the real name of an anonymous donor.
+	Donation   DonationRecord `json:"donation"`
+	Fundraiser struct {
+		Broadcaster BroadcasterRef   `json:"broadcaster"`
+		Id          string           `json:"id"`
+		Status      FundraiserStatus `json:"status"`
+		Title       string           `json:"title"`
+	} `json:"fundraiser"`
+	Nonprofit struct {
+		Country        string `json:"country"`
+		Id             string `json:"id"`
+		Name           string `json:"name"`
+		RegistrationId string `json:"registration_id"`
+	} `json:"nonprofit"`
 }
 
 // SessionCreated defines model for SessionCreated.
@@ -749,6 +832,9 @@ type MediamtxHookJSONRequestBody = MediaMTXHook
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
 
+// SetPayoutAccountJSONRequestBody defines body for SetPayoutAccount for application/json ContentType.
+type SetPayoutAccountJSONRequestBody = PayoutAccountRequest
+
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
@@ -850,6 +936,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
 	GetCurrentBroadcaster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+	//
+	// The donation as viewers may see it (never the real name of an
+	// anonymous donor), with the fundraiser and the nonprofit it went to,
+	// and whether it was charged straight to the nonprofit's own account.
+	//
+	// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+	GetReceipt(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	//
@@ -1167,10 +1262,53 @@ type ClientInterface interface {
 	// Corresponds with POST /nonprofits (the `CreateNonprofit` operationId).
 	CreateNonprofit(ctx context.Context, body CreateNonprofitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+	//
+	// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+	RemovePayoutAccount(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPayoutAccountWithBody Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccountWithBody(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccount(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 	//
 	// Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 	VerifyNonprofit(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaymentConfig How the donation form collects money here.
+	//
+	// `sandbox` takes gifts at once without moving money. `stripe` answers
+	// each new donation `pending` with a client secret that the page
+	// confirms with Stripe.js, loaded from `stripe_js_url` with
+	// `publishable_key`.
+	//
+	// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+	GetPaymentConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPayouts What each nonprofit is owed, per currency (admin).
 	//
@@ -1245,6 +1383,25 @@ func (c *Client) CreateBroadcaster(ctx context.Context, body CreateBroadcasterJS
 // Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
 func (c *Client) GetCurrentBroadcaster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCurrentBroadcasterRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+//
+// The donation as viewers may see it (never the real name of an
+// anonymous donor), with the fundraiser and the nonprofit it went to,
+// and whether it was charged straight to the nonprofit's own account.
+//
+// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+func (c *Client) GetReceipt(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReceiptRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1871,11 +2028,94 @@ func (c *Client) CreateNonprofit(ctx context.Context, body CreateNonprofitJSONRe
 	return c.Client.Do(req)
 }
 
+// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+//
+// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+func (c *Client) RemovePayoutAccount(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePayoutAccountRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPayoutAccountWithBody Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *Client) SetPayoutAccountWithBody(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPayoutAccountRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *Client) SetPayoutAccount(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPayoutAccountRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 //
 // Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 func (c *Client) VerifyNonprofit(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyNonprofitRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaymentConfig How the donation form collects money here.
+//
+// `sandbox` takes gifts at once without moving money. `stripe` answers
+// each new donation `pending` with a client secret that the page
+// confirms with Stripe.js, loaded from `stripe_js_url` with
+// `publishable_key`.
+//
+// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+func (c *Client) GetPaymentConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPaymentConfigRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1993,6 +2233,40 @@ func NewGetCurrentBroadcasterRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/broadcasters/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReceiptRequest constructs an http.Request for the GetReceipt method
+func NewGetReceiptRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/donations/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2977,6 +3251,87 @@ func NewCreateNonprofitRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewRemovePayoutAccountRequest constructs an http.Request for the RemovePayoutAccount method
+func NewRemovePayoutAccountRequest(server string, id NonprofitID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/nonprofits/%s/payout-account", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetPayoutAccountRequest calls the generic SetPayoutAccount builder with application/json body
+func NewSetPayoutAccountRequest(server string, id NonprofitID, body SetPayoutAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetPayoutAccountRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetPayoutAccountRequestWithBody constructs an http.Request for the SetPayoutAccount method, with any body, and a specified content type
+func NewSetPayoutAccountRequestWithBody(server string, id NonprofitID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/nonprofits/%s/payout-account", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewVerifyNonprofitRequest constructs an http.Request for the VerifyNonprofit method
 func NewVerifyNonprofitRequest(server string, id NonprofitID) (*http.Request, error) {
 	var err error
@@ -3004,6 +3359,33 @@ func NewVerifyNonprofitRequest(server string, id NonprofitID) (*http.Request, er
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPaymentConfigRequest constructs an http.Request for the GetPaymentConfig method
+func NewGetPaymentConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/payments/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -3148,6 +3530,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
 	GetCurrentBroadcasterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentBroadcasterResponse, error)
+
+	// GetReceiptWithResponse A donation's receipt, for whoever has its id (the page at /d/{id}).
+	//
+	// The donation as viewers may see it (never the real name of an
+	// anonymous donor), with the fundraiser and the nonprofit it went to,
+	// and whether it was charged straight to the nonprofit's own account.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+	GetReceiptWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetReceiptResponse, error)
 
 	// ListFundraisersWithResponse List fundraisers, newest first (public view, no stream keys).
 	//
@@ -3493,12 +3886,59 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /nonprofits (the `CreateNonprofit` operationId).
 	CreateNonprofitWithResponse(ctx context.Context, body CreateNonprofitJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateNonprofitResponse, error)
 
+	// RemovePayoutAccountWithResponse Collect the nonprofit's donations on the platform again (admin).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+	RemovePayoutAccountWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*RemovePayoutAccountResponse, error)
+
+	// SetPayoutAccountWithBodyWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccountWithBodyWithResponse(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error)
+
+	// SetPayoutAccountWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccountWithResponse(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error)
+
 	// VerifyNonprofitWithResponse Mark a nonprofit verified (admin). Verifying twice is not an error.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 	VerifyNonprofitWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*VerifyNonprofitResponse, error)
+
+	// GetPaymentConfigWithResponse How the donation form collects money here.
+	//
+	// `sandbox` takes gifts at once without moving money. `stripe` answers
+	// each new donation `pending` with a client secret that the page
+	// confirms with Stripe.js, loaded from `stripe_js_url` with
+	// `publishable_key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+	GetPaymentConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPaymentConfigResponse, error)
 
 	// ListPayoutsWithResponse What each nonprofit is owed, per currency (admin).
 	//
@@ -3669,6 +4109,68 @@ func (r GetCurrentBroadcasterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCurrentBroadcasterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReceiptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Receipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReceiptResponse) GetJSON200() *Receipt {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReceiptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReceiptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReceiptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReceiptResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5417,6 +5919,186 @@ func (r CreateNonprofitResponse) ContentType() string {
 	return ""
 }
 
+// RemovePayoutAccountResponse401Headers the declared response headers of an HTTP 401 response for RemovePayoutAccount
+type RemovePayoutAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RemovePayoutAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Nonprofit
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemovePayoutAccountResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemovePayoutAccountResponse) GetJSON200() *Nonprofit {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RemovePayoutAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemovePayoutAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemovePayoutAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemovePayoutAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetPayoutAccountResponse401Headers the declared response headers of an HTTP 401 response for SetPayoutAccount
+type SetPayoutAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetPayoutAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Nonprofit
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetPayoutAccountResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetPayoutAccountResponse) GetJSON200() *Nonprofit {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetPayoutAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetPayoutAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetPayoutAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetPayoutAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // VerifyNonprofitResponse401Headers the declared response headers of an HTTP 401 response for VerifyNonprofit
 type VerifyNonprofitResponse401Headers struct {
 	WWWAuthenticate *string
@@ -5494,6 +6176,54 @@ func (r VerifyNonprofitResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifyNonprofitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPaymentConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentConfig
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPaymentConfigResponse) GetJSON200() *PaymentConfig {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPaymentConfigResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPaymentConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPaymentConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPaymentConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPaymentConfigResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5667,6 +6397,23 @@ func (c *ClientWithResponses) GetCurrentBroadcasterWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseGetCurrentBroadcasterResponse(rsp)
+}
+
+// GetReceiptWithResponse A donation's receipt, for whoever has its id (the page at /d/{id}).
+//
+// The donation as viewers may see it (never the real name of an
+// anonymous donor), with the fundraiser and the nonprofit it went to,
+// and whether it was charged straight to the nonprofit's own account.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+func (c *ClientWithResponses) GetReceiptWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetReceiptResponse, error) {
+	rsp, err := c.GetReceipt(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReceiptResponse(rsp)
 }
 
 // ListFundraisersWithResponse List fundraisers, newest first (public view, no stream keys).
@@ -6193,6 +6940,59 @@ func (c *ClientWithResponses) CreateNonprofitWithResponse(ctx context.Context, b
 	return ParseCreateNonprofitResponse(rsp)
 }
 
+// RemovePayoutAccountWithResponse Collect the nonprofit's donations on the platform again (admin).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+func (c *ClientWithResponses) RemovePayoutAccountWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*RemovePayoutAccountResponse, error) {
+	rsp, err := c.RemovePayoutAccount(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemovePayoutAccountResponse(rsp)
+}
+
+// SetPayoutAccountWithBodyWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *ClientWithResponses) SetPayoutAccountWithBodyWithResponse(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error) {
+	rsp, err := c.SetPayoutAccountWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPayoutAccountResponse(rsp)
+}
+
+// SetPayoutAccountWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *ClientWithResponses) SetPayoutAccountWithResponse(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error) {
+	rsp, err := c.SetPayoutAccount(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPayoutAccountResponse(rsp)
+}
+
 // VerifyNonprofitWithResponse Mark a nonprofit verified (admin). Verifying twice is not an error.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6204,6 +7004,24 @@ func (c *ClientWithResponses) VerifyNonprofitWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseVerifyNonprofitResponse(rsp)
+}
+
+// GetPaymentConfigWithResponse How the donation form collects money here.
+//
+// `sandbox` takes gifts at once without moving money. `stripe` answers
+// each new donation `pending` with a client secret that the page
+// confirms with Stripe.js, loaded from `stripe_js_url` with
+// `publishable_key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+func (c *ClientWithResponses) GetPaymentConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPaymentConfigResponse, error) {
+	rsp, err := c.GetPaymentConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPaymentConfigResponse(rsp)
 }
 
 // ListPayoutsWithResponse What each nonprofit is owed, per currency (admin).
@@ -6375,6 +7193,53 @@ func ParseGetCurrentBroadcasterResponse(rsp *http.Response) (*GetCurrentBroadcas
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReceiptResponse parses an HTTP response from a GetReceiptWithResponse call
+func ParseGetReceiptResponse(rsp *http.Response) (*GetReceiptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReceiptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Receipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -7918,6 +8783,168 @@ func ParseCreateNonprofitResponse(rsp *http.Response) (*CreateNonprofitResponse,
 	return response, nil
 }
 
+// ParseRemovePayoutAccountResponse parses an HTTP response from a RemovePayoutAccountWithResponse call
+func ParseRemovePayoutAccountResponse(rsp *http.Response) (*RemovePayoutAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemovePayoutAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Nonprofit
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RemovePayoutAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetPayoutAccountResponse parses an HTTP response from a SetPayoutAccountWithResponse call
+func ParseSetPayoutAccountResponse(rsp *http.Response) (*SetPayoutAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetPayoutAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Nonprofit
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetPayoutAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseVerifyNonprofitResponse parses an HTTP response from a VerifyNonprofitWithResponse call
 func ParseVerifyNonprofitResponse(rsp *http.Response) (*VerifyNonprofitResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7987,6 +9014,39 @@ func ParseVerifyNonprofitResponse(rsp *http.Response) (*VerifyNonprofitResponse,
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPaymentConfigResponse parses an HTTP response from a GetPaymentConfigWithResponse call
+func ParseGetPaymentConfigResponse(rsp *http.Response) (*GetPaymentConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPaymentConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil

@@ -24,13 +24,24 @@ type Options struct {
 	Assets fs.FS
 	// Logger reports a missing or unreadable build at start. Nil discards.
 	Logger *slog.Logger
+	// Sources are the other origins the pages may load scripts and frames
+	// from and connect to, such as Stripe.js's. Nil allows only the page's
+	// own origin.
+	Sources *Sources
+}
+
+// Sources lists origins the Content-Security-Policy allows beside the
+// page's own, per directive ("https://js.stripe.com").
+type Sources struct {
+	Script, Frame, Connect []string
 }
 
 // Handler serves the web app. See the package documentation.
 type Handler struct {
-	index  []byte // the page for every route (see pagePath); nil when the app is not built
-	etag   string
-	assets map[string]*asset // by path under /assets/
+	sources Sources
+	index   []byte // the page for every route (see pagePath); nil when the app is not built
+	etag    string
+	assets  map[string]*asset // by path under /assets/
 }
 
 type asset struct {
@@ -41,11 +52,11 @@ type asset struct {
 	gzipped   func() []byte // nil when not worth compressing
 }
 
-// Owns reports whether path is one of the web app's: "/", "/f/…",
+// Owns reports whether path is one of the web app's: "/", "/f/…", "/d/…",
 // "/overlay/…", "/studio" or "/assets/…". Everything else (/api, /ws,
 // /hls, /metrics, /healthz, /readyz) belongs to the rest of the server.
 func Owns(path string) bool {
-	return path == "/" || path == "/studio" || strings.HasPrefix(path, "/f/") ||
+	return path == "/" || path == "/studio" || strings.HasPrefix(path, "/f/") || strings.HasPrefix(path, "/d/") ||
 		strings.HasPrefix(path, "/overlay/") || strings.HasPrefix(path, "/assets/")
 }
 
@@ -65,6 +76,9 @@ func New(opts Options) *Handler {
 		files = sub
 	}
 	h := &Handler{assets: map[string]*asset{}}
+	if opts.Sources != nil {
+		h.sources = *opts.Sources
+	}
 	if err := h.load(files); err != nil {
 		h.index, h.assets = nil, map[string]*asset{}
 		if errors.Is(err, fs.ErrNotExist) {
@@ -138,8 +152,9 @@ func etag(b []byte) string {
 
 // pagePath matches the app's pages: the home page, the viewer page
 // (/f/{id}), the OBS overlay (/overlay/{id}), with a fundraiser id as the
-// API spells it, and the broadcaster's studio. The app picks the view.
-var pagePath = regexp.MustCompile(`^/(?:(?:f|overlay)/[A-Za-z0-9_-]{1,64}|studio)?$`)
+// API spells it, a donation's receipt (/d/{id}) and the broadcaster's
+// studio. The app picks the view.
+var pagePath = regexp.MustCompile(`^/(?:(?:f|d|overlay)/[A-Za-z0-9_-]{1,64}|studio)?$`)
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
@@ -162,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Content-Security-Policy", contentSecurityPolicy(r.Host))
+	hdr.Set("Content-Security-Policy", contentSecurityPolicy(r.Host, h.sources))
 	hdr.Set("Referrer-Policy", "same-origin")
 	if h.index == nil {
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
@@ -213,16 +228,27 @@ func (h *Handler) notFound(w http.ResponseWriter) {
 
 // contentSecurityPolicy allows what the app does and nothing else: its own
 // scripts and styles (no inline code), media from the page's origin and
-// from blob: URLs (Media Source Extensions), and fetches and WebSockets to
-// its own origin. 'self' covers ws: and wss: in current browsers; the
-// explicit ws://host and wss://host are for older ones.
-func contentSecurityPolicy(host string) string {
+// from blob: URLs (Media Source Extensions), fetches and WebSockets to its
+// own origin, and whatever extra sources name (Stripe.js, its frames and
+// its API). 'self' covers ws: and wss: in current browsers; the explicit
+// ws://host and wss://host are for older ones.
+func contentSecurityPolicy(host string, extra Sources) string {
 	connect := "'self'"
 	if validHost(host) {
 		connect += " ws://" + host + " wss://" + host
 	}
-	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-		"media-src 'self' blob:; connect-src " + connect + "; worker-src 'self' blob:; " +
+	with := func(base string, more []string) string {
+		if len(more) == 0 {
+			return base
+		}
+		return base + " " + strings.Join(more, " ")
+	}
+	frame := "'none'"
+	if len(extra.Frame) > 0 {
+		frame = strings.Join(extra.Frame, " ")
+	}
+	return "default-src 'self'; script-src " + with("'self'", extra.Script) + "; style-src 'self'; img-src 'self' data: blob:; " +
+		"media-src 'self' blob:; connect-src " + with(connect, extra.Connect) + "; frame-src " + frame + "; worker-src 'self' blob:; " +
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 

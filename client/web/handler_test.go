@@ -50,7 +50,7 @@ func TestPages(t *testing.T) {
 		t.Fatal("Built() is false with index.html present")
 	}
 	for _, target := range []string{"/", "/f/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/f/abc-DEF_123",
-		"/overlay/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/studio"} {
+		"/overlay/f_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/d/d_0197a0c4d1e87b3a9c5e2f4a6b8d0c1e", "/studio"} {
 		res := get(t, h, "GET", target)
 		if res.StatusCode != 200 || !strings.Contains(body(t, res), "/assets/main-ABCD1234.js") {
 			t.Fatalf("GET %s: %d", target, res.StatusCode)
@@ -66,7 +66,7 @@ func TestPages(t *testing.T) {
 		}
 		csp := res.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'self'", "script-src 'self';", "media-src 'self' blob:",
-			"connect-src 'self' ws://example.test:8080 wss://example.test:8080;", "frame-ancestors 'none'"} {
+			"connect-src 'self' ws://example.test:8080 wss://example.test:8080;", "frame-src 'none';", "frame-ancestors 'none'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("GET %s: CSP %q lacks %q", target, csp, want)
 			}
@@ -85,7 +85,7 @@ func TestPages(t *testing.T) {
 		t.Fatalf("HEAD: %d", res.StatusCode)
 	}
 	for _, target := range []string{"/f/", "/f/a/b", "/f/" + strings.Repeat("a", 65), "/f/a.b", "/nope",
-		"/overlay/", "/overlay/a/b", "/overlay/a.b", "/studio/", "/studio/x", "/f", "/overlay"} {
+		"/overlay/", "/overlay/a/b", "/overlay/a.b", "/studio/", "/studio/x", "/f", "/overlay", "/d/", "/d/a/b", "/d"} {
 		if res := get(t, h, "GET", target); res.StatusCode != 404 {
 			t.Errorf("GET %s: %d, want 404", target, res.StatusCode)
 		}
@@ -187,11 +187,32 @@ func TestAcceptsGzip(t *testing.T) {
 }
 
 func TestCSPHost(t *testing.T) {
-	if got := contentSecurityPolicy("evil.test; script-src *"); strings.Contains(got, "evil") {
+	if got := contentSecurityPolicy("evil.test; script-src *", Sources{}); strings.Contains(got, "evil") {
 		t.Fatalf("a Host header with CSP syntax went into the policy: %q", got)
 	}
-	if got := contentSecurityPolicy("[::1]:8080"); !strings.Contains(got, "ws://[::1]:8080 wss://[::1]:8080") {
+	if got := contentSecurityPolicy("[::1]:8080", Sources{}); !strings.Contains(got, "ws://[::1]:8080 wss://[::1]:8080") {
 		t.Fatalf("IPv6 host: %q", got)
+	}
+}
+
+// Pages may load Stripe.js, show its frames and reach its API, and
+// nothing more.
+func TestCSPSources(t *testing.T) {
+	h := New(Options{Assets: built, Sources: &Sources{
+		Script:  []string{"https://js.stripe.com"},
+		Frame:   []string{"https://js.stripe.com", "https://hooks.stripe.com"},
+		Connect: []string{"https://api.stripe.com"},
+	}})
+	csp := get(t, h, "GET", "/f/abc").Header.Get("Content-Security-Policy")
+	for _, want := range []string{
+		"script-src 'self' https://js.stripe.com;",
+		"frame-src https://js.stripe.com https://hooks.stripe.com;",
+		"connect-src 'self' ws://example.test:8080 wss://example.test:8080 https://api.stripe.com;",
+		"style-src 'self';", "default-src 'self';",
+	} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
 	}
 }
 

@@ -196,6 +196,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Streams:        tracker,
 		MediaMTXSecret: cfg.MediaMTXSecret,
 		IngestURL:      cfg.IngestURL,
+		Payments:       api.Payments{PublishableKey: cfg.StripePublishableKey, StripeJSURL: cfg.StripeJSURL},
 		WebSocket:      rooms,
 		Registry:       reg,
 		Ready:          ready,
@@ -216,7 +217,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           routeWeb(newWebApp(log), routeHLS(med.hls, srv.Handler())),
+		Handler:           routeWeb(newWebApp(cfg, log), routeHLS(med.hls, srv.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
@@ -263,7 +264,12 @@ func paymentProvider(cfg config.Config, log *slog.Logger) (payment.Provider, map
 	if cfg.Payments != "stripe" {
 		return payment.Sandbox{}, nil, nil
 	}
-	p, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, Logger: log.With("component", "stripe")})
+	p, err := stripe.New(stripe.Config{
+		SecretKey:     cfg.StripeSecretKey,
+		WebhookSecret: cfg.StripeWebhookSecret,
+		APIURL:        cfg.StripeAPIURL,
+		Logger:        log.With("component", "stripe"),
+	})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,14 +3,42 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/givelive/givelive/client/web"
+	"github.com/givelive/givelive/internal/config"
 )
 
 // newWebApp is the web app embedded in the binary; without its bundle the
 // pages answer 503 and the log says how to build it.
-func newWebApp(log *slog.Logger) *web.Handler {
-	return web.New(web.Options{Logger: log.With("component", "web")})
+func newWebApp(cfg config.Config, log *slog.Logger) *web.Handler {
+	return web.New(web.Options{Logger: log.With("component", "web"), Sources: stripeSources(cfg)})
+}
+
+// stripeSources is what the pages need beside their own origin when
+// donations go through Stripe: load Stripe.js, show its frames (the
+// Payment Element, 3-D Secure challenges) and let it reach Stripe's API.
+// With a local stand-in (tests), exactly its origins.
+func stripeSources(cfg config.Config) *web.Sources {
+	if cfg.Payments != "stripe" {
+		return nil
+	}
+	js, api := originOf(cfg.StripeJSURL), originOf(cfg.StripeAPIURL)
+	s := &web.Sources{Script: []string{js}, Frame: []string{js}, Connect: []string{api}}
+	if js == "https://js.stripe.com" {
+		s.Script = append(s.Script, "https://*.js.stripe.com")
+		s.Frame = append(s.Frame, "https://*.js.stripe.com", "https://hooks.stripe.com")
+	}
+	return s
+}
+
+// originOf is a URL's scheme and host, as CSP names a source.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // routeWeb sends the web app's paths (/, /f/{id}, /assets/) to app, with

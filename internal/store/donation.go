@@ -56,9 +56,13 @@ type Donation struct {
 	ProviderRef    string // the provider's payment id, "" until known
 	ClientSecret   string // lets the payer complete a pending payment; only ever shown to the payer
 	FailureReason  string // set when failed
-	CreatedAt      time.Time
-	SettledAt      time.Time // when it succeeded or failed; zero while pending
-	RefundedAt     time.Time // zero unless refunded
+	// Destination is the nonprofit's payout account the payment was
+	// charged to (the money goes straight there), fixed at creation; ""
+	// means the platform collected it.
+	Destination string
+	CreatedAt   time.Time
+	SettledAt   time.Time // when it succeeded or failed; zero while pending
+	RefundedAt  time.Time // zero unless refunded
 }
 
 // PublicName is the name viewers see.
@@ -89,6 +93,7 @@ type NewDonation struct {
 	Status         string
 	ProviderRef    string
 	FailureReason  string
+	Destination    string // see Donation.Destination
 }
 
 // Donor is one entry of a fundraiser's donor list: a signed-in viewer's
@@ -101,6 +106,18 @@ type Donor struct {
 	Name      string // the public name of their latest succeeded, unrefunded donation
 	Amount    int64  // sum of their succeeded, unrefunded donations
 	Donations int64
+}
+
+// DonorStatus is what a signed-in viewer has given to one fundraiser.
+type DonorStatus struct {
+	// Donated: a succeeded, unrefunded donation counts, named or
+	// anonymous. It unlocks the i-donated sticker, which only its donor
+	// can choose to send.
+	Donated bool
+	// Named: one of those donations was given under the viewer's name.
+	// Only this earns the public donor badge: an anonymous gift must not
+	// point at its giver.
+	Named bool
 }
 
 // DonationFilter selects a fundraiser's donations, newest first.
@@ -142,6 +159,10 @@ type Payout struct {
 	Refunded      int64
 	Donations     int64 // succeeded, not refunded
 	Fundraisers   int64 // those summed
+	// Direct is the part of Raised that was charged straight to the
+	// nonprofit's payout account (Donation.Destination); the platform owes
+	// the nonprofit Raised - Direct.
+	Direct int64
 }
 
 // Money is the part of the Store that moves money and the events that
@@ -213,10 +234,10 @@ type Money interface {
 	// TopDonors returns up to limit (0 or less means 100) donors with a
 	// positive amount, largest first; ties in an unspecified order.
 	TopDonors(ctx context.Context, fundraiserID string, limit int) ([]Donor, error)
-	// HasDonated reports whether the signed-in viewer userID has a
-	// succeeded, unrefunded donation, named or anonymous, to the
-	// fundraiser. An empty userID has none.
-	HasDonated(ctx context.Context, fundraiserID, userID string) (bool, error)
+	// DonorStatus tells what the signed-in viewer userID has given to the
+	// fundraiser: whether a succeeded, unrefunded donation counts, and
+	// whether one of them is named. An empty userID has given nothing.
+	DonorStatus(ctx context.Context, fundraiserID, userID string) (DonorStatus, error)
 	// Payouts sums, per nonprofit and currency, what is owed; nonprofits
 	// with no donations are left out. Ordered by nonprofit name, id,
 	// currency.

@@ -41,6 +41,10 @@ type Nonprofit struct {
 	Verified       bool
 	CreatedAt      time.Time
 	VerifiedAt     time.Time // zero until verified
+	// PayoutAccount is the nonprofit's own account at the payment provider
+	// (a Stripe Connect account, acct_…), which receives its donations
+	// directly; "" means the platform collects them and pays them out.
+	PayoutAccount string
 }
 
 // Broadcaster is a streamer who runs fundraisers. The API token itself is
@@ -129,6 +133,10 @@ type Store interface {
 	CreateNonprofit(ctx context.Context, n NewNonprofit) (Nonprofit, error)
 	// VerifyNonprofit marks a nonprofit verified; verifying twice is not an error.
 	VerifyNonprofit(ctx context.Context, id string) (Nonprofit, error)
+	// SetPayoutAccount links the nonprofit to its payment provider account
+	// ("" unlinks it). Donations created afterwards are charged to it;
+	// earlier ones keep the destination they were created with.
+	SetPayoutAccount(ctx context.Context, id, account string) (Nonprofit, error)
 	GetNonprofit(ctx context.Context, id string) (Nonprofit, error)
 	// ListNonprofits returns nonprofits ordered by name; verifiedOnly filters.
 	ListNonprofits(ctx context.Context, verifiedOnly bool) ([]Nonprofit, error)

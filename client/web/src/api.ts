@@ -81,6 +81,7 @@ export interface DonationRequest {
 
 export interface Receipt {
   id: string;
+  fundraiser_id?: string;
   status: 'pending' | 'succeeded' | 'failed' | 'refunded';
   name: string;
   amount: number;
@@ -88,6 +89,28 @@ export interface Receipt {
   message: string;
   anonymous: boolean;
   failure_reason?: string;
+  created_at?: string;
+  settled_at?: string | null;
+  refunded_at?: string | null;
+  /** How to finish paying: for a pending Stripe payment, its client secret. */
+  payment?: { provider: string; client_secret?: string };
+}
+
+/** How the donation form collects money on this server. */
+export interface PaymentConfig {
+  provider: 'sandbox' | 'stripe';
+  min_amount: number;
+  max_amount: number;
+  publishable_key?: string;
+  stripe_js_url?: string;
+}
+
+/** A donation's public receipt (the page /d/{id}). */
+export interface DonationReceipt {
+  donation: Receipt;
+  fundraiser: { id: string; title: string; status: FundraiserStatus; broadcaster: { id: string; name: string } };
+  nonprofit: { id: string; name: string; registration_id: string; country: string };
+  direct: boolean;
 }
 
 /** A refusal from the API: an RFC 9457 problem document. */
@@ -98,6 +121,7 @@ export class Problem extends Error {
     readonly detail: string,
     readonly fields: { field: string; message: string }[] = [],
     readonly retryAfter: number | null = null,
+    readonly type: string = 'about:blank',
   ) {
     super(detail || title || `HTTP ${status}`);
   }
@@ -137,7 +161,14 @@ async function problem(res: Response): Promise<Problem> {
   const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
   try {
     const p = await res.json();
-    return new Problem(res.status, String(p.title ?? ''), String(p.detail ?? ''), Array.isArray(p.errors) ? p.errors : [], retryAfter);
+    return new Problem(
+      res.status,
+      String(p.title ?? ''),
+      String(p.detail ?? ''),
+      Array.isArray(p.errors) ? p.errors : [],
+      retryAfter,
+      String(p.type ?? 'about:blank'),
+    );
   } catch {
     return new Problem(res.status, res.statusText, `the server answered ${res.status}`, [], retryAfter);
   }
@@ -145,6 +176,27 @@ async function problem(res: Response): Promise<Problem> {
 
 export function getFundraiser(id: string, signal?: AbortSignal): Promise<Snapshot> {
   return request<Snapshot>('GET', `/fundraisers/${encodeURIComponent(id)}`, { signal });
+}
+
+let paymentConfig: Promise<PaymentConfig> | null = null;
+
+/** The server's payment set-up, asked once per page (retried after a failure). */
+export function getPaymentConfig(): Promise<PaymentConfig> {
+  if (!paymentConfig) {
+    paymentConfig = request<PaymentConfig>('GET', '/payments/config');
+    paymentConfig.catch(() => (paymentConfig = null));
+  }
+  return paymentConfig;
+}
+
+/** One donation's public view and status. */
+export function getDonation(fundraiser: string, donation: string, signal?: AbortSignal): Promise<Receipt> {
+  return request<Receipt>('GET', `/fundraisers/${encodeURIComponent(fundraiser)}/donations/${encodeURIComponent(donation)}`, { signal });
+}
+
+/** A donation's receipt, for whoever has its id. */
+export function getReceipt(donation: string, signal?: AbortSignal): Promise<DonationReceipt> {
+  return request<DonationReceipt>('GET', `/donations/${encodeURIComponent(donation)}`, { signal });
 }
 
 export async function listLive(signal?: AbortSignal): Promise<Fundraiser[]> {

@@ -1,9 +1,10 @@
 // GiveLive's web app. The server sends the same page for /, /f/{id},
-// /overlay/{id} and /studio; this picks the view from the path.
+// /d/{id}, /overlay/{id} and /studio; this picks the view from the path.
 
 import { render } from 'preact';
 import { List } from './list';
 import { Overlay } from './overlay';
+import { ReceiptPage } from './receipt';
 import { Studio } from './studio';
 import { Viewer } from './viewer';
 import './style.css';
@@ -18,6 +19,8 @@ function App() {
     document.documentElement.classList.add('overlay');
     return <Overlay id={o[1]} />;
   }
+  const d = /^\/d\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  if (d) return <ReceiptPage id={d[1]} />;
   if (path === '/studio') return <Studio />;
   if (path === '/' || path === '') return <List />;
   return (

@@ -175,8 +175,10 @@ export function Viewer({ id }: { id: string }) {
         <DonateForm
           fundraiser={id}
           currency={state.goal.currency}
+          nonprofit={state.nonprofit.name}
           session={session}
           closed={state.status === 'ended'}
+          announced={state.donations.map((d) => d.id)}
           onDonated={donatedNow}
           onSessionExpired={signOut}
         />

@@ -392,9 +392,9 @@ func testDonations(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		hasDonated := func(want bool) {
 			t.Helper()
-			got, err := s.HasDonated(t.Context(), f.ID, "u_1")
-			if err != nil || got != want {
-				t.Errorf("HasDonated = %v, %v; want %v, nil", got, err, want)
+			got, err := s.DonorStatus(t.Context(), f.ID, "u_1")
+			if err != nil || got != (store.DonorStatus{Donated: want, Named: want}) {
+				t.Errorf("DonorStatus = %+v, %v; want donated and named %v, nil", got, err, want)
 			}
 		}
 		top(store.Donor{Name: "Ada L.", Amount: 1_500, Donations: 2}, store.Donor{Name: "Guest", Amount: 300, Donations: 1})
