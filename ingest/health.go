@@ -60,6 +60,7 @@ const (
 	maxBehind           = 1500 * time.Millisecond
 	minFrameRate        = 20
 	rateWindow          = 5 // seconds of bytes in Bitrate
+	lagSettle           = 3 * time.Second
 	fpsWindow           = 2000
 )
 
@@ -146,7 +147,12 @@ func (h *health) message(now time.Time, msg message.Message) {
 	}
 	// Lateness: how far the media clock trails the wall clock, compared
 	// with the start. The smallest lag of the last few seconds is the
-	// steady one (jitter only ever adds).
+	// steady one (jitter only ever adds). The first seconds set no
+	// baseline: encoders send them in bursts (audio ahead of video held in
+	// the encoder's lookahead).
+	if now.Sub(h.since) < lagSettle {
+		return
+	}
 	lag := now.Sub(h.since) - time.Duration(ms-h.clock.base)*time.Millisecond
 	if !h.haveLag || lag < h.firstLag {
 		h.firstLag, h.haveLag = lag, true

@@ -363,3 +363,71 @@ func writeHLSProblem(w http.ResponseWriter, r *http.Request, status int, detail 
 		_, _ = w.Write(body)
 	}
 }
+
+// healthPath is the owner's stream health endpoint, answered by the node
+// that ingests the stream.
+const (
+	healthPrefix = "/api/v1/fundraisers/"
+	healthSuffix = "/stream/health"
+)
+
+// publisherNode tells whether this node ingests a fundraiser's stream
+// (ingest.Server).
+type publisherNode interface {
+	Publishing(fundraiserID string) bool
+}
+
+// forwardHealth sends GET /api/v1/fundraisers/{id}/stream/health to the
+// node that ingests the stream when that is another node, so the owner's
+// studio gets the figures whichever node it talks to. The owner's token
+// goes along (that node checks it, as this one would); the hop mark stops a
+// second forward. Everything else goes to next.
+func (h *crossNodeHLS) forwardHealth(local publisherNode, next http.Handler) http.Handler {
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			base := pr.In.Context().Value(proxyTargetKey{}).(*proxyTarget).base
+			path := pr.In.URL.Path
+			pr.SetURL(base)
+			pr.Out.URL.Path = strings.TrimSuffix(base.Path, "/") + path
+			pr.Out.URL.RawPath = ""
+			pr.SetXForwarded()
+			pr.Out.Header.Set(hopHeader, "1")
+		},
+		Transport:    h.transport,
+		ErrorHandler: h.proxyError,
+		ErrorLog:     slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := healthID(r.URL.Path)
+		if !ok || r.Method != http.MethodGet || r.Header.Get(hopHeader) != "" || (local != nil && local.Publishing(id)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e, found, err := h.dir.Lookup(r.Context(), id)
+		if err != nil || !found || e.URL == h.dir.Self() {
+			next.ServeHTTP(w, r) // this node's answer: not live here
+			return
+		}
+		base, err := url.Parse(e.URL)
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, &proxyTarget{base: base, id: id}), 10*time.Second)
+		defer cancel()
+		proxy.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// healthID returns the fundraiser id of a stream health path.
+func healthID(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, healthPrefix)
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, healthSuffix)
+	if !ok || id == "" || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+		return "", false
+	}
+	return id, true
+}

@@ -227,3 +227,63 @@ func FuzzSplitHLSPath(f *testing.F) {
 		}
 	})
 }
+
+// fakePublisher says which fundraisers this node ingests.
+type fakePublisher map[string]bool
+
+func (p fakePublisher) Publishing(id string) bool { return p[id] }
+
+// The owner's stream health is answered by the node that ingests the
+// stream: another node forwards the request there with the owner's token
+// and the hop mark; a stream this node ingests, one live nowhere, an
+// already-forwarded request and other paths stay here.
+func TestForwardHealth(t *testing.T) {
+	var gotAuth, gotHop, gotPath string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotHop, gotPath = r.Header.Get("Authorization"), r.Header.Get(hopHeader), r.URL.Path
+		io.WriteString(w, `{"live":true,"warnings":[]}`)
+	}))
+	defer upstream.Close()
+	dir := fakeDirectory{self: "http://self:8080", entries: map[string]mediadir.Entry{
+		"remote": {URL: upstream.URL, Session: "s1"},
+		"here":   {URL: "http://self:8080", Session: "s0"},
+	}}
+	h, err := newCrossNodeHLS(fakeWindow{}, dir, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api") })
+	fw := h.forwardHealth(fakePublisher{"mine": true}, api)
+	get := func(path string, hdr http.Header) string {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer glb_owner")
+		for k, v := range hdr {
+			r.Header[k] = v
+		}
+		w := httptest.NewRecorder()
+		fw.ServeHTTP(w, r)
+		return w.Body.String()
+	}
+	if got := get("/api/v1/fundraisers/remote/stream/health", nil); !strings.Contains(got, `"live":true`) {
+		t.Fatalf("remote stream's health: %q", got)
+	}
+	if gotAuth != "Bearer glb_owner" || gotHop != "1" || gotPath != "/api/v1/fundraisers/remote/stream/health" {
+		t.Fatalf("the ingesting node saw authorization %q, hop %q, path %q", gotAuth, gotHop, gotPath)
+	}
+	for _, c := range []struct {
+		path string
+		hdr  http.Header
+	}{
+		{"/api/v1/fundraisers/mine/stream/health", nil},
+		{"/api/v1/fundraisers/here/stream/health", nil},
+		{"/api/v1/fundraisers/nowhere/stream/health", nil},
+		{"/api/v1/fundraisers/remote/stream/health", http.Header{"X-Givelive-Hop": {"1"}}},
+		{"/api/v1/fundraisers/remote/ingest", nil},
+		{"/api/v1/fundraisers/a/b/stream/health", nil},
+	} {
+		if got := get(c.path, c.hdr); got != "api" {
+			t.Errorf("%s: forwarded (%q), want this node's API", c.path, got)
+		}
+	}
+}
