@@ -121,6 +121,14 @@ type crossNodeHLS struct {
 	// last window (ending with EXT-X-ENDLIST) so players play it out.
 	recentMu sync.Mutex
 	recent   map[string]recentNode
+
+	// Requests to other nodes shared by this node's viewers, and the
+	// finished files fetched (see coalesce).
+	client    *http.Client
+	upstream  prometheus.Counter
+	flightsMu sync.Mutex
+	flights   map[string]*upstreamFlight
+	cache     answerCache
 }
 
 // recentNode is where a stream was last proxied, and until when to keep
@@ -152,10 +160,16 @@ type proxyTargetKey struct{}
 
 func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registerer, log *slog.Logger) (*crossNodeHLS, error) {
 	h := &crossNodeHLS{
-		local:  local,
-		dir:    dir,
-		log:    log,
-		recent: map[string]recentNode{},
+		local:   local,
+		dir:     dir,
+		log:     log,
+		recent:  map[string]recentNode{},
+		flights: map[string]*upstreamFlight{},
+		cache:   answerCache{max: proxyCacheBytes, entries: map[string]*upstreamAnswer{}},
+		upstream: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_hls_proxy_upstream_requests_total",
+			Help: "Requests made to other nodes for their streams' HLS; viewers asking for the same file and part at once share one.",
+		}),
 		proxied: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hls_proxied_requests_total",
 			Help: "HLS requests proxied to the node that ingests the stream.",
@@ -165,7 +179,7 @@ func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registere
 			Help: "HLS requests for another node's stream that failed, by reason (lookup: the media directory; upstream: the other node).",
 		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{h.proxied, h.failed} {
+	for _, c := range []prometheus.Collector{h.proxied, h.failed, h.upstream} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("failed to register HLS proxy metrics: %w", err)
 		}
@@ -179,6 +193,10 @@ func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registere
 		// The ingesting node holds a stream's first playlist request up to
 		// 8 s for the first segment.
 		ResponseHeaderTimeout: 15 * time.Second,
+	}
+	h.client = &http.Client{
+		Transport:     h.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite:      h.rewrite,
@@ -236,6 +254,10 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.proxied.Inc()
 	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id, ended: ended}
+	if coalescable(r) {
+		h.coalesce(w, r, t)
+		return
+	}
 	// A bound on the whole exchange, body included: a stalled node must
 	// not hold this request (and its connection) for as long as the viewer
 	// waits.

@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/givelive/givelive/internal/config"
 	"github.com/givelive/givelive/internal/mediadir"
@@ -286,4 +290,87 @@ func TestForwardHealth(t *testing.T) {
 			t.Errorf("%s: forwarded (%q), want this node's API", c.path, got)
 		}
 	}
+}
+
+// Viewers of this node held on the same part of another node's stream
+// share one request to that node (blocking reloads go along as they are,
+// never polled); each gets the answer, with its own hold in Server-Timing;
+// finished files are then served from this node's cache.
+func TestCrossNodeHLSSharesHeldRequests(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.RequestURI())
+		mu.Unlock()
+		if strings.HasSuffix(r.URL.Path, ".m3u8") {
+			<-release
+			w.Header().Set("Server-Timing", "hold;dur=100.000")
+			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+			io.WriteString(w, "#EXTM3U\n#EXT-X-PART:DURATION=0.2,URI=\"p1.mp4\"\n")
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
+		io.WriteString(w, "part")
+	}))
+	defer upstream.Close()
+	dir := fakeDirectory{self: "http://self:8080", entries: map[string]mediadir.Entry{"f1": {URL: upstream.URL, Session: "s1"}}}
+	reg := prometheus.NewRegistry()
+	h, err := newCrossNodeHLS(fakeWindow{}, dir, reg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+	const viewers = 50
+	var wg sync.WaitGroup
+	answers := make([]*httptest.ResponseRecorder, viewers)
+	for i := range viewers {
+		wg.Go(func() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", fmt.Sprintf("/hls/f1/video1_stream.m3u8?_HLS_part=3&_HLS_msn=9&viewer=%d", i), nil))
+			answers[i] = w
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n == 1 && counterValue(h.proxied) == viewers {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	for i, w := range answers {
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "p1.mp4") || !strings.HasPrefix(w.Header().Get("Server-Timing"), "hold;dur=") ||
+			w.Header().Get("Content-Type") != "application/vnd.apple.mpegurl" {
+			t.Fatalf("viewer %d: %d %v %q", i, w.Code, w.Header(), w.Body)
+		}
+	}
+	if len(seen) != 1 || seen[0] != "/hls/f1/video1_stream.m3u8?_HLS_msn=9&_HLS_part=3" {
+		t.Fatalf("the ingesting node saw %q, want one blocking request", seen)
+	}
+	for range 3 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/hls/f1/p1.mp4", nil))
+		if w.Code != 200 || w.Body.String() != "part" || !strings.Contains(w.Header().Get("Cache-Control"), "immutable") {
+			t.Fatalf("part: %d %v", w.Code, w.Header())
+		}
+	}
+	if len(seen) != 2 {
+		t.Fatalf("the ingesting node saw %q: a finished part fetched more than once", seen)
+	}
+	if n := counterValue(h.upstream); n != 2 {
+		t.Fatalf("upstream requests %v, want 2", n)
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
 }

@@ -88,7 +88,7 @@ func testTracks() hls.Tracks {
 // keyframe every gop frames (SPS and PPS in front), and AAC at 44.1 kHz,
 // interleaved in time.
 type source struct {
-	t      *testing.T
+	tb     testing.TB
 	st     *hls.Stream
 	gop    int
 	frames int   // video frames written
@@ -101,19 +101,19 @@ func (h *harness) begin(id string, gop int) *source {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &source{t: h.t, st: st, gop: gop}
+	return &source{tb: h.t, st: st, gop: gop}
 }
 
 // advance writes d more of media.
 func (s *source) advance(d time.Duration) {
-	s.t.Helper()
+	s.tb.Helper()
 	end := s.frames + int(d/(time.Second/30))
 	for ; s.frames < end; s.frames++ {
 		pts := int64(s.frames) * 3000
 		for ; s.audio*1024*90000/44100 <= pts; s.audio++ {
 			apts := s.audio * 1024
 			if err := s.st.WriteMPEG4Audio(t0.Add(time.Duration(apts)*time.Second/44100), apts, []byte{0x21, 0x00, 0x49, byte(s.audio)}); err != nil {
-				s.t.Fatalf("audio frame %d: %v", s.audio, err)
+				s.tb.Fatalf("audio frame %d: %v", s.audio, err)
 			}
 		}
 		au := [][]byte{{0x41, 0x9a, byte(s.frames), 0x80}}
@@ -121,7 +121,7 @@ func (s *source) advance(d time.Duration) {
 			au = [][]byte{testSPS, testPPS, {0x65, 0x88, 0x84, byte(s.frames), 0x80}}
 		}
 		if err := s.st.WriteH264(t0.Add(time.Duration(pts)*time.Second/90000), pts, au); err != nil {
-			s.t.Fatalf("video frame %d: %v", s.frames, err)
+			s.tb.Fatalf("video frame %d: %v", s.frames, err)
 		}
 	}
 }
@@ -295,7 +295,7 @@ var (
 	reInf     = regexp.MustCompile(`^#EXTINF:([0-9.]+),`)
 )
 
-func parseMedia(t *testing.T, body string) mediaPlaylist {
+func parseMedia(t testing.TB, body string) mediaPlaylist {
 	t.Helper()
 	p := mediaPlaylist{body: body}
 	if m := reSeq.FindStringSubmatch(body); m != nil {

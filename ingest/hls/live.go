@@ -121,7 +121,7 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, st *Stream, n
 	query := ""
 	if isPlaylist(name) && !fresh {
 		var ok bool
-		if query, ok = blockingQuery(r.URL.RawQuery); !ok {
+		if query, ok = BlockingQuery(r.URL.RawQuery); !ok {
 			return writeProblem(w, r, http.StatusBadRequest, detailBadBlocking), answered
 		}
 	}
@@ -135,9 +135,15 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, st *Stream, n
 	select {
 	case <-f.done:
 	default:
+		start := time.Now()
 		result := s.await(r, st, f, name, query)
 		if waited != nil && name == playlistName {
 			*waited = result
+		}
+		if result == waitDone {
+			// How long the request was held for its part: a player (or a
+			// benchmark) tells from it how soon it had the part once made.
+			w.Header()["Server-Timing"] = []string{"hold;dur=" + strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)}
 		}
 		if result != waitDone {
 			switch result {
@@ -216,36 +222,56 @@ func (s *Server) await(r *http.Request, st *Stream, f *flight, name, query strin
 	return result
 }
 
-// blockingQuery keeps the LL-HLS delivery directives of a playlist request
-// (RFC 8216bis 6.2.5), checked and in a fixed order, so that requests for
-// the same position share a flight whatever else their query holds.
-func blockingQuery(raw string) (string, bool) {
+// BlockingQuery keeps the LL-HLS delivery directives of a playlist
+// request's query (RFC 8216bis 6.2.5: _HLS_msn, _HLS_part, _HLS_skip),
+// checked and in a fixed order, so that requests for the same position
+// can share one answer whatever else their query holds. It reports false
+// for a malformed directive.
+func BlockingQuery(raw string) (string, bool) {
 	if raw == "" {
 		return "", true
 	}
-	q, err := url.ParseQuery(raw)
-	if err != nil {
+	var msn, part, skip string
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		switch k {
+		case "_HLS_msn":
+			msn = v
+		case "_HLS_part":
+			part = v
+		case "_HLS_skip":
+			skip = v
+		default:
+			continue // anything else is not ours to read
+		}
+		if strings.ContainsAny(v, "%+") {
+			return "", false // the directives are plain digits or words
+		}
+	}
+	for _, n := range [...]string{msn, part} {
+		if n == "" {
+			continue
+		}
+		if _, err := strconv.ParseUint(n, 10, 32); err != nil {
+			return "", false
+		}
+	}
+	if skip != "" && skip != "YES" && skip != "v2" {
 		return "", false
 	}
 	var b strings.Builder
-	for _, k := range [...]string{"_HLS_msn", "_HLS_part", "_HLS_skip"} {
-		v := q.Get(k)
-		if v == "" {
+	for _, kv := range [...][2]string{{"_HLS_msn", msn}, {"_HLS_part", part}, {"_HLS_skip", skip}} {
+		if kv[1] == "" {
 			continue
-		}
-		if k == "_HLS_skip" {
-			if v != "YES" && v != "v2" {
-				return "", false
-			}
-		} else if _, err := strconv.ParseUint(v, 10, 32); err != nil {
-			return "", false
 		}
 		if b.Len() > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(k)
+		b.WriteString(kv[0])
 		b.WriteByte('=')
-		b.WriteString(v)
+		b.WriteString(kv[1])
 	}
 	return b.String(), true
 }

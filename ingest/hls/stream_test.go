@@ -79,6 +79,9 @@ func TestBlockingReload(t *testing.T) {
 	if r.code != 200 || got.seq+len(got.segments) != msn || got.trailing <= part {
 		t.Fatalf("blocking reload for part %d of %d answered %d:\n%s", part, msn, r.code, r.body)
 	}
+	if st := r.header.Get("Server-Timing"); !strings.HasPrefix(st, "hold;dur=") || st == "hold;dur=0.000" {
+		t.Fatalf("Server-Timing %q, want how long the request was held", st)
+	}
 	wantProblem(t, h.get(fmt.Sprintf("%s?_HLS_msn=%d", video, msn+5)), http.StatusBadRequest, "")
 	wantProblem(t, h.get(video+"?_HLS_msn=x"), http.StatusBadRequest, "")
 	wantProblem(t, h.get(video+"?_HLS_msn=1&_HLS_skip=maybe"), http.StatusBadRequest, "")
