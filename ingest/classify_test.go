@@ -62,3 +62,16 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAV1Keyframe: reading an AV1 temporal unit's frame header from a
+// publisher's bytes never panics, whatever the OBUs hold.
+func FuzzAV1Keyframe(f *testing.F) {
+	f.Add([]byte{0x32, 0x02, 0x10}, []byte{0x0a, 0x0b, 0x00})
+	f.Add([]byte{0x1a, 0x05, 0x10, 0, 0, 0, 0}, []byte{})
+	f.Add([]byte{0x36, 0x80, 0x80}, []byte{0x34})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		tu := [][]byte{a, b}
+		isAV1Keyframe(tu)
+		av1SequenceHeader(tu)
+	})
+}

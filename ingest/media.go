@@ -218,14 +218,14 @@ func (p *params) update(msg message.Message) {
 		}
 		switch {
 		case m.AVCConfig != nil && len(m.AVCConfig.SequenceParameterSets) > 0 && len(m.AVCConfig.PictureParameterSets) > 0:
-			p.sps, p.pps = m.AVCConfig.SequenceParameterSets[0].NALUnit, m.AVCConfig.PictureParameterSets[0].NALUnit
+			p.avc(m.AVCConfig.SequenceParameterSets[0].NALUnit, m.AVCConfig.PictureParameterSets[0].NALUnit)
 		case m.HEVCConfig != nil:
 			p.hevcConfig(m.HEVCConfig.NaluArrays)
 		}
 	case *message.VideoExSequenceStart:
 		switch {
 		case m.AVCConfig != nil && len(m.AVCConfig.SequenceParameterSets) > 0 && len(m.AVCConfig.PictureParameterSets) > 0:
-			p.sps, p.pps = m.AVCConfig.SequenceParameterSets[0].NALUnit, m.AVCConfig.PictureParameterSets[0].NALUnit
+			p.avc(m.AVCConfig.SequenceParameterSets[0].NALUnit, m.AVCConfig.PictureParameterSets[0].NALUnit)
 		case m.HEVCConfig != nil:
 			p.hevcConfig(m.HEVCConfig.NaluArrays)
 		case m.AV1Config != nil:
@@ -340,8 +340,26 @@ func (f *feeder) drop(err error) {
 	}
 }
 
-// hevcConfig takes the parameter sets of an HEVC configuration record.
+// avc takes new H.264 parameter sets, if the SPS can be read (a bad one
+// would cost every keyframe after it).
+func (p *params) avc(sps, pps []byte) {
+	var s h264.SPS
+	if s.Unmarshal(sps) == nil {
+		p.sps, p.pps = sps, pps
+	}
+}
+
+// hevcConfig takes the parameter sets of an HEVC configuration record, if
+// its SPS can be read.
 func (p *params) hevcConfig(arrays []mp4.HEVCNaluArray) {
+	for _, a := range arrays {
+		if len(a.Nalus) > 0 && h265.NALUType(a.NaluType) == h265.NALUType_SPS_NUT {
+			var s h265.SPS
+			if s.Unmarshal(a.Nalus[0].NALUnit) != nil {
+				return
+			}
+		}
+	}
 	for _, a := range arrays {
 		if len(a.Nalus) == 0 {
 			continue

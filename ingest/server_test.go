@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/message"
 
 	"github.com/givelive/givelive/ingest"
 )
@@ -368,5 +371,27 @@ func TestRevokedKeyCutsThePublisherOff(t *testing.T) {
 				t.Fatalf("givelive_ingest_revoked_total = %v, want 1", got)
 			}
 		})
+	}
+}
+
+// TestOversizedMessageIsRefused: a publisher (authorised) that announces a
+// message over gortmplib's 10 MiB bound is cut off, counted and logged.
+func TestOversizedMessageIsRefused(t *testing.T) {
+	var logs syncBuffer
+	r := newRig(t, func(c *ingest.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	p := dialPublisher(t, r.rtmp, "key-1")
+	big := make([]byte, 11<<20)
+	big[0] = 0x17
+	_ = p.c.Write(&message.Video{ChunkStreamID: 6, MessageStreamID: 0x1000000, Codec: message.CodecH264,
+		IsKeyFrame: true, Type: message.VideoTypeAU, AU: big})
+	_, _ = p.statusAfter() // until the server hangs up
+	waitFor(t, "the refusal", 10*time.Second, func() bool { return r.refusals("protocol") == 1 })
+	if !strings.Contains(logs.String(), "body size") {
+		t.Fatalf("no log line says why:\n%s", logs.String())
+	}
+	if ev := r.events.all(); len(ev) != 0 {
+		t.Fatalf("events %q", ev)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,7 @@ func (ss *session) kick(why string) {
 func (ss *session) run() {
 	defer ss.closed.Do(func() { ss.conn.Close() })
 	defer ss.endPublish()
+	defer ss.contain()
 
 	cfg := ss.srv.cfg
 	// Until it publishes, a connection's messages reset the idle timeout
@@ -152,6 +154,16 @@ func (ss *session) run() {
 		return
 	}
 	ss.logEnd(err)
+}
+
+// contain turns a panic on this connection (in a library, on input nobody
+// foresaw) into a logged refusal, so one publisher cannot take the node
+// down; the publish then ends as if the encoder had stopped.
+func (ss *session) contain() {
+	if v := recover(); v != nil {
+		ss.srv.metrics.refused("protocol")
+		ss.log.Error("rtmp connection failed: a panic was contained", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	}
 }
 
 // logEnd logs why a connection ended, quietly for the usual reasons.

@@ -98,7 +98,10 @@ func (st *Stream) fly(f *flight, key, name, query string) {
 		Header: http.Header{},
 	}
 	rec := &recorder{header: http.Header{}}
-	st.muxer.Handle(rec, req)
+	if contain(st.srv.log, "serve "+name, st.w.id, func() { st.muxer.Handle(rec, req) }) {
+		st.srv.m.panics.Inc()
+		rec = &recorder{header: http.Header{}, code: http.StatusInternalServerError}
+	}
 	f.res = rec.result(name)
 	if f.res.code == http.StatusOK && !isPlaylist(name) {
 		st.cache.put(name, f.res)

@@ -36,6 +36,7 @@ type metrics struct {
 	flights      prometheus.Counter
 	superseded   prometheus.Counter
 	encodeErrors prometheus.Counter
+	panics       prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -50,6 +51,9 @@ func newMetrics() *metrics {
 		}),
 		superseded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hls_superseded_total", Help: "Live streams replaced by a new publish of the same fundraiser.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_hls_muxer_panics_total", Help: "Panics in the muxer contained (the stream stops taking frames); each is logged with its stack.",
 		}),
 		encodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hls_muxer_warnings_total", Help: "Non-fatal muxer warnings (part or segment durations that changed).",
@@ -75,7 +79,7 @@ func newMetrics() *metrics {
 
 func (m *metrics) register(reg prometheus.Registerer) error {
 	cs := []prometheus.Collector{
-		m.requestsVec, m.bytesServed, m.waitsVec, m.flights, m.superseded, m.encodeErrors,
+		m.requestsVec, m.bytesServed, m.waitsVec, m.flights, m.superseded, m.encodeErrors, m.panics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "givelive_hls_streams", Help: "Streams in memory, live or lingering after their end.",
 		}, func() float64 { return float64(m.streams.Load()) }),

@@ -88,8 +88,11 @@ type Stream struct {
 	fwg     sync.WaitGroup // flight goroutines
 	cache   respCache
 
-	// The publisher's side: what End needs to push the last frames out.
+	// The publisher's side: what End needs to push the last frames out,
+	// and the last parameter set checked.
 	tail     tail
+	params   paramCheck
+	broken   bool // the muxer panicked; writes are refused
 	endOnce  sync.Once
 	warnOnce sync.Once
 }
@@ -147,6 +150,9 @@ func newStream(s *Server, w *window, tracks Tracks) (*Stream, error) {
 	if len(list) == 0 {
 		return nil, ErrNoTracks
 	}
+	if err := checkTracks(tracks); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoTracks, err)
+	}
 	st.muxer = &gohlslib.Muxer{
 		Tracks:             list,
 		Variant:            gohlslib.MuxerVariantLowLatency,
@@ -189,8 +195,11 @@ func (st *Stream) WriteH264(ntp time.Time, pts int64, au [][]byte) error {
 	if err := st.writable(st.video, isH264); err != nil {
 		return err
 	}
+	if err := st.params.h264(au); err != nil {
+		return err
+	}
 	st.noteVideo(ntp, pts, au, h264.IsRandomAccess(au))
-	return st.muxer.WriteH264(st.video, ntp, pts, au)
+	return st.write(func() error { return st.muxer.WriteH264(st.video, ntp, pts, au) })
 }
 
 // WriteH265 writes an H.265 access unit; a keyframe must carry its VPS,
@@ -199,8 +208,11 @@ func (st *Stream) WriteH265(ntp time.Time, pts int64, au [][]byte) error {
 	if err := st.writable(st.video, isH265); err != nil {
 		return err
 	}
+	if err := st.params.h265(au); err != nil {
+		return err
+	}
 	st.noteVideo(ntp, pts, au, h265.IsRandomAccess(au))
-	return st.muxer.WriteH265(st.video, ntp, pts, au)
+	return st.write(func() error { return st.muxer.WriteH265(st.video, ntp, pts, au) })
 }
 
 // WriteAV1 writes an AV1 temporal unit (OBUs); a keyframe must carry its
@@ -209,8 +221,11 @@ func (st *Stream) WriteAV1(ntp time.Time, pts int64, tu [][]byte) error {
 	if err := st.writable(st.video, isAV1); err != nil {
 		return err
 	}
+	if err := st.params.av1(tu); err != nil {
+		return err
+	}
 	st.noteVideo(ntp, pts, tu, av1HasSequenceHeader(tu))
-	return st.muxer.WriteAV1(st.video, ntp, pts, tu)
+	return st.write(func() error { return st.muxer.WriteAV1(st.video, ntp, pts, tu) })
 }
 
 // WriteMPEG4Audio writes one AAC access unit, its time in ticks of the
@@ -220,7 +235,7 @@ func (st *Stream) WriteMPEG4Audio(ntp time.Time, pts int64, au []byte) error {
 		return err
 	}
 	st.noteAudio(ntp, pts, au, mpeg4audio.SamplesPerAccessUnit)
-	return st.muxer.WriteMPEG4Audio(st.audio, ntp, pts, [][]byte{au})
+	return st.write(func() error { return st.muxer.WriteMPEG4Audio(st.audio, ntp, pts, [][]byte{au}) })
 }
 
 // WriteOpus writes one Opus packet, its time in 48 kHz ticks.
@@ -229,13 +244,32 @@ func (st *Stream) WriteOpus(ntp time.Time, pts int64, packet []byte) error {
 		return err
 	}
 	st.noteAudio(ntp, pts, packet, opus.PacketDuration2(packet))
-	return st.muxer.WriteOpus(st.audio, ntp, pts, [][]byte{packet})
+	return st.write(func() error { return st.muxer.WriteOpus(st.audio, ntp, pts, [][]byte{packet}) })
+}
+
+// ErrBroken: the muxer failed in a way it cannot recover from; the stream
+// takes no more frames (its publisher should stop, and may publish again).
+var ErrBroken = errors.New("hls: the stream's muxer failed")
+
+// write runs a muxer write, containing a panic: the muxer is then broken
+// and refuses every later frame.
+func (st *Stream) write(fn func() error) error {
+	var err error
+	if contain(st.srv.log, "write", st.w.id, func() { err = fn() }) {
+		st.broken = true
+		st.srv.m.panics.Inc()
+		return ErrBroken
+	}
+	return err
 }
 
 // writable checks that a write goes to a live stream's track of that codec.
 func (st *Stream) writable(t *gohlslib.Track, is func(codecs.Codec) bool) error {
 	if st.closed.Load() {
 		return ErrSuperseded
+	}
+	if st.broken {
+		return ErrBroken
 	}
 	if t == nil || !is(t.Codec) {
 		return ErrNoTrack
@@ -287,8 +321,11 @@ func (st *Stream) end() {
 		st.closeMuxer()
 		return
 	}
-	st.flush()
-	fz, err := freeze(st)
+	var fz *frozen
+	var err error
+	if !st.broken && !contain(st.srv.log, "flush", st.w.id, st.flush) {
+		fz, err = freeze(st)
+	}
 	if err != nil {
 		st.srv.log.Warn("hls: failed to keep the ended stream's last window", "fundraiser", st.w.id, "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/givelive/givelive/ingest/hls"
 )
@@ -394,9 +395,11 @@ func TestBadPaths(t *testing.T) {
 func TestBeginErrors(t *testing.T) {
 	h := newHarness(t, hls.Config{})
 	for name, tr := range map[string]hls.Tracks{
-		"nothing": {},
-		"vp9":     {Video: &codecs.VP9{}},
-		"flac":    {Audio: &codecs.FLAC{}},
+		"nothing":         {},
+		"vp9":             {Video: &codecs.VP9{}},
+		"flac":            {Audio: &codecs.FLAC{}},
+		"aac, 0 channels": {Audio: &codecs.MPEG4Audio{Config: mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 44100}}},
+		"bogus sps":       {Video: &codecs.H264{SPS: []byte{0x67, 0xff}, PPS: testPPS}},
 	} {
 		if _, err := h.srv.Begin("f1", tr); !errors.Is(err, hls.ErrNoTracks) {
 			t.Errorf("%s: %v", name, err)
@@ -448,4 +451,23 @@ func TestConcurrentViewers(t *testing.T) {
 	s.st.End()
 	close(stop)
 	wg.Wait()
+}
+
+// TestInvalidParameterSetsAreRefused: an SPS that does not parse, sent
+// in-band before the first segment, is refused with its frame instead of
+// reaching the muxer's init section (gohlslib would then fail on every
+// later request); the stream goes on with its good parameters.
+func TestInvalidParameterSetsAreRefused(t *testing.T) {
+	h := newHarness(t, hls.Config{})
+	s := h.begin("f1", 60)
+	if err := s.st.WriteH264(t0, 0, [][]byte{{0x67, 0xff, 0x00}, testPPS, {0x65, 0x88, 0x84, 0, 0x80}}); err == nil {
+		t.Fatal("an access unit with a bogus SPS was taken")
+	}
+	s.advance(3 * time.Second)
+	if r := h.get(video); r.code != 200 || !strings.Contains(r.body, "#EXT-X-MAP") {
+		t.Fatalf("playlist after the bogus SPS: %d %s", r.code, r.body)
+	}
+	if n := h.metric("givelive_hls_muxer_panics_total"); n != 0 {
+		t.Fatalf("panics %v", n)
+	}
 }
