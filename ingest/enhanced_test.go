@@ -1,15 +1,21 @@
 package ingest_test
 
 import (
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	mp4 "github.com/abema/go-mp4"
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/bytecounter"
+	rtmpcodecs "github.com/bluenviron/gortmplib/pkg/codecs"
 	"github.com/bluenviron/gortmplib/pkg/handshake"
 	"github.com/bluenviron/gortmplib/pkg/message"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/givelive/givelive/ingest"
 )
 
 // enhancedCases are the codecs OBS 30+ sends over Enhanced RTMP, each as a
@@ -125,5 +131,82 @@ func TestWrongAppIsRefused(t *testing.T) {
 			t.Fatalf("code %q", code)
 		}
 		return
+	}
+}
+
+// TestEnhancedAVCAndAACPlay: H.264 and AAC sent the Enhanced RTMP way
+// (FourCC avc1 and mp4a, as newer encoders may), rather than the legacy
+// tags OBS still uses for them, play the same.
+func TestEnhancedAVCAndAACPlay(t *testing.T) {
+	needTools(t)
+	m := ffmpegMedia(t, 4,
+		[]string{"-c:v", "libx264", "-profile:v", "baseline", "-preset", "veryfast", "-g", "60"},
+		[]string{"-c:a", "aac", "-b:a", "64k"})
+	var logs syncBuffer
+	r := newRig(t, func(c *ingest.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
+	p := dialPublisher(t, r.rtmp, "key-1")
+	h := m.video.Codec.(*rtmpcodecs.H264)
+	aac := m.audio.Codec.(*rtmpcodecs.MPEG4Audio)
+	p.send(&message.VideoExSequenceStart{ChunkStreamID: 6, MessageStreamID: 0x1000000, FourCC: message.FourCCAVC,
+		AVCConfig: &mp4.AVCDecoderConfiguration{
+			AnyTypeBox:           mp4.AnyTypeBox{Type: mp4.BoxTypeAvcC()},
+			ConfigurationVersion: 1, Profile: h.SPS[1], ProfileCompatibility: h.SPS[2], Level: h.SPS[3],
+			Reserved: 0b111111, LengthSizeMinusOne: 3, Reserved2: 0b111,
+			NumOfSequenceParameterSets: 1, SequenceParameterSets: []mp4.AVCParameterSet{{Length: uint16(len(h.SPS)), NALUnit: h.SPS}},
+			NumOfPictureParameterSets: 1, PictureParameterSets: []mp4.AVCParameterSet{{Length: uint16(len(h.PPS)), NALUnit: h.PPS}},
+		}})
+	p.send(&message.AudioExSequenceStart{ChunkStreamID: 4, MessageStreamID: 0x1000000, FourCC: message.FourCCMP4A, AACConfig: aac.Config})
+	for _, f := range m.frames {
+		if f.video {
+			avcc, err := h264.AVCC(f.data).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.send(&message.VideoExCodedFrames{ChunkStreamID: 6, MessageStreamID: 0x1000000, FourCC: message.FourCCAVC,
+				DTS: f.dts, PTSDelta: f.pts - f.dts, Payload: avcc})
+			continue
+		}
+		p.send(&message.AudioExCodedFrames{ChunkStreamID: 4, MessageStreamID: 0x1000000, FourCC: message.FourCCMP4A,
+			DTS: f.dts, Payload: f.data[0]})
+	}
+	p.c.Close()
+	r.events.wait(t, "live f1", 10*time.Second)
+	r.events.wait(t, "offline f1", 10*time.Second)
+	pr := ffprobe(t, r.playlistURL("f1"))
+	if got := codecsOf(pr); got != "audio:aac,video:h264" {
+		t.Fatalf("ffprobe sees %q", got)
+	}
+	decode(t, r.playlistURL("f1"))
+	checkForward(t, videoDTS(t, r.playlistURL("f1")), 4)
+}
+
+// TestTracksMustShowEarly: a publisher whose timestamps never reach two
+// seconds (gortmplib's Reader keeps every message until they do) is
+// refused after 32 MiB instead of being held in memory without end.
+func TestTracksMustShowEarly(t *testing.T) {
+	r := newRig(t)
+	p := dialPublisher(t, r.rtmp, "key-1")
+	sendAudio(p, 0)
+	frame := make([]byte, 1<<20)
+	frame[0] = 0x27
+	for range 40 {
+		if err := p.c.Write(&message.Video{ChunkStreamID: 6, MessageStreamID: 0x1000000, Codec: message.CodecH264,
+			Type: message.VideoTypeAU, AU: frame}); err != nil {
+			break // the server hung up
+		}
+	}
+	code, desc := p.statusAfter()
+	if code != "NetStream.Publish.Rejected" || !strings.Contains(desc, "timestamps") {
+		t.Fatalf("refusal %q %q", code, desc)
+	}
+	if ev := r.events.all(); len(ev) != 0 {
+		t.Fatalf("events %q", ev)
 	}
 }

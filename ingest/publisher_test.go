@@ -148,6 +148,16 @@ func ffmpegMedia(t testing.TB, seconds int, videoArgs, audioArgs []string) *medi
 		m.readTS(t, ts)
 	}
 	slices.SortStableFunc(m.frames, func(a, b frame) int { return int(a.dts - b.dts) })
+	// Start at 0: an audio frame a little before the first video frame
+	// would otherwise be negative, which RTMP's unsigned timestamps cannot
+	// say.
+	if len(m.frames) > 0 {
+		first := m.frames[0].dts
+		for i := range m.frames {
+			m.frames[i].dts -= first
+			m.frames[i].pts -= first
+		}
+	}
 	return m
 }
 

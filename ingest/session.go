@@ -37,6 +37,10 @@ const (
 	// maxMalformed is how many malformed messages in a row a publisher may
 	// send before it is cut off; single ones are dropped and counted.
 	maxMalformed = 100
+	// maxAnalysisBytes bounds what a publisher may send before its tracks
+	// are known (about 2 s of media: 1.5 MB at 6 Mbit/s), all of which
+	// gortmplib's Reader holds until then.
+	maxAnalysisBytes = 32 << 20
 )
 
 // Chunk streams for our messages (any above 2 would do; these are the
@@ -62,6 +66,8 @@ type session struct {
 	counted   uint64 // bytes read already added to the metric
 	publishBy time.Time
 	malformed int // malformed messages in a row
+	// publishedAt is the byte count when the publish was authorised.
+	publishedAt uint64
 
 	connected  bool
 	streamOpen bool
@@ -215,6 +221,14 @@ func (ss *session) next() (message.Message, error) {
 			continue
 		}
 		ss.malformed = 0
+		if ss.publishing && ss.stream == nil && ss.bc.Reader.Count()-ss.publishedAt > maxAnalysisBytes {
+			// gortmplib's Reader keeps every message until it has seen two
+			// seconds of media; a stream whose timestamps never get there
+			// must not make it keep them all.
+			ss.nextErr = &refusal{reason: "codec", code: "NetStream.Publish.Rejected",
+				desc: "the stream's first seconds did not show its tracks: check the encoder's timestamps. " + codecHint + "."}
+			return nil, ss.nextErr
+		}
 		if err := ss.check(msg); err != nil {
 			ss.nextErr = err
 			return nil, err
@@ -442,6 +456,7 @@ func (ss *session) authorize(c *message.CommandAMF0) error {
 	}
 	ss.log = ss.log.With("fundraiser", id)
 	ss.publishing = true
+	ss.publishedAt = ss.bc.Reader.Count()
 	ss.door.open()
 	ss.health = newHealth(ss.srv.cfg.Now())
 	ss.srv.metrics.publishes.Inc()

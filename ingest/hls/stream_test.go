@@ -471,3 +471,23 @@ func TestInvalidParameterSetsAreRefused(t *testing.T) {
 		t.Fatalf("panics %v", n)
 	}
 }
+
+// TestLongKeyframeInterval: an encoder whose keyframes come every 5 s, far
+// past the segment minimum, still gets 200 ms parts (they need no
+// keyframe); only its segments grow, and the target duration with them.
+func TestLongKeyframeInterval(t *testing.T) {
+	h := newHarness(t, hls.Config{})
+	s := h.begin("f1", 150)
+	s.advance(12 * time.Second)
+	r := h.get(video)
+	p := parseMedia(t, r.body)
+	if !strings.Contains(r.body, "#EXT-X-TARGETDURATION:5") || !strings.Contains(r.body, "#EXT-X-PART-INF:PART-TARGET=0.20000") ||
+		p.trailing < 5 || len(p.segments)-p.gaps != 2 {
+		t.Fatalf("5 s keyframes:\n%s", r.body)
+	}
+	// The parts of the segment in progress, all but its first without a
+	// keyframe, are listed as they come.
+	if n := strings.Count(r.body, "INDEPENDENT=YES"); n > 3 {
+		t.Fatalf("%d independent parts listed, want one per keyframe", n)
+	}
+}
