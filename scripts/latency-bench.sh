@@ -9,7 +9,8 @@
 # Usage: scripts/latency-bench.sh       (from anywhere in the repo)
 # Knobs (environment): DURATION (seconds, 30) WARMUP (seconds, 10) RUNS (1)
 # PART (GIVELIVE_HLS_PART, 200ms) GOP (frames, 60) ZEROLATENCY (true:
-# x264 -tune zerolatency; false: x264's lookahead and B-frames) PORT (18100)
+# x264 -tune zerolatency; false: x264's lookahead and B-frames) CODEC (h264;
+# av1: SVT-AV1 low-delay, published over Enhanced RTMP) PORT (18100)
 # RTMP_PORT (19351) OUT (a directory for the binary and logs; default a new
 # temporary one) SERVER (a givelive binary to measure instead of this
 # tree's, such as an older build). The web app must be built (make web).
@@ -24,6 +25,7 @@ RUNS=${RUNS:-1}
 PART=${PART:-200ms}
 GOP=${GOP:-60}
 ZEROLATENCY=${ZEROLATENCY:-true}
+CODEC=${CODEC:-h264}
 PORT=${PORT:-18100}
 RTMP_PORT=${RTMP_PORT:-19351}
 OUT=${OUT:-$(mktemp -d -t givelive-latency.XXXXXX)}
@@ -68,8 +70,8 @@ for run in $(seq "$RUNS"); do
 		-d "{\"title\":\"latency $run\",\"nonprofit_id\":\"$np\",\"goal\":{\"amount\":100000,\"currency\":\"USD\"}}")
 	id=$(echo "$created" | jq -r .id)
 	key=$(echo "$created" | jq -r .stream_key)
-	echo "== run $run: part $PART, keyframe every $GOP frames, zerolatency $ZEROLATENCY, $WARMUP s warm-up, $DURATION s measured"
+	echo "== run $run: $CODEC, part $PART, keyframe every $GOP frames, zerolatency $ZEROLATENCY, $WARMUP s warm-up, $DURATION s measured"
 	"$OUT/latency" -page "http://127.0.0.1:$PORT/f/$id" -rtmp "rtmp://127.0.0.1:$RTMP_PORT/live/$key" \
-		-warmup "${WARMUP}s" -duration "${DURATION}s" -g "$GOP" -zerolatency="$ZEROLATENCY"
+		-warmup "${WARMUP}s" -duration "${DURATION}s" -g "$GOP" -zerolatency="$ZEROLATENCY" -codec "$CODEC"
 done
 echo "logs: $OUT/server.log"

@@ -48,6 +48,7 @@ func main() {
 	size := flag.String("size", "640x360", "frame size")
 	bitrate := flag.String("b", "1500k", "video bitrate")
 	zerolatency := flag.Bool("zerolatency", true, "x264 -tune zerolatency (false: x264's defaults, lookahead and B-frames, as a plain ffmpeg command line has)")
+	codec := flag.String("codec", "h264", "h264: ffmpeg encodes with x264 (and AAC) and publishes; av1: ffmpeg encodes with SVT-AV1 in its low-delay mode and a gortmplib client publishes it over Enhanced RTMP (video only), as OBS 30+ does")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "Chromium's path")
 	jsonOut := flag.Bool("json", false, "print the result as JSON")
 	flag.Parse()
@@ -63,7 +64,15 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if *rtmpURL != "" {
-		stop, err := publish(ctx, *rtmpURL, w, h, *gop, *bitrate, *zerolatency)
+		publisher := func() (func(), error) { return publish(ctx, *rtmpURL, w, h, *gop, *bitrate, *zerolatency) }
+		switch *codec {
+		case "h264":
+		case "av1":
+			publisher = func() (func(), error) { return publishAV1(ctx, *rtmpURL, w, h, *gop) }
+		default:
+			log.Fatalf("-codec %q: want h264 or av1", *codec)
+		}
+		stop, err := publisher()
 		if err != nil {
 			log.Fatal(err)
 		}
