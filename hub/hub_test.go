@@ -564,3 +564,51 @@ func TestHandleGapMakesTheRoomResume(t *testing.T) {
 		t.Fatalf("viewer of another room got %+v", m)
 	}
 }
+
+// A viewer resuming from before a donation's message was hidden and a chat
+// line deleted gets neither back in the replay (found: both came back
+// verbatim, followed by the hide and delete events); the offsets, the
+// donation's amount and everything not moderated are replayed as they were.
+func TestResumeNeverReplaysModeratedContent(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_moderated"
+	talker := s.dial(t, "u:u1:Ada")
+	start := talker.subscribe(room, nil)
+	publish(t, s.hub, room, wire.TypeDonation, wire.DonationData{ID: "d1", Name: "Bo", Amount: 500, Currency: "USD",
+		Message: "words the owner HID", Total: wire.Total{Raised: 500, Goal: 1000, Donors: 1, Currency: "USD"}})
+	for _, text := range []string{"words the owner DELETED", "a line that stays"} {
+		if r := talker.cmd(map[string]any{"op": "chat", "room": room, "text": text}); !r.OK {
+			t.Fatalf("chat: %+v", r.Error)
+		}
+	}
+	deleted := decode[wire.ChatData](t, talker.nextOf(isEvent(wire.TypeChat)).Data)
+	publish(t, s.hub, room, wire.TypeDonationHidden, wire.DonationHiddenData{ID: "d1"})
+	publish(t, s.hub, room, wire.TypeChatDeleted, wire.ChatDeletedData{ID: deleted.ID})
+
+	c := s.dial(t, "")
+	r := c.subscribe(room, &wire.Position{Epoch: start.Epoch, Offset: start.Offset})
+	if !r.Recovered || len(r.Events) != 5 {
+		t.Fatalf("resume: recovered %v, %d events, want 5", r.Recovered, len(r.Events))
+	}
+	var types []string
+	for i, raw := range r.Events {
+		if strings.Contains(string(raw), "HID") || strings.Contains(string(raw), "DELETED") {
+			t.Errorf("replayed event %d carries removed content: %s", i, raw)
+		}
+		m := decode[message](t, raw)
+		if m.Offset != start.Offset+uint64(i)+1 {
+			t.Errorf("replayed event %d at offset %d", i, m.Offset)
+		}
+		types = append(types, m.Type)
+	}
+	want := []string{wire.TypeDonation, wire.TypeChatDeleted, wire.TypeChat, wire.TypeDonationHidden, wire.TypeChatDeleted}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Fatalf("replayed types (-want +got):\n%s", diff)
+	}
+	if d := decode[wire.DonationData](t, decode[message](t, r.Events[0]).Data); d.Amount != 500 || d.Total.Raised != 500 || d.Message != "" {
+		t.Fatalf("hidden donation replayed as %+v", d)
+	}
+	if ch := decode[wire.ChatData](t, decode[message](t, r.Events[2]).Data); ch.Text != "a line that stays" || ch.User.Name != "Ada" {
+		t.Fatalf("kept line replayed as %+v", ch)
+	}
+}

@@ -488,7 +488,7 @@ func (b *Broker) History(ctx context.Context, room string, since *wire.Position)
 	if !ok {
 		return h, nil
 	}
-	h.Recovered, h.Publications = true, pubs
+	h.Recovered, h.Publications = true, hub.RemoveModerated(pubs)
 	return h, nil
 }
 
