@@ -20,7 +20,7 @@ import (
 
 func TestChatReachesEveryViewerInOrder(t *testing.T) {
 	const viewers, messages = 300, 20
-	s := newServer(t, func(c *hub.Config) { c.ChatBurst = messages; c.ChatRate = 1000 })
+	s := newServer(t, func(c *hub.Config) { c.ChatBurst = messages; c.ChatRate = 1000; c.MaxConnsPerAddr = -1 })
 	room := "f_chat"
 	clients := make([]*client, viewers)
 	for i := range clients {
@@ -318,6 +318,33 @@ func TestOversizedFrameCloses1009(t *testing.T) {
 	c.sendRaw([]byte(`{"op":"ping","pad":"` + strings.Repeat("x", wire.MaxCommandBytes) + `"}`))
 	if code := c.closeCode(); code != wire.CloseTooBig {
 		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+// A text frame that is not UTF-8 closes the connection with 1007 and is
+// never run (found: it was accepted, and its chat published with
+// replacement characters).
+func TestInvalidUTF8TextCloses1007(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_utf8"
+	watcher := s.dial(t, "")
+	watcher.subscribe(room, nil)
+	c := s.dial(t, "u:u1:Ada")
+	c.subscribe(room, nil)
+	c.sendRaw([]byte(`{"op":"chat","room":"` + room + `","text":"fine"}`))
+	c.sendRaw(append([]byte(`{"op":"chat","room":"`+room+`","text":"bad `), 0xff, 0xfe, '"', '}'))
+	if code := c.closeCode(); code != wire.CloseInvalidData {
+		t.Fatalf("close code %d, want 1007", code)
+	}
+	// The first chat went out; then nothing more.
+	if m := watcher.nextOf(isEvent(wire.TypeChat)); !strings.Contains(string(m.Data), `"fine"`) {
+		t.Fatalf("first chat: %s", m.Data)
+	}
+	publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{Text: "after"})
+	for m := watcher.next(); m.Type != wire.TypeShoutout; m = watcher.next() {
+		if m.Type != wire.TypeViewers {
+			t.Fatalf("after the bad frame the room got %s %s", m.Type, m.Data)
+		}
 	}
 }
 

@@ -1181,7 +1181,10 @@ type ClientInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1192,7 +1195,10 @@ type ClientInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1905,7 +1911,10 @@ func (c *Client) ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn)
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1926,7 +1935,10 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3511,7 +3523,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3522,7 +3537,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6223,7 +6241,10 @@ func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, reqEd
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6240,7 +6261,10 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
