@@ -148,14 +148,16 @@ func (s *Server) cors() echo.MiddlewareFunc {
 }
 
 // apiMiddleware is the /api/v1 group's chain, outermost first: the rate
-// limit (cheapest refusal first), the body limit, the context deadline, the
-// API's response headers and the request's origin for derived URLs.
+// limit (cheapest refusal first), the body's deadline and limit, the
+// context deadline, the API's response headers and the request's origin
+// for derived URLs.
 func (s *Server) apiMiddleware(rateLimited bool) []echo.MiddlewareFunc {
 	var mws []echo.MiddlewareFunc
 	if s.limiter != nil && rateLimited {
 		mws = append(mws, s.rateLimit)
 	}
 	return append(mws,
+		s.bodyDeadline,
 		s.bodyLimit(),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}),
 		apiHeaders,

@@ -236,7 +236,7 @@ func (s *Server) buildEcho() error {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
 	if s.cfg.WebSocket != nil {
-		e.GET("/ws", echo.WrapHandler(s.cfg.WebSocket))
+		e.GET("/ws", s.webSocket)
 	}
 	return s.mountAPI(e.Group(apiPrefix))
 }

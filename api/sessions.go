@@ -6,7 +6,11 @@ import (
 
 // CreateSession creates a viewer identity and signs its token.
 func (h *handlers) CreateSession(ctx context.Context, req CreateSessionRequestObject) (CreateSessionResponseObject, error) {
-	sess, err := h.store.CreateSession(ctx, req.Body.Name)
+	name, err := displayName("name", req.Body.Name)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := h.store.CreateSession(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -381,7 +381,7 @@ func TestCloseLeavesNothingRunning(t *testing.T) {
 	st := newStates()
 	c, err := client.Dial(t.Context(), p.URL, &client.Options{
 		Token: token, BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond,
-		PingInterval: 50 * time.Millisecond, OnStateChange: st.record,
+		OnStateChange: st.record, // the keepalive runs (default interval) and must stop too
 	})
 	if err != nil {
 		t.Fatal(err)

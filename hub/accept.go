@@ -31,6 +31,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"offer the WebSocket subprotocol "+wire.Subprotocol+" (Sec-WebSocket-Protocol)")
 		return
 	}
+	addr := addrKey(r)
+	if !h.addrs.take(addr, h.cfg.MaxConnsPerAddr) {
+		h.metrics.handshakeRefusals.WithLabelValues(refusedPerAddr).Inc()
+		w.Header().Set("Retry-After", "10")
+		writeProblem(w, http.StatusTooManyRequests, "Too Many Requests",
+			"too many open WebSockets from your address; close some, or retry later")
+		return
+	}
+	counted := true
+	defer func() {
+		if counted {
+			h.addrs.release(addr)
+		}
+	}()
 	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: h.cfg.OriginPatterns,
@@ -52,6 +66,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c := newConn(h, ws, ident)
+	c.addr, counted = addr, false // released when the connection ends
 	h.addConn(c)
 	if h.closing.Load() { // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")
@@ -81,6 +96,7 @@ func (h *Hub) enter() bool {
 // it out of its rooms.
 func (c *Conn) serve() {
 	defer c.hub.conns.Done()
+	defer c.hub.addrs.release(c.addr)
 	defer c.hub.removeConn(c)
 	defer c.cancel()
 	defer c.leaveAll()

@@ -30,7 +30,8 @@ type Broker interface {
 	Unsubscribe(ctx context.Context, room string) error
 	// History returns the room's current position and, when since is given,
 	// whether every publication after since is still held, and if so all of
-	// them in order. It never returns part of a gap.
+	// them in order. It never returns part of a gap, and never content a
+	// later publication in the gap removed (RemoveModerated).
 	History(ctx context.Context, room string, since *wire.Position) (History, error)
 	// Close releases the broker's resources.
 	Close() error

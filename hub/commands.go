@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
@@ -33,6 +34,10 @@ func (c *Conn) readLoop() error {
 		if typ != websocket.MessageText {
 			c.send(wire.EncodeError(0, wire.Errorf(wire.ErrBadRequest, "commands are JSON text frames")))
 			continue
+		}
+		if !utf8.Valid(p) {
+			c.close(wire.CloseInvalidData, "text frames must be UTF-8")
+			return nil
 		}
 		c.handle(p)
 	}

@@ -20,6 +20,7 @@ type Conn struct {
 	hub    *Hub
 	ws     *websocket.Conn
 	id     uint64
+	addr   string // client address key, counted in hub.addrs
 	ident  Identity
 	ctx    context.Context // cancelled when the connection ends
 	cancel context.CancelFunc

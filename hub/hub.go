@@ -79,6 +79,12 @@ type Config struct {
 	OriginPatterns []string
 
 	MaxRoomsPerConn int // default 16
+	// MaxConnsPerAddr bounds the WebSockets one client address may hold
+	// open at once (an IPv6 address counts by its /64); a handshake beyond
+	// it is refused with 429. Default 256; negative: no bound. The address
+	// is the one WithClientAddr put in the request's context, else the
+	// connection's remote address.
+	MaxConnsPerAddr int
 	QueueBytes      int // per-connection queue limit, default 512 KiB
 	// ReplyBytes is how many reply bytes (subscribe replays) a connection
 	// may have unwritten before its reader waits, default 1 MiB.
@@ -126,6 +132,7 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	setDefault(&c.MaxRoomsPerConn, 16)
+	setDefault(&c.MaxConnsPerAddr, 256)
 	setDefault(&c.QueueBytes, 512<<10)
 	setDefault(&c.ReplyBytes, 1<<20)
 	setDefault(&c.FrameBytes, 64<<10)
@@ -168,6 +175,7 @@ type Hub struct {
 	stickers map[string]bool
 	limits   *userLimits
 	frames   framePool
+	addrs    addrCounts // open connections per client address
 
 	shards [shardCount]shard
 	nextID atomic.Uint64

@@ -20,7 +20,7 @@ import (
 
 func TestChatReachesEveryViewerInOrder(t *testing.T) {
 	const viewers, messages = 300, 20
-	s := newServer(t, func(c *hub.Config) { c.ChatBurst = messages; c.ChatRate = 1000 })
+	s := newServer(t, func(c *hub.Config) { c.ChatBurst = messages; c.ChatRate = 1000; c.MaxConnsPerAddr = -1 })
 	room := "f_chat"
 	clients := make([]*client, viewers)
 	for i := range clients {
@@ -321,6 +321,33 @@ func TestOversizedFrameCloses1009(t *testing.T) {
 	}
 }
 
+// A text frame that is not UTF-8 closes the connection with 1007 and is
+// never run (found: it was accepted, and its chat published with
+// replacement characters).
+func TestInvalidUTF8TextCloses1007(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_utf8"
+	watcher := s.dial(t, "")
+	watcher.subscribe(room, nil)
+	c := s.dial(t, "u:u1:Ada")
+	c.subscribe(room, nil)
+	c.sendRaw([]byte(`{"op":"chat","room":"` + room + `","text":"fine"}`))
+	c.sendRaw(append([]byte(`{"op":"chat","room":"`+room+`","text":"bad `), 0xff, 0xfe, '"', '}'))
+	if code := c.closeCode(); code != wire.CloseInvalidData {
+		t.Fatalf("close code %d, want 1007", code)
+	}
+	// The first chat went out; then nothing more.
+	if m := watcher.nextOf(isEvent(wire.TypeChat)); !strings.Contains(string(m.Data), `"fine"`) {
+		t.Fatalf("first chat: %s", m.Data)
+	}
+	publish(t, s.hub, room, wire.TypeShoutout, wire.ShoutoutData{Text: "after"})
+	for m := watcher.next(); m.Type != wire.TypeShoutout; m = watcher.next() {
+		if m.Type != wire.TypeViewers {
+			t.Fatalf("after the bad frame the room got %s %s", m.Type, m.Data)
+		}
+	}
+}
+
 func TestInvalidTokenCloses4001(t *testing.T) {
 	s := newServer(t, nil)
 	for _, tok := range []string{"garbage", "x:u1:Expired"} {
@@ -562,5 +589,53 @@ func TestHandleGapMakesTheRoomResume(t *testing.T) {
 	publish(t, s.hub, "f_other", wire.TypeShoutout, wire.ShoutoutData{Text: "still here"})
 	if m := elsewhere.nextOf(isEvent(wire.TypeShoutout)); m.Room != "f_other" {
 		t.Fatalf("viewer of another room got %+v", m)
+	}
+}
+
+// A viewer resuming from before a donation's message was hidden and a chat
+// line deleted gets neither back in the replay (found: both came back
+// verbatim, followed by the hide and delete events); the offsets, the
+// donation's amount and everything not moderated are replayed as they were.
+func TestResumeNeverReplaysModeratedContent(t *testing.T) {
+	s := newServer(t, nil)
+	room := "f_moderated"
+	talker := s.dial(t, "u:u1:Ada")
+	start := talker.subscribe(room, nil)
+	publish(t, s.hub, room, wire.TypeDonation, wire.DonationData{ID: "d1", Name: "Bo", Amount: 500, Currency: "USD",
+		Message: "words the owner HID", Total: wire.Total{Raised: 500, Goal: 1000, Donors: 1, Currency: "USD"}})
+	for _, text := range []string{"words the owner DELETED", "a line that stays"} {
+		if r := talker.cmd(map[string]any{"op": "chat", "room": room, "text": text}); !r.OK {
+			t.Fatalf("chat: %+v", r.Error)
+		}
+	}
+	deleted := decode[wire.ChatData](t, talker.nextOf(isEvent(wire.TypeChat)).Data)
+	publish(t, s.hub, room, wire.TypeDonationHidden, wire.DonationHiddenData{ID: "d1"})
+	publish(t, s.hub, room, wire.TypeChatDeleted, wire.ChatDeletedData{ID: deleted.ID})
+
+	c := s.dial(t, "")
+	r := c.subscribe(room, &wire.Position{Epoch: start.Epoch, Offset: start.Offset})
+	if !r.Recovered || len(r.Events) != 5 {
+		t.Fatalf("resume: recovered %v, %d events, want 5", r.Recovered, len(r.Events))
+	}
+	var types []string
+	for i, raw := range r.Events {
+		if strings.Contains(string(raw), "HID") || strings.Contains(string(raw), "DELETED") {
+			t.Errorf("replayed event %d carries removed content: %s", i, raw)
+		}
+		m := decode[message](t, raw)
+		if m.Offset != start.Offset+uint64(i)+1 {
+			t.Errorf("replayed event %d at offset %d", i, m.Offset)
+		}
+		types = append(types, m.Type)
+	}
+	want := []string{wire.TypeDonation, wire.TypeChatDeleted, wire.TypeChat, wire.TypeDonationHidden, wire.TypeChatDeleted}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Fatalf("replayed types (-want +got):\n%s", diff)
+	}
+	if d := decode[wire.DonationData](t, decode[message](t, r.Events[0]).Data); d.Amount != 500 || d.Total.Raised != 500 || d.Message != "" {
+		t.Fatalf("hidden donation replayed as %+v", d)
+	}
+	if ch := decode[wire.ChatData](t, decode[message](t, r.Events[2]).Data); ch.Text != "a line that stays" || ch.User.Name != "Ada" {
+		t.Fatalf("kept line replayed as %+v", ch)
 	}
 }

@@ -204,6 +204,7 @@ func (b *MemoryBroker) History(_ context.Context, room string, since *wire.Posit
 	for i := r.n - int(missing); i < r.n; i++ {
 		res.Publications = append(res.Publications, *r.at(i))
 	}
+	res.Publications = RemoveModerated(res.Publications)
 	return res, nil
 }
 

@@ -17,6 +17,9 @@ const (
 	dropJoining   = "joining"    // arrived while the subscribe was in progress
 )
 
+// Reasons for refusing a handshake before the upgrade.
+const refusedPerAddr = "per_address" // the client address has MaxConnsPerAddr open
+
 // knownTypes bounds the type label: anything else is counted as "other".
 var knownTypes = []string{
 	wire.TypeChat, wire.TypeChatDeleted, wire.TypeDonation, wire.TypeDonationRefunded,
@@ -41,6 +44,7 @@ type metrics struct {
 	closes             *prometheus.CounterVec
 	commands           *prometheus.CounterVec
 	handshakeFailures  prometheus.Counter
+	handshakeRefusals  *prometheus.CounterVec
 	pingTimeouts       prometheus.Counter
 	peerCloses         prometheus.Counter
 	writeTimeouts      prometheus.Counter
@@ -72,6 +76,9 @@ func newMetrics() *metrics {
 		handshakeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hub_handshake_failures_total", Help: "WebSocket handshakes refused (origin, protocol).",
 		}),
+		handshakeRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "givelive_hub_handshake_refusals_total", Help: "WebSocket handshakes refused before the upgrade, by reason.",
+		}, []string{"reason"}),
 		pingTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hub_ping_timeouts_total", Help: "Connections dropped for not answering a ping.",
 		}),
@@ -91,6 +98,7 @@ func newMetrics() *metrics {
 	for _, r := range []string{dropQueueFull, dropCoalesced, dropJoining} {
 		m.drops.WithLabelValues(r)
 	}
+	m.handshakeRefusals.WithLabelValues(refusedPerAddr)
 	return m
 }
 
@@ -103,7 +111,7 @@ func (m *metrics) register(reg prometheus.Registerer, h *Hub) error {
 			Name: "givelive_hub_rooms", Help: "Rooms with at least one subscriber on this node.",
 		}, func() float64 { return float64(m.rooms.Load()) }),
 		m.publishedVec, m.deliveredVec, m.framesWritten, m.drops, m.slowConsumerCloses,
-		m.closes, m.commands, m.handshakeFailures, m.pingTimeouts, m.peerCloses, m.writeTimeouts,
+		m.closes, m.commands, m.handshakeFailures, m.handshakeRefusals, m.pingTimeouts, m.peerCloses, m.writeTimeouts,
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

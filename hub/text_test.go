@@ -30,6 +30,11 @@ var textCases = []struct {
 	{"", "", wire.ErrBadRequest},
 	{" \n\t ", "", wire.ErrBadRequest},
 	{"\x00\x01", "", wire.ErrBadRequest},
+	{"\u200b\u200b", "", wire.ErrBadRequest},
+	{"\u00a0\u3000\u00a0", "", wire.ErrBadRequest},
+	{"\u200d\ufe0f", "", wire.ErrBadRequest},
+	{"zero\u200bwidth\u2060joined", "zerowidthjoined", ""},
+	{"family 👨\u200d👩\u200d👧", "family 👨\u200d👩\u200d👧", ""},
 }
 
 func TestCleanText(t *testing.T) {
@@ -64,7 +69,7 @@ func FuzzCleanText(f *testing.F) {
 			t.Fatalf("cleanText(%q) = %q", in, out)
 		}
 		for _, r := range out {
-			if unicode.IsControl(r) || isBidiControl(r) {
+			if unicode.IsControl(r) || wire.Hidden(r) {
 				t.Fatalf("cleanText(%q) kept control %U", in, r)
 			}
 		}

@@ -74,6 +74,7 @@ start() {
 		GIVELIVE_DATA_DIR="$OUT/data-$name" \
 		GIVELIVE_ADMIN_TOKEN="$token" \
 		GIVELIVE_API_RATE=-1 \
+		GIVELIVE_WS_PER_ADDRESS=-1 \
 		GIVELIVE_LOG_LEVEL=warn \
 		"$@" "$OUT/givelive" serve >"$OUT/$name.log" 2>&1 &
 	pids+=($!)

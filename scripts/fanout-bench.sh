@@ -52,6 +52,7 @@ env $(env | grep -o '^GIVELIVE_[A-Z_]*' | sed 's/^/-u /') \
 	GIVELIVE_DATA_DIR="$OUT/data" \
 	GIVELIVE_ADMIN_TOKEN="$token" \
 	GIVELIVE_API_RATE=-1 \
+	GIVELIVE_WS_PER_ADDRESS=-1 \
 	GIVELIVE_LOG_LEVEL=warn \
 	taskset -c 0 "$OUT/givelive" serve >"$OUT/server.log" 2>&1 &
 server=$!

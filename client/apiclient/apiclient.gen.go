@@ -1319,7 +1319,10 @@ type ClientInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1330,7 +1333,10 @@ type ClientInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2145,7 +2151,10 @@ func (c *Client) ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn)
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2166,7 +2175,10 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3951,7 +3963,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3962,7 +3977,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-	// expires (24 hours by default, see `expires_at`).
+	// expires (24 hours by default, see `expires_at`). The name is cleaned
+	// like chat text (control characters and invisible characters that
+	// reorder or hide text removed, spaces folded); a name with nothing
+	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7041,7 +7059,10 @@ func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, reqEd
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7058,7 +7079,10 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 //
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
-// expires (24 hours by default, see `expires_at`).
+// expires (24 hours by default, see `expires_at`). The name is cleaned
+// like chat text (control characters and invisible characters that
+// reorder or hide text removed, spaces folded); a name with nothing
+// visible left, or one that reads as "GiveLive", is refused with 400.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

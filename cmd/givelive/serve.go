@@ -120,14 +120,15 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return err
 	}
 	rooms, err := hub.New(hub.Config{
-		Broker:         broker,
-		Auth:           hubAuth{tokens},
-		Rooms:          roomDirectory{ledger},
-		Donors:         donations,
-		Policy:         policy,
-		Logger:         log.With("component", "hub"),
-		Metrics:        reg,
-		OriginPatterns: cfg.WSOrigins,
+		Broker:          broker,
+		Auth:            hubAuth{tokens},
+		Rooms:           roomDirectory{ledger},
+		Donors:          donations,
+		Policy:          policy,
+		Logger:          log.With("component", "hub"),
+		Metrics:         reg,
+		OriginPatterns:  cfg.WSOrigins,
+		MaxConnsPerAddr: cfg.WSPerAddress,
 	})
 	if err != nil {
 		return err
@@ -218,7 +219,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           routeWeb(newWebApp(cfg, log), routeHLS(med.hls, med.routeAPI(srv.Handler()))),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, log), routeHLS(med.hls, med.routeAPI(srv.Handler())))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

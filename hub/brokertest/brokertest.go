@@ -5,7 +5,9 @@ package brokertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,6 +227,10 @@ func Run(t *testing.T, cfg Config) {
 		}
 	})
 
+	t.Run("ModeratedContentIsNotReplayed", func(t *testing.T) {
+		moderatedContentIsNotReplayed(t, cfg)
+	})
+
 	t.Run("UnsubscribedRoomsAreNotDelivered", func(t *testing.T) {
 		b, rec := start(t, cfg)
 		subscribe(t, b, "f_on")
@@ -241,6 +247,92 @@ func subscribe(t *testing.T, b hub.Broker, rooms ...string) {
 	for _, r := range rooms {
 		if err := b.Subscribe(context.Background(), r); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// moderatedContentIsNotReplayed: a viewer resuming from before a hidden
+// donation message, a deleted chat line or a banned user's lines gets the
+// same offsets, but not the removed words; live delivery is unchanged (it
+// happened before the moderation), and what was not moderated is replayed
+// byte for byte.
+func moderatedContentIsNotReplayed(t *testing.T, cfg Config) {
+	if cfg.HistorySize < 8 {
+		t.Skip("needs a history of at least 8 publications")
+	}
+	b, rec := start(t, cfg)
+	const room = "f_mod"
+	subscribe(t, b, room)
+	start := history(t, b, room, nil).Position
+	kept := `{"id":"c_3","user":{"id":"u_3","name":"Kind"},"text":"lovely stream"}`
+	steps := []struct{ typ, data string }{
+		{wire.TypeDonation, `{"id":"d_1","name":"Ann","amount":500,"currency":"USD","message":"SECRET-GIFT-WORDS","total":{"raised":500,"goal":1000,"donors":1,"currency":"USD"}}`},
+		{wire.TypeChat, `{"id":"c_1","user":{"id":"u_1","name":"Rude"},"text":"SECRET-DELETED-LINE"}`},
+		{wire.TypeChat, `{"id":"c_2","user":{"id":"u_2","name":"Troll"},"text":"SECRET-BANNED-LINE"}`},
+		{wire.TypeChat, kept},
+		{wire.TypeChat, `{"id":"c_4","user":{"id":"u_2","name":"Troll"},"text":"SECRET-BANNED-AGAIN"}`},
+		{wire.TypeDonationHidden, `{"id":"d_1"}`},
+		{wire.TypeChatDeleted, `{"id":"c_1"}`},
+		{wire.TypeUserBanned, `{"user_id":"u_2"}`},
+	}
+	for _, s := range steps {
+		publish(t, b, room, s.typ, s.data)
+	}
+	live := rec.Wait(t, room, len(steps))
+	for i, p := range live {
+		if string(p.Data) != steps[i].data {
+			t.Fatalf("live delivery %d changed: %s", i, p.Data)
+		}
+	}
+
+	for since := uint64(0); since < 5; since++ {
+		h := history(t, b, room, &wire.Position{Epoch: start.Epoch, Offset: since})
+		if !h.Recovered || len(h.Publications) != len(steps)-int(since) {
+			t.Fatalf("since %d: recovered %v with %d publications, want %d", since, h.Recovered, len(h.Publications), len(steps)-int(since))
+		}
+		for i, p := range h.Publications {
+			if p.Offset != since+uint64(i)+1 {
+				t.Fatalf("since %d: publication %d at offset %d", since, i, p.Offset)
+			}
+			if strings.Contains(string(p.Data), "SECRET") {
+				t.Fatalf("since %d: replay carries removed content at offset %d: %s %s", since, p.Offset, p.Type, p.Data)
+			}
+			if !json.Valid(p.Data) {
+				t.Fatalf("since %d: offset %d is not JSON: %s", since, p.Offset, p.Data)
+			}
+		}
+		byOffset := func(off uint64) hub.Publication { return h.Publications[off-since-1] }
+		if since == 0 {
+			var d wire.DonationData
+			if p := byOffset(1); p.Type != wire.TypeDonation || json.Unmarshal(p.Data, &d) != nil ||
+				d.ID != "d_1" || d.Amount != 500 || d.Total.Raised != 500 || d.Name != "Ann" || d.Message != "" {
+				t.Fatalf("hidden donation replayed as %s %s: its amount and total stay, only the message goes", p.Type, p.Data)
+			}
+		}
+		for _, c := range []struct {
+			off uint64
+			id  string
+		}{{2, "c_1"}, {3, "c_2"}, {5, "c_4"}} {
+			if c.off <= since {
+				continue
+			}
+			var d wire.ChatDeletedData
+			if p := byOffset(c.off); p.Type != wire.TypeChatDeleted || json.Unmarshal(p.Data, &d) != nil || d.ID != c.id {
+				t.Fatalf("since %d: removed chat line replayed as %s %s, want %s %s", since, p.Type, p.Data, wire.TypeChatDeleted, c.id)
+			}
+		}
+		if 4 > since {
+			if p := byOffset(4); p.Type != wire.TypeChat || string(p.Data) != kept {
+				t.Fatalf("since %d: a line nobody removed was replayed as %s %s", since, p.Type, p.Data)
+			}
+		}
+		for off := uint64(6); off <= uint64(len(steps)); off++ {
+			if off <= since {
+				continue
+			}
+			if p := byOffset(off); p.Type != steps[off-1].typ || string(p.Data) != steps[off-1].data {
+				t.Fatalf("since %d: moderation event at %d replayed as %s %s", since, off, p.Type, p.Data)
+			}
 		}
 	}
 }

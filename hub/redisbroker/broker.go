@@ -70,6 +70,11 @@ type Config struct {
 	// subscribes to have their expiry renewed, however quiet the rooms are
 	// (default HistoryTTL/4, at least 50ms).
 	RenewInterval time.Duration
+	// ViewerTTL is how long a node's viewer count of a room counts toward
+	// the room's total without being renewed (default 3s: a few of the
+	// hub's once-a-second reports, so a node that died stops counting
+	// within seconds).
+	ViewerTTL time.Duration
 	// Workers is how many goroutines hand publications to the hub, rooms
 	// being spread over them by hash (default 16).
 	Workers int
@@ -276,6 +281,9 @@ func newBroker(cfg Config) *Broker {
 	}
 	if cfg.HistoryTTL <= 0 {
 		cfg.HistoryTTL = 30 * time.Minute
+	}
+	if cfg.ViewerTTL <= 0 {
+		cfg.ViewerTTL = 3 * time.Second
 	}
 	if cfg.RenewInterval <= 0 {
 		cfg.RenewInterval = max(cfg.HistoryTTL/4, 50*time.Millisecond)
@@ -488,7 +496,7 @@ func (b *Broker) History(ctx context.Context, room string, since *wire.Position)
 	if !ok {
 		return h, nil
 	}
-	h.Recovered, h.Publications = true, pubs
+	h.Recovered, h.Publications = true, hub.RemoveModerated(pubs)
 	return h, nil
 }
 

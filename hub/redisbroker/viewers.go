@@ -4,15 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
-
-// viewersTTL is how long a node's count of a room counts toward the total
-// without being renewed: a few of the hub's once-a-second reports, so a
-// node that died stops counting within seconds.
-const viewersTTL = 3 * time.Second
 
 // viewersScript records one node's viewer count of a room and returns the
 // total over the nodes whose counts are fresh, and whether this node leads
@@ -52,7 +46,7 @@ func newNodeID() string { return rand.Text()[:16] }
 // drops out of its total within a few seconds.
 func (b *Broker) CountViewers(ctx context.Context, room string, local int64) (total int64, announce bool, err error) {
 	res, err := viewersScript.Run(ctx, b.client, []string{b.channel(room) + ":v"},
-		b.node, max(local, 0), viewersTTL.Milliseconds()).Int64Slice()
+		b.node, max(local, 0), b.cfg.ViewerTTL.Milliseconds()).Int64Slice()
 	if err != nil {
 		return 0, false, fmt.Errorf("redis: failed to count viewers of %s: %w", room, err)
 	}

@@ -1,8 +1,11 @@
 package redisbroker_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/givelive/givelive/hub/brokertest"
 	"github.com/givelive/givelive/hub/redisbroker"
@@ -10,11 +13,16 @@ import (
 
 // TestViewerCountsAcrossNodes: each node reports its own count of a room;
 // every node reads the sum, exactly one node announces it, and a node that
-// stops reporting (it died, or its viewers left) drops out of the sum.
+// stops reporting (it died, or its viewers left) drops out of the sum once
+// its count is older than the TTL.
 func TestViewerCountsAcrossNodes(t *testing.T) {
 	srv := startRedis(t)
-	a := startBroker(t, redisbroker.Config{URL: srv.URL()}, brokertest.NewRecorder())
-	b := startBroker(t, redisbroker.Config{URL: srv.URL()}, brokertest.NewRecorder())
+	// A TTL far beyond the test's length, so no count goes stale while the
+	// test runs however slow the machine; staleness is made below by
+	// ageing a node's stamp in Redis, as if the time had passed.
+	cfg := redisbroker.Config{URL: srv.URL(), ViewerTTL: time.Hour}
+	a := startBroker(t, cfg, brokertest.NewRecorder())
+	b := startBroker(t, cfg, brokertest.NewRecorder())
 	ctx := timeout(t, 10*time.Second)
 
 	total, announce, err := a.CountViewers(ctx, "f_v", 3)
@@ -36,9 +44,19 @@ func TestViewerCountsAcrossNodes(t *testing.T) {
 		t.Fatalf("another room's total %d, want 1: rooms are counted apart", other)
 	}
 
-	// a stops reporting: after the counts' lifetime only b's remain, and b
-	// announces.
-	time.Sleep(3500 * time.Millisecond) // waiting out an expiry, not ordering events
+	// a stops reporting: once its count is older than the TTL only b's
+	// remains, and b announces.
+	admin := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Sock})
+	defer admin.Close()
+	counts, err := admin.HGetAll(ctx, "gl:{f_v}:v").Result()
+	if err != nil || len(counts) != 2 {
+		t.Fatalf("viewer counts in Redis: %v, %v", counts, err)
+	}
+	for node, v := range counts {
+		if strings.HasPrefix(v, "3:") { // a's: stamped at the epoch, long stale
+			admin.HSet(ctx, "gl:{f_v}:v", node, "3:0")
+		}
+	}
 	total, announce, err = b.CountViewers(ctx, "f_v", 2)
 	if err != nil || total != 2 || !announce {
 		t.Fatalf("after a left: total %d, announce %v, %v; want 2, true", total, announce, err)

@@ -20,6 +20,7 @@ const (
 const (
 	CloseNormal       = 1000 // normal
 	CloseGoingAway    = 1001 // server shutdown or drain: reconnect and resume
+	CloseInvalidData  = 1007 // a text frame that is not UTF-8
 	ClosePolicy       = 1008 // origin or protocol violation: do not retry
 	CloseTooBig       = 1009 // a command frame over MaxCommandBytes
 	CloseSlowConsumer = 4000 // the connection's queue overflowed: resume with since

@@ -34,11 +34,14 @@ type Config struct {
 	PublicURL    string `env:"GIVELIVE_PUBLIC_URL"`
 
 	// Additions beyond the contract.
-	LogLevel       string        `env:"GIVELIVE_LOG_LEVEL" envDefault:"info"`   // debug, info, warn, error
-	LogFormat      string        `env:"GIVELIVE_LOG_FORMAT" envDefault:"text"`  // text or json
-	CORSOrigins    []string      `env:"GIVELIVE_CORS_ORIGINS" envSeparator:","` // empty: same origin only
-	WSOrigins      []string      `env:"GIVELIVE_WS_ORIGINS" envSeparator:","`   // host patterns; empty: same host only
-	TrustProxy     bool          `env:"GIVELIVE_TRUST_PROXY" envDefault:"false"`
+	LogLevel    string   `env:"GIVELIVE_LOG_LEVEL" envDefault:"info"`   // debug, info, warn, error
+	LogFormat   string   `env:"GIVELIVE_LOG_FORMAT" envDefault:"text"`  // text or json
+	CORSOrigins []string `env:"GIVELIVE_CORS_ORIGINS" envSeparator:","` // empty: same origin only
+	WSOrigins   []string `env:"GIVELIVE_WS_ORIGINS" envSeparator:","`   // host patterns; empty: same host only
+	TrustProxy  bool     `env:"GIVELIVE_TRUST_PROXY" envDefault:"false"`
+	// WSPerAddress bounds the WebSockets one client address may hold open
+	// (an IPv6 address counts by its /64); negative: no bound.
+	WSPerAddress   int           `env:"GIVELIVE_WS_PER_ADDRESS" envDefault:"256"`
 	ViewerTokenTTL time.Duration `env:"GIVELIVE_VIEWER_TOKEN_TTL" envDefault:"24h"`
 	DrainTimeout   time.Duration `env:"GIVELIVE_DRAIN_TIMEOUT" envDefault:"10s"`
 	// APIRate and APIBurst limit each client IP on /api/v1 (a negative
