@@ -71,7 +71,7 @@ func (h *crossNodeHLS) coalesce(w http.ResponseWriter, r *http.Request, t *proxy
 			return
 		}
 	}
-	key := t.base.Scheme + "://" + t.base.Host + strings.TrimSuffix(t.base.Path, "/") + t.path + "?" + query
+	key := t.host + " " + t.base.Scheme + "://" + t.base.Host + strings.TrimSuffix(t.base.Path, "/") + t.path + "?" + query
 	if file {
 		if res := h.cache.get(key); res != nil {
 			h.writeUpstream(w, res, time.Time{})
@@ -127,6 +127,7 @@ func (h *crossNodeHLS) fly(f *upstreamFlight, key string, t *proxyTarget, query 
 		f.err = err
 		return
 	}
+	req.Host = t.host // the public host, which the other node's host guard answers for
 	req.Header.Set(hopHeader, "1")
 	res, err := h.client.Do(req)
 	if err != nil {

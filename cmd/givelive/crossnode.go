@@ -154,6 +154,10 @@ type proxyTarget struct {
 	// ended: the node is only where the stream was; if it cannot answer,
 	// the stream is simply not live.
 	ended bool
+	// host is the Host the viewer asked for (the public one), kept on the
+	// request to the other node, whose host guard (GIVELIVE_PUBLIC_URL)
+	// answers only for it.
+	host string
 }
 
 type proxyTargetKey struct{}
@@ -253,7 +257,7 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.proxied.Inc()
-	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id, ended: ended}
+	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id, ended: ended, host: r.Host}
 	if coalescable(r) {
 		h.coalesce(w, r, t)
 		return
@@ -279,6 +283,7 @@ func (h *crossNodeHLS) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Path = strings.TrimSuffix(t.base.Path, "/") + t.path
 	pr.Out.URL.RawPath = ""
 	pr.SetXForwarded()
+	pr.Out.Host = pr.In.Host // the public host, which the other node's host guard answers for
 	pr.Out.Header.Set(hopHeader, "1")
 	pr.Out.Header.Del("Authorization")
 	pr.Out.Header.Del("Cookie")
@@ -413,6 +418,7 @@ func (h *crossNodeHLS) forwardHealth(local publisherNode, next http.Handler) htt
 			pr.Out.URL.Path = strings.TrimSuffix(base.Path, "/") + path
 			pr.Out.URL.RawPath = ""
 			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(hopHeader, "1")
 		},
 		Transport:    h.transport,

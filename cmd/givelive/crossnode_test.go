@@ -102,9 +102,9 @@ func (d fakeDirectory) Lookup(_ context.Context, id string) (mediadir.Entry, boo
 // leftovers and already-proxied requests answered by the window; a failed
 // lookup is 503 and a dead node 502.
 func TestCrossNodeHLS(t *testing.T) {
-	var gotHop, gotAuth, gotPath string
+	var gotHop, gotAuth, gotPath, gotHost string
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotHop, gotAuth, gotPath = r.Header.Get(hopHeader), r.Header.Get("Authorization"), r.URL.Path
+		gotHop, gotAuth, gotPath, gotHost = r.Header.Get(hopHeader), r.Header.Get("Authorization"), r.URL.Path, r.Host
 		w.Header().Set("ETag", `"abc"`)
 		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
 		io.WriteString(w, "remote")
@@ -142,8 +142,14 @@ func TestCrossNodeHLS(t *testing.T) {
 		!strings.Contains(w.Header().Get("Cache-Control"), "immutable") {
 		t.Fatalf("remote stream: %d %v %s", w.Code, w.Header(), w.Body)
 	}
-	if gotHop != "1" || gotAuth != "" || gotPath != "/hls/remote/g-1.ts" {
-		t.Fatalf("upstream saw hop %q, authorization %q, path %q", gotHop, gotAuth, gotPath)
+	// The other node sees the public host (its host guard answers only for
+	// it), the hop mark, and no credentials.
+	if gotHop != "1" || gotAuth != "" || gotPath != "/hls/remote/g-1.ts" || gotHost != "example.com" {
+		t.Fatalf("upstream saw hop %q, authorization %q, path %q, host %q", gotHop, gotAuth, gotPath, gotHost)
+	}
+	w = serve(h, "/hls/remote/h-1.ts", http.Header{"Range": {"bytes=0-1"}}) // not shared: passed through
+	if w.Code != 206 && w.Code != 200 || gotHost != "example.com" {
+		t.Fatalf("range request: %d, upstream saw host %q", w.Code, gotHost)
 	}
 	for _, c := range []struct {
 		path string
@@ -242,9 +248,9 @@ func (p fakePublisher) Publishing(id string) bool { return p[id] }
 // and the hop mark; a stream this node ingests, one live nowhere, an
 // already-forwarded request and other paths stay here.
 func TestForwardHealth(t *testing.T) {
-	var gotAuth, gotHop, gotPath string
+	var gotAuth, gotHop, gotPath, gotHost string
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotAuth, gotHop, gotPath = r.Header.Get("Authorization"), r.Header.Get(hopHeader), r.URL.Path
+		gotAuth, gotHop, gotPath, gotHost = r.Header.Get("Authorization"), r.Header.Get(hopHeader), r.URL.Path, r.Host
 		io.WriteString(w, `{"live":true,"warnings":[]}`)
 	}))
 	defer upstream.Close()
@@ -272,8 +278,8 @@ func TestForwardHealth(t *testing.T) {
 	if got := get("/api/v1/fundraisers/remote/stream/health", nil); !strings.Contains(got, `"live":true`) {
 		t.Fatalf("remote stream's health: %q", got)
 	}
-	if gotAuth != "Bearer glb_owner" || gotHop != "1" || gotPath != "/api/v1/fundraisers/remote/stream/health" {
-		t.Fatalf("the ingesting node saw authorization %q, hop %q, path %q", gotAuth, gotHop, gotPath)
+	if gotAuth != "Bearer glb_owner" || gotHop != "1" || gotPath != "/api/v1/fundraisers/remote/stream/health" || gotHost != "example.com" {
+		t.Fatalf("the ingesting node saw authorization %q, hop %q, path %q, host %q", gotAuth, gotHop, gotPath, gotHost)
 	}
 	for _, c := range []struct {
 		path string
