@@ -703,6 +703,62 @@ type Stream struct {
 // StreamStatus defines model for Stream.Status.
 type StreamStatus string
 
+// StreamHealth defines model for StreamHealth.
+type StreamHealth struct {
+	Audio *StreamHealthAudio `json:"audio,omitempty"`
+
+	// BehindMs How much later than real time the stream now arrives, compared with its start (an upload or encoder that cannot keep up makes it grow).
+	BehindMs *int64 `json:"behind_ms,omitempty"`
+
+	// Bitrate Bits per second arriving, all tracks, over the last 5 s.
+	//
+	// Example: 3150000
+	Bitrate *int64 `json:"bitrate,omitempty"`
+
+	// DroppedFrames Frames the server could not use.
+	DroppedFrames *int64 `json:"dropped_frames,omitempty"`
+
+	// Live Whether the server receives the stream now.
+	Live bool `json:"live"`
+
+	// Since When the publish started.
+	Since *time.Time         `json:"since,omitempty"`
+	Video *StreamHealthVideo `json:"video,omitempty"`
+
+	// Warnings What to change in the encoder, in plain words, most important first. Empty when all is well.
+	Warnings []string `json:"warnings"`
+}
+
+// StreamHealthAudio defines model for StreamHealthAudio.
+type StreamHealthAudio struct {
+	// Channels Example: 2
+	Channels int `json:"channels"`
+
+	// Codec Example: AAC
+	Codec string `json:"codec"`
+
+	// SampleRate Example: 48000
+	SampleRate int `json:"sample_rate"`
+}
+
+// StreamHealthVideo defines model for StreamHealthVideo.
+type StreamHealthVideo struct {
+	// Codec Example: H.264
+	Codec string `json:"codec"`
+
+	// FrameRate Frames per second over the last 2 s.
+	//
+	// Example: 30
+	FrameRate *float32 `json:"frame_rate,omitempty"`
+	Height    *int     `json:"height,omitempty"`
+
+	// KeyframeIntervalMs Time between the last two keyframes; absent until two arrived.
+	//
+	// Example: 2000
+	KeyframeIntervalMs *int64 `json:"keyframe_interval_ms,omitempty"`
+	Width              *int   `json:"width,omitempty"`
+}
+
 // Title A fundraiser's title; not blank, no control characters.
 //
 // Example: 24 hours of speedruns for clean water
@@ -902,6 +958,9 @@ type ServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx echo.Context, id FundraiserID) error
+	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+	// (GET /fundraisers/{id}/stream/health)
+	GetStreamHealth(ctx echo.Context, id FundraiserID) error
 	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
 	// (POST /ingest/mediamtx/auth)
 	MediamtxAuth(ctx echo.Context) error
@@ -1366,6 +1425,22 @@ func (w *ServerInterfaceWrapper) SetSlowMode(ctx echo.Context) error {
 	return err
 }
 
+// GetStreamHealth converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStreamHealth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStreamHealth(ctx, id)
+	return err
+}
+
 // MediamtxAuth converts echo context to params.
 func (w *ServerInterfaceWrapper) MediamtxAuth(ctx echo.Context) error {
 	var err error
@@ -1547,6 +1622,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fundraisers/:id", wrapper.GetFundraiser, options.OperationMiddlewares["getFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/ingest", wrapper.GetFundraiserIngest, options.OperationMiddlewares["getFundraiserIngest"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/ingest/rotate", wrapper.RotateStreamKey, options.OperationMiddlewares["rotateStreamKey"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/stream/health", wrapper.GetStreamHealth, options.OperationMiddlewares["getStreamHealth"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/end", wrapper.EndFundraiser, options.OperationMiddlewares["endFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations", wrapper.ListDonations, options.OperationMiddlewares["listDonations"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations", wrapper.CreateDonation, options.OperationMiddlewares["createDonation"]...)
@@ -3764,6 +3840,122 @@ func (response SetSlowModedefaultApplicationProblemPlusJSONResponse) VisitSetSlo
 	return err
 }
 
+type GetStreamHealthRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type GetStreamHealthResponseObject interface {
+	VisitGetStreamHealthResponse(w http.ResponseWriter) error
+}
+
+type GetStreamHealth200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type GetStreamHealth200JSONResponse struct {
+	Body    StreamHealth
+	Headers GetStreamHealth200ResponseHeaders
+}
+
+func (response GetStreamHealth200JSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth400ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth401ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth403ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth404ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetStreamHealthdefaultApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type MediamtxAuthRequestObject struct {
 	Body *MediamtxAuthJSONRequestBody
 }
@@ -4718,6 +4910,9 @@ type StrictServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx context.Context, request SetSlowModeRequestObject) (SetSlowModeResponseObject, error)
+	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+	// (GET /fundraisers/{id}/stream/health)
+	GetStreamHealth(ctx context.Context, request GetStreamHealthRequestObject) (GetStreamHealthResponseObject, error)
 	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
 	// (POST /ingest/mediamtx/auth)
 	MediamtxAuth(ctx context.Context, request MediamtxAuthRequestObject) (MediamtxAuthResponseObject, error)
@@ -5424,6 +5619,31 @@ func (sh *strictHandler) SetSlowMode(ctx echo.Context, id FundraiserID) error {
 		return err
 	} else if validResponse, ok := response.(SetSlowModeResponseObject); ok {
 		return validResponse.VisitSetSlowModeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStreamHealth operation middleware
+func (sh *strictHandler) GetStreamHealth(ctx echo.Context, id FundraiserID) error {
+	var request GetStreamHealthRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStreamHealth(ctx.Request().Context(), request.(GetStreamHealthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStreamHealth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStreamHealthResponseObject); ok {
+		return validResponse.VisitGetStreamHealthResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -34,6 +34,7 @@ func schemeKind(name string) (auth.Kind, bool) {
 func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error) {
 	owners := map[string]echo.MiddlewareFunc{
 		"getFundraiserIngest": auth.RequireOwner(s.fundraiserOwner, false),
+		"getStreamHealth":     auth.RequireOwner(s.fundraiserOwner, false),
 		"rotateStreamKey":     auth.RequireOwner(s.fundraiserOwner, false),
 		"endFundraiser":       auth.RequireOwner(s.fundraiserOwner, true),
 		"listDonations":       auth.RequireOwner(s.fundraiserOwner, true),

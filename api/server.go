@@ -86,6 +86,9 @@ type Config struct {
 	// ending a fundraiser stops its stream, and the mediamtx hook sets it.
 	// Nil shows every stream offline (and the hook answers 500).
 	Streams Streams
+	// StreamHealth reports how the streams this node ingests arrive, for
+	// their owners. Nil answers every fundraiser "not live".
+	StreamHealth StreamHealthSource
 	// MediaMTXSecret turns on the mediamtx auth callback and hook
 	// (/api/v1/ingest/mediamtx/...), which must present it. Empty leaves
 	// them off (404).
@@ -263,6 +266,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		donations: s.cfg.Donations,
 		rooms:     s.cfg.Rooms,
 		streams:   s.cfg.Streams,
+		health:    s.cfg.StreamHealth,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
 		payments:  s.cfg.Payments,
@@ -292,6 +296,7 @@ type handlers struct {
 	donations *donation.Service
 	rooms     Rooms
 	streams   Streams
+	health    StreamHealthSource
 	origin    origin
 	ingest    string // Config.IngestURL
 	payments  Payments

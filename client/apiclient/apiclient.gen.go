@@ -704,6 +704,62 @@ type Stream struct {
 // StreamStatus defines model for Stream.Status.
 type StreamStatus string
 
+// StreamHealth defines model for StreamHealth.
+type StreamHealth struct {
+	Audio *StreamHealthAudio `json:"audio,omitempty"`
+
+	// BehindMs How much later than real time the stream now arrives, compared with its start (an upload or encoder that cannot keep up makes it grow).
+	BehindMs *int64 `json:"behind_ms,omitempty"`
+
+	// Bitrate Bits per second arriving, all tracks, over the last 5 s.
+	//
+	// Example: 3150000
+	Bitrate *int64 `json:"bitrate,omitempty"`
+
+	// DroppedFrames Frames the server could not use.
+	DroppedFrames *int64 `json:"dropped_frames,omitempty"`
+
+	// Live Whether the server receives the stream now.
+	Live bool `json:"live"`
+
+	// Since When the publish started.
+	Since *time.Time         `json:"since,omitempty"`
+	Video *StreamHealthVideo `json:"video,omitempty"`
+
+	// Warnings What to change in the encoder, in plain words, most important first. Empty when all is well.
+	Warnings []string `json:"warnings"`
+}
+
+// StreamHealthAudio defines model for StreamHealthAudio.
+type StreamHealthAudio struct {
+	// Channels Example: 2
+	Channels int `json:"channels"`
+
+	// Codec Example: AAC
+	Codec string `json:"codec"`
+
+	// SampleRate Example: 48000
+	SampleRate int `json:"sample_rate"`
+}
+
+// StreamHealthVideo defines model for StreamHealthVideo.
+type StreamHealthVideo struct {
+	// Codec Example: H.264
+	Codec string `json:"codec"`
+
+	// FrameRate Frames per second over the last 2 s.
+	//
+	// Example: 30
+	FrameRate *float32 `json:"frame_rate,omitempty"`
+	Height    *int     `json:"height,omitempty"`
+
+	// KeyframeIntervalMs Time between the last two keyframes; absent until two arrived.
+	//
+	// Example: 2000
+	KeyframeIntervalMs *int64 `json:"keyframe_interval_ms,omitempty"`
+	Width              *int   `json:"width,omitempty"`
+}
+
 // Title A fundraiser's title; not blank, no control characters.
 //
 // Example: 24 hours of speedruns for clean water
@@ -1180,6 +1236,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+	//
+	// While the broadcaster publishes: the bitrate arriving, the video and
+	// audio codecs, the frame rate and keyframe interval, how late the
+	// stream arrives and how many frames the server could not use, with
+	// plain-words warnings on what to change in the encoder (a keyframe
+	// interval too long for low latency, an upload that cannot keep up).
+	// `live` is false when the server receives no stream for the
+	// fundraiser (or has not read its first seconds yet). Any node
+	// answers: a node that does not ingest the stream asks the one that
+	// does.
+	//
+	// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+	GetStreamHealth(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MediamtxAuthWithBody mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -1873,6 +1944,31 @@ func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, conte
 // Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetSlowModeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+//
+// While the broadcaster publishes: the bitrate arriving, the video and
+// audio codecs, the frame rate and keyframe interval, how late the
+// stream arrives and how many frames the server could not use, with
+// plain-words warnings on what to change in the encoder (a keyframe
+// interval too long for low latency, an upload that cannot keep up).
+// `live` is false when the server receives no stream for the
+// fundraiser (or has not read its first seconds yet). Any node
+// answers: a node that does not ingest the stream asks the one that
+// does.
+//
+// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+func (c *Client) GetStreamHealth(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStreamHealthRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3116,6 +3212,40 @@ func NewSetSlowModeRequestWithBody(server string, id FundraiserID, contentType s
 	return req, nil
 }
 
+// NewGetStreamHealthRequest constructs an http.Request for the GetStreamHealth method
+func NewGetStreamHealthRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/stream/health", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMediamtxAuthRequest calls the generic MediamtxAuth builder with application/json body
 func NewMediamtxAuthRequest(server string, body MediamtxAuthJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3814,6 +3944,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
+
+	// GetStreamHealthWithResponse How the stream reaches the server (the owning broadcaster only).
+	//
+	// While the broadcaster publishes: the bitrate arriving, the video and
+	// audio codecs, the frame rate and keyframe interval, how late the
+	// stream arrives and how many frames the server could not use, with
+	// plain-words warnings on what to change in the encoder (a keyframe
+	// interval too long for low latency, an upload that cannot keep up).
+	// `live` is false when the server receives no stream for the
+	// fundraiser (or has not read its first seconds yet). Any node
+	// answers: a node that does not ingest the stream asks the one that
+	// does.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+	GetStreamHealthWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetStreamHealthResponse, error)
 
 	// MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -5661,6 +5808,96 @@ func (r SetSlowModeResponse) ContentType() string {
 	return ""
 }
 
+// GetStreamHealthResponse200Headers the declared response headers of an HTTP 200 response for GetStreamHealth
+type GetStreamHealthResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetStreamHealthResponse401Headers the declared response headers of an HTTP 401 response for GetStreamHealth
+type GetStreamHealthResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetStreamHealthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StreamHealth
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetStreamHealthResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetStreamHealthResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStreamHealthResponse) GetJSON200() *StreamHealth {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStreamHealthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStreamHealthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStreamHealthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStreamHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MediamtxAuthResponse401Headers the declared response headers of an HTTP 401 response for MediamtxAuth
 type MediamtxAuthResponse401Headers struct {
 	WWWAuthenticate *string
@@ -6831,6 +7068,29 @@ func (c *ClientWithResponses) SetSlowModeWithResponse(ctx context.Context, id Fu
 		return nil, err
 	}
 	return ParseSetSlowModeResponse(rsp)
+}
+
+// GetStreamHealthWithResponse How the stream reaches the server (the owning broadcaster only).
+//
+// While the broadcaster publishes: the bitrate arriving, the video and
+// audio codecs, the frame rate and keyframe interval, how late the
+// stream arrives and how many frames the server could not use, with
+// plain-words warnings on what to change in the encoder (a keyframe
+// interval too long for low latency, an upload that cannot keep up).
+// `live` is false when the server receives no stream for the
+// fundraiser (or has not read its first seconds yet). Any node
+// answers: a node that does not ingest the stream asks the one that
+// does.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+func (c *ClientWithResponses) GetStreamHealthWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetStreamHealthResponse, error) {
+	rsp, err := c.GetStreamHealth(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStreamHealthResponse(rsp)
 }
 
 // MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
@@ -8554,6 +8814,90 @@ func ParseSetSlowModeResponse(rsp *http.Response) (*SetSlowModeResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers SetSlowModeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetStreamHealthResponse parses an HTTP response from a GetStreamHealthWithResponse call
+func ParseGetStreamHealthResponse(rsp *http.Response) (*GetStreamHealthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStreamHealthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StreamHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetStreamHealthResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetStreamHealthResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

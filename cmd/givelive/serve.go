@@ -195,6 +195,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Auth:           tokens,
 		Rooms:          rooms,
 		Streams:        tracker,
+		StreamHealth:   med,
 		MediaMTXSecret: cfg.MediaMTXSecret,
 		IngestURL:      cfg.IngestURL,
 		Payments:       api.Payments{PublishableKey: cfg.StripePublishableKey, StripeJSURL: cfg.StripeJSURL},
@@ -218,7 +219,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, log), routeHLS(med.hls, srv.Handler()))),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, log), routeHLS(med.hls, med.routeAPI(srv.Handler())))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

@@ -58,13 +58,15 @@ type Config struct {
 	WordFilter       []string `env:"GIVELIVE_WORD_FILTER" envSeparator:","`
 	WordFilterFile   string   `env:"GIVELIVE_WORD_FILTER_FILE"`
 
-	// Media: the HLS segment target and window, the publish URL shown to
-	// broadcasters when something else (mediamtx) takes RTMP, where HLS
-	// comes from (empty: the embedded media server; a URL: mediamtx's HLS
-	// server, and the embedded server is off), and the secret mediamtx
-	// presents to the auth callback and hook.
-	HLSSegment     time.Duration `env:"GIVELIVE_HLS_SEGMENT" envDefault:"2s"`
-	HLSWindow      int           `env:"GIVELIVE_HLS_WINDOW" envDefault:"6"`
+	// Media: the Low-Latency HLS segment minimum (segments are cut at the
+	// first keyframe after it), part duration and window, the publish URL
+	// shown to broadcasters when something else (mediamtx) takes RTMP,
+	// where HLS comes from (empty: the embedded media server; a URL:
+	// mediamtx's HLS server, and the embedded server is off), and the
+	// secret mediamtx presents to the auth callback and hook.
+	HLSSegment     time.Duration `env:"GIVELIVE_HLS_SEGMENT" envDefault:"1s"`
+	HLSPart        time.Duration `env:"GIVELIVE_HLS_PART" envDefault:"200ms"`
+	HLSWindow      int           `env:"GIVELIVE_HLS_WINDOW" envDefault:"7"`
 	HLSSource      string        `env:"GIVELIVE_HLS_SOURCE"`
 	IngestURL      string        `env:"GIVELIVE_INGEST_URL"`
 	MediaMTXSecret string        `env:"GIVELIVE_MEDIAMTX_SECRET"`
@@ -116,8 +118,11 @@ func Load() (Config, error) {
 	if c.HLSSegment < 500*time.Millisecond || c.HLSSegment > 30*time.Second {
 		return Config{}, fmt.Errorf("GIVELIVE_HLS_SEGMENT=%s: want 500ms to 30s", c.HLSSegment)
 	}
-	if c.HLSWindow < 3 || c.HLSWindow > 60 {
-		return Config{}, fmt.Errorf("GIVELIVE_HLS_WINDOW=%d: want 3 to 60 segments", c.HLSWindow)
+	if c.HLSPart < 50*time.Millisecond || c.HLSPart > c.HLSSegment {
+		return Config{}, fmt.Errorf("GIVELIVE_HLS_PART=%s: want 50ms to GIVELIVE_HLS_SEGMENT (%s)", c.HLSPart, c.HLSSegment)
+	}
+	if c.HLSWindow < 7 || c.HLSWindow > 60 {
+		return Config{}, fmt.Errorf("GIVELIVE_HLS_WINDOW=%d: want 7 to 60 segments (Low-Latency HLS needs 7)", c.HLSWindow)
 	}
 	if c.RTMPMaxStreams < 1 {
 		return Config{}, fmt.Errorf("GIVELIVE_RTMP_MAX_STREAMS=%d: want at least 1", c.RTMPMaxStreams)

@@ -261,6 +261,22 @@ export function rotateStreamKey(token: string, id: string): Promise<Ingest> {
   return request('POST', path(id, '/ingest/rotate'), { token });
 }
 
+/** How the broadcaster's stream reaches the server (GET /fundraisers/{id}/stream/health). */
+export interface StreamHealth {
+  live: boolean;
+  since?: string;
+  bitrate?: number;
+  video?: { codec: string; width?: number; height?: number; frame_rate?: number; keyframe_interval_ms?: number };
+  audio?: { codec: string; sample_rate: number; channels: number };
+  behind_ms?: number;
+  dropped_frames?: number;
+  warnings: string[];
+}
+
+export function getStreamHealth(token: string, id: string, signal?: AbortSignal): Promise<StreamHealth> {
+  return request<StreamHealth>('GET', `/fundraisers/${encodeURIComponent(id)}/stream/health`, { token, signal });
+}
+
 export function getIngest(token: string, id: string, signal?: AbortSignal): Promise<Ingest> {
   return request('GET', path(id, '/ingest'), { token, signal });
 }

@@ -34,6 +34,7 @@ import {
 } from './api';
 import { ChatInput } from './chat';
 import { money, parseAmount, percent } from './format';
+import { HealthPanel } from './health';
 import { type ConnState, Room } from './room';
 import { reduce, type RoomState } from './state';
 
@@ -428,6 +429,7 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
         <Totals state={state} id={id} token={token} />
       </section>
       <IngestPanel id={id} token={token} />
+      <HealthPanel id={id} token={token} live={state.stream.status === 'live'} />
       <OverlayPanel id={id} />
       <div class="studio-cols">
         <DonorFeed id={id} token={token} state={state} />
