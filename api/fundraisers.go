@@ -151,7 +151,8 @@ func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestOb
 		Stream:          h.streamOut(ctx, f),
 		RecentDonations: make([]Donation, len(recent)),
 		TopDonors:       make([]TopDonor, len(top)),
-		Chat:            ChatSettings{SlowModeSeconds: f.SlowModeSeconds},
+		Chat:            chatSettings(f),
+		Thanks:          f.Thanks,
 		Position:        pos,
 	}
 	for i, d := range recent {

@@ -44,6 +44,10 @@ func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error)
 		"banUser":             auth.RequireOwner(s.fundraiserOwner, true),
 		"unbanUser":           auth.RequireOwner(s.fundraiserOwner, true),
 		"setSlowMode":         auth.RequireOwner(s.fundraiserOwner, true),
+		"listBans":            auth.RequireOwner(s.fundraiserOwner, true),
+		"timeoutUser":         auth.RequireOwner(s.fundraiserOwner, true),
+		"setChatModes":        auth.RequireOwner(s.fundraiserOwner, true),
+		"setThanks":           auth.RequireOwner(s.fundraiserOwner, true),
 		"getFundraiserReport": auth.RequireOwner(s.fundraiserOwner, true),
 	}
 	v := newValidator()
@@ -64,6 +68,9 @@ func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error)
 			if owner, ok := owners[op.OperationID]; ok {
 				mws = append(mws, owner)
 				delete(owners, op.OperationID)
+			}
+			if op.OperationID == "createSession" {
+				mws = append(mws, s.deviceCookies)
 			}
 			out[op.OperationID] = mws
 		}

@@ -173,6 +173,23 @@ func (e StreamStatus) Valid() bool {
 	}
 }
 
+// Ban defines model for Ban.
+type Ban struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When a timeout ends; absent for a ban.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name The banned session's name; empty when unknown.
+	Name   string `json:"name"`
+	UserId string `json:"user_id"`
+}
+
+// BanList defines model for BanList.
+type BanList struct {
+	Items []Ban `json:"items"`
+}
+
 // BroadcasterCreated defines model for BroadcasterCreated.
 type BroadcasterCreated struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -189,8 +206,23 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatModes defines model for ChatModes.
+type ChatModes struct {
+	DonorsOnly            bool `json:"donors_only"`
+	NewChatterWaitSeconds int  `json:"new_chatter_wait_seconds"`
+}
+
 // ChatSettings defines model for ChatSettings.
 type ChatSettings struct {
+	// Closed The fundraiser has ended, and its chat with it.
+	Closed bool `json:"closed"`
+
+	// DonorsOnly Only viewers who have given may chat.
+	DonorsOnly bool `json:"donors_only"`
+
+	// NewChatterWaitSeconds How old a viewer's browser's first session must be before they may chat; 0 is off.
+	NewChatterWaitSeconds int `json:"new_chatter_wait_seconds"`
+
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
 }
@@ -446,7 +478,10 @@ type FundraiserSnapshot struct {
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
-	Title           string           `json:"title"`
+
+	// Thanks The broadcaster's closing thanks; empty until set.
+	Thanks string `json:"thanks"`
+	Title  string `json:"title"`
 
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
@@ -704,6 +739,17 @@ type Stream struct {
 // StreamStatus defines model for Stream.Status.
 type StreamStatus string
 
+// Thanks defines model for Thanks.
+type Thanks struct {
+	Text string `json:"text"`
+}
+
+// Timeout defines model for Timeout.
+type Timeout struct {
+	// DurationSeconds How long the timeout lasts (at most two weeks).
+	DurationSeconds int `json:"duration_seconds"`
+}
+
 // Title A fundraiser's title; not blank, no control characters.
 //
 // Example: 24 hours of speedruns for clean water
@@ -811,6 +857,9 @@ type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
 
+// SetChatModesJSONRequestBody defines body for SetChatModes for application/json ContentType.
+type SetChatModesJSONRequestBody = ChatModes
+
 // CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
 type CreateDonationJSONRequestBody = CreateDonationRequest
 
@@ -822,6 +871,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
+
+// SetThanksJSONRequestBody defines body for SetThanks for application/json ContentType.
+type SetThanksJSONRequestBody = Thanks
+
+// TimeoutUserJSONRequestBody defines body for TimeoutUser for application/json ContentType.
+type TimeoutUserJSONRequestBody = Timeout
 
 // MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
 type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
@@ -983,7 +1038,15 @@ type ClientInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiser(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	//
+	// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+	ListBans(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Lifts the viewer's ban and any ban that holds against their browser;
+	// viewers get `user.unbanned` for each user freed.
 	//
 	// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
 	UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -991,11 +1054,39 @@ type ClientInterface interface {
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	//
 	// Viewers get `user.banned`; the user's later chat and sticker commands
-	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-	// ban themselves (422).
+	// are refused with `banned`. The ban also holds against the viewer's
+	// other sessions from the same browser (see `POST /sessions`), and
+	// lasts until lifted; it replaces a running timeout. Banning twice is
+	// fine. A broadcaster cannot ban themselves (422).
 	//
 	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 	BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetChatModesWithBody Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModes(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	//
@@ -1164,7 +1255,7 @@ type ClientInterface interface {
 	// SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1174,12 +1265,58 @@ type ClientInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanks(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TimeoutUserWithBody Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithBody(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUser(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MediamtxAuthWithBody mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -1321,6 +1458,13 @@ type ClientInterface interface {
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 	// expires (24 hours by default, see `expires_at`).
 	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -1331,6 +1475,13 @@ type ClientInterface interface {
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 	// expires (24 hours by default, see `expires_at`).
+	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1489,7 +1640,25 @@ func (c *Client) GetFundraiser(ctx context.Context, id FundraiserID, reqEditors 
 	return c.Client.Do(req)
 }
 
-// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+//
+// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+func (c *Client) ListBans(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBansRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Lifts the viewer's ban and any ban that holds against their browser;
+// viewers get `user.unbanned` for each user freed.
 //
 // Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
 func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1507,12 +1676,60 @@ func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqE
 // BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 //
 // Viewers get `user.banned`; the user's later chat and sticker commands
-// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-// ban themselves (422).
+// are refused with `banned`. The ban also holds against the viewer's
+// other sessions from the same browser (see `POST /sessions`), and
+// lasts until lifted; it replaces a running timeout. Banning twice is
+// fine. A broadcaster cannot ban themselves (422).
 //
 // Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 func (c *Client) BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBanUserRequest(c.Server, id, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetChatModesWithBody Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *Client) SetChatModesWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetChatModesRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *Client) SetChatModes(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetChatModesRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1840,7 +2057,7 @@ func (c *Client) CreateShoutout(ctx context.Context, id FundraiserID, body Creat
 // SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1860,13 +2077,99 @@ func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, conte
 // SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetSlowModeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *Client) SetThanksWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetThanksRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *Client) SetThanks(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetThanksRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TimeoutUserWithBody Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *Client) TimeoutUserWithBody(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTimeoutUserRequestWithBody(c.Server, id, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *Client) TimeoutUser(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTimeoutUserRequest(c.Server, id, userId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2147,6 +2450,13 @@ func (c *Client) ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn)
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 // expires (24 hours by default, see `expires_at`).
 //
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -2167,6 +2477,13 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 // expires (24 hours by default, see `expires_at`).
+//
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2436,6 +2753,40 @@ func NewGetFundraiserRequest(server string, id FundraiserID) (*http.Request, err
 	return req, nil
 }
 
+// NewListBansRequest constructs an http.Request for the ListBans method
+func NewListBansRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/bans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewUnbanUserRequest constructs an http.Request for the UnbanUser method
 func NewUnbanUserRequest(server string, id FundraiserID, userId ID) (*http.Request, error) {
 	var err error
@@ -2514,6 +2865,53 @@ func NewBanUserRequest(server string, id FundraiserID, userId ID) (*http.Request
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSetChatModesRequest calls the generic SetChatModes builder with application/json body
+func NewSetChatModesRequest(server string, id FundraiserID, body SetChatModesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetChatModesRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetChatModesRequestWithBody constructs an http.Request for the SetChatModes method, with any body, and a specified content type
+func NewSetChatModesRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/chat-modes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3104,6 +3502,107 @@ func NewSetSlowModeRequestWithBody(server string, id FundraiserID, contentType s
 	return req, nil
 }
 
+// NewSetThanksRequest calls the generic SetThanks builder with application/json body
+func NewSetThanksRequest(server string, id FundraiserID, body SetThanksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetThanksRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetThanksRequestWithBody constructs an http.Request for the SetThanks method, with any body, and a specified content type
+func NewSetThanksRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/thanks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTimeoutUserRequest calls the generic TimeoutUser builder with application/json body
+func NewTimeoutUserRequest(server string, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTimeoutUserRequestWithBody(server, id, userId, "application/json", bodyReader)
+}
+
+// NewTimeoutUserRequestWithBody constructs an http.Request for the TimeoutUser method, with any body, and a specified content type
+func NewTimeoutUserRequestWithBody(server string, id FundraiserID, userId ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/timeouts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMediamtxAuthRequest calls the generic MediamtxAuth builder with application/json body
 func NewMediamtxAuthRequest(server string, body MediamtxAuthJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3583,7 +4082,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiserWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserResponse, error)
 
-	// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBansWithResponse The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+	ListBansWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*ListBansResponse, error)
+
+	// UnbanUserWithResponse Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Lifts the viewer's ban and any ban that holds against their browser;
+	// viewers get `user.unbanned` for each user freed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3593,13 +4102,41 @@ type ClientWithResponsesInterface interface {
 	// BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	//
 	// Viewers get `user.banned`; the user's later chat and sticker commands
-	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-	// ban themselves (422).
+	// are refused with `banned`. The ban also holds against the viewer's
+	// other sessions from the same browser (see `POST /sessions`), and
+	// lasts until lifted; it replaces a running timeout. Banning twice is
+	// fine. A broadcaster cannot ban themselves (422).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 	BanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*BanUserResponse, error)
+
+	// SetChatModesWithBodyWithResponse Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error)
+
+	// SetChatModesWithResponse Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithResponse(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error)
 
 	// DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	//
@@ -3786,7 +4323,7 @@ type ClientWithResponsesInterface interface {
 	// SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3796,12 +4333,58 @@ type ClientWithResponsesInterface interface {
 	// SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
+
+	// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetThanksResponse, error)
+
+	// SetThanksWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithResponse(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*SetThanksResponse, error)
+
+	// TimeoutUserWithBodyWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithBodyWithResponse(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error)
+
+	// TimeoutUserWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithResponse(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error)
 
 	// MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -3953,6 +4536,13 @@ type ClientWithResponsesInterface interface {
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 	// expires (24 hours by default, see `expires_at`).
 	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -3963,6 +4553,13 @@ type ClientWithResponsesInterface interface {
 	// Anyone may create a session. The token it returns is a viewer token for
 	// `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 	// expires (24 hours by default, see `expires_at`).
+	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4377,6 +4974,89 @@ func (r GetFundraiserResponse) ContentType() string {
 	return ""
 }
 
+// ListBansResponse401Headers the declared response headers of an HTTP 401 response for ListBans
+type ListBansResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListBansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BanList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListBansResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBansResponse) GetJSON200() *BanList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBansResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBansResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UnbanUserResponse401Headers the declared response headers of an HTTP 401 response for UnbanUser
 type UnbanUserResponse401Headers struct {
 	WWWAuthenticate *string
@@ -4530,6 +5210,89 @@ func (r BanUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BanUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetChatModesResponse401Headers the declared response headers of an HTTP 401 response for SetChatModes
+type SetChatModesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetChatModesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetChatModesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetChatModesResponse) GetJSON200() *ChatSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetChatModesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetChatModesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetChatModesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetChatModesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5643,6 +6406,172 @@ func (r SetSlowModeResponse) ContentType() string {
 	return ""
 }
 
+// SetThanksResponse401Headers the declared response headers of an HTTP 401 response for SetThanks
+type SetThanksResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetThanksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Thanks
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetThanksResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetThanksResponse) GetJSON200() *Thanks {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetThanksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetThanksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetThanksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetThanksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TimeoutUserResponse401Headers the declared response headers of an HTTP 401 response for TimeoutUser
+type TimeoutUserResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type TimeoutUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TimeoutUserResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TimeoutUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TimeoutUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TimeoutUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TimeoutUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MediamtxAuthResponse401Headers the declared response headers of an HTTP 401 response for MediamtxAuth
 type MediamtxAuthResponse401Headers struct {
 	WWWAuthenticate *string
@@ -6481,7 +7410,23 @@ func (c *ClientWithResponses) GetFundraiserWithResponse(ctx context.Context, id 
 	return ParseGetFundraiserResponse(rsp)
 }
 
-// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+// ListBansWithResponse The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+func (c *ClientWithResponses) ListBansWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*ListBansResponse, error) {
+	rsp, err := c.ListBans(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBansResponse(rsp)
+}
+
+// UnbanUserWithResponse Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Lifts the viewer's ban and any ban that holds against their browser;
+// viewers get `user.unbanned` for each user freed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6497,8 +7442,10 @@ func (c *ClientWithResponses) UnbanUserWithResponse(ctx context.Context, id Fund
 // BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 //
 // Viewers get `user.banned`; the user's later chat and sticker commands
-// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-// ban themselves (422).
+// are refused with `banned`. The ban also holds against the viewer's
+// other sessions from the same browser (see `POST /sessions`), and
+// lasts until lifted; it replaces a running timeout. Banning twice is
+// fine. A broadcaster cannot ban themselves (422).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6509,6 +7456,44 @@ func (c *ClientWithResponses) BanUserWithResponse(ctx context.Context, id Fundra
 		return nil, err
 	}
 	return ParseBanUserResponse(rsp)
+}
+
+// SetChatModesWithBodyWithResponse Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *ClientWithResponses) SetChatModesWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error) {
+	rsp, err := c.SetChatModesWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetChatModesResponse(rsp)
+}
+
+// SetChatModesWithResponse Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *ClientWithResponses) SetChatModesWithResponse(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error) {
+	rsp, err := c.SetChatModes(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetChatModesResponse(rsp)
 }
 
 // DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
@@ -6786,7 +7771,7 @@ func (c *ClientWithResponses) CreateShoutoutWithResponse(ctx context.Context, id
 // SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6802,7 +7787,7 @@ func (c *ClientWithResponses) SetSlowModeWithBodyWithResponse(ctx context.Contex
 // SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6813,6 +7798,76 @@ func (c *ClientWithResponses) SetSlowModeWithResponse(ctx context.Context, id Fu
 		return nil, err
 	}
 	return ParseSetSlowModeResponse(rsp)
+}
+
+// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *ClientWithResponses) SetThanksWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetThanksResponse, error) {
+	rsp, err := c.SetThanksWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetThanksResponse(rsp)
+}
+
+// SetThanksWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *ClientWithResponses) SetThanksWithResponse(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*SetThanksResponse, error) {
+	rsp, err := c.SetThanks(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetThanksResponse(rsp)
+}
+
+// TimeoutUserWithBodyWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *ClientWithResponses) TimeoutUserWithBodyWithResponse(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error) {
+	rsp, err := c.TimeoutUserWithBody(ctx, id, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTimeoutUserResponse(rsp)
+}
+
+// TimeoutUserWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *ClientWithResponses) TimeoutUserWithResponse(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error) {
+	rsp, err := c.TimeoutUser(ctx, id, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTimeoutUserResponse(rsp)
 }
 
 // MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
@@ -7043,6 +8098,13 @@ func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, reqEd
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 // expires (24 hours by default, see `expires_at`).
 //
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -7059,6 +8121,13 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 // Anyone may create a session. The token it returns is a viewer token for
 // `Authorization: Bearer` and for the WebSocket's `token` parameter; it
 // expires (24 hours by default, see `expires_at`).
+//
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7406,6 +8475,80 @@ func ParseGetFundraiserResponse(rsp *http.Response) (*GetFundraiserResponse, err
 	return response, nil
 }
 
+// ParseListBansResponse parses an HTTP response from a ListBansWithResponse call
+func ParseListBansResponse(rsp *http.Response) (*ListBansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BanList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListBansResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUnbanUserResponse parses an HTTP response from a UnbanUserWithResponse call
 func ParseUnbanUserResponse(rsp *http.Response) (*UnbanUserResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7540,6 +8683,80 @@ func ParseBanUserResponse(rsp *http.Response) (*BanUserResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers BanUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetChatModesResponse parses an HTTP response from a SetChatModesWithResponse call
+func ParseSetChatModesResponse(rsp *http.Response) (*SetChatModesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetChatModesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetChatModesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8530,6 +9747,157 @@ func ParseSetSlowModeResponse(rsp *http.Response) (*SetSlowModeResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers SetSlowModeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetThanksResponse parses an HTTP response from a SetThanksWithResponse call
+func ParseSetThanksResponse(rsp *http.Response) (*SetThanksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetThanksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Thanks
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetThanksResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTimeoutUserResponse parses an HTTP response from a TimeoutUserWithResponse call
+func ParseTimeoutUserResponse(rsp *http.Response) (*TimeoutUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TimeoutUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TimeoutUserResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -21,8 +21,12 @@ const (
 	// TypeDonationHidden is an addition to the v1 contract: the owner hid
 	// a donation's message; clients blank it where they show it.
 	TypeDonationHidden = "donation.hidden"
-	TypeSticker        = "sticker"
-	TypeViewers        = "viewers"
+	// TypeUserUnbanned and TypeChatSettings are additions to the v1
+	// contract: a ban or timeout was lifted; the chat's rules changed.
+	TypeUserUnbanned = "user.unbanned"
+	TypeChatSettings = "chat.settings"
+	TypeSticker      = "sticker"
+	TypeViewers      = "viewers"
 )
 
 // Recoverable reports whether events of type typ are recoverable (kept in

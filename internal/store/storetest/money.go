@@ -174,6 +174,8 @@ func decode(t *testing.T, e store.OutboxEvent) any {
 		v = &wire.FundraiserData{}
 	case wire.TypeUserBanned:
 		v = &wire.UserBannedData{}
+	case wire.TypeUserUnbanned:
+		v = &wire.UserUnbannedData{}
 	default:
 		return string(e.Data)
 	}
@@ -193,6 +195,8 @@ func decode(t *testing.T, e store.OutboxEvent) any {
 	case *wire.FundraiserData:
 		return *v
 	case *wire.UserBannedData:
+		return *v
+	case *wire.UserUnbannedData:
 		return *v
 	}
 	panic(fmt.Sprintf("unhandled %T", v))
