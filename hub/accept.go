@@ -52,6 +52,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c := newConn(h, ws, ident)
+	c.role = requestRole(r)
 	h.addConn(c)
 	if h.closing.Load() { // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")

@@ -21,6 +21,7 @@ type Conn struct {
 	ws     *websocket.Conn
 	id     uint64
 	ident  Identity
+	role   string          // what the handshake declared (see RoleViewer); set before serving
 	ctx    context.Context // cancelled when the connection ends
 	cancel context.CancelFunc
 
