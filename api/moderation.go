@@ -127,3 +127,11 @@ func fundraiserProblem(err error) error {
 	}
 	return donationProblem(err)
 }
+
+// SendTestAlert shows a made-up gift on the fundraiser's overlays.
+func (h *handlers) SendTestAlert(ctx context.Context, req SendTestAlertRequestObject) (SendTestAlertResponseObject, error) {
+	if err := h.donations.TestAlert(ctx, req.Id); err != nil {
+		return nil, fundraiserProblem(err)
+	}
+	return SendTestAlert204Response{}, nil
+}

@@ -205,6 +205,16 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatMessage A chat message, as in the `chat` event, with the time it was sent.
+type ChatMessage struct {
+	Id   string `json:"id"`
+	Text string `json:"text"`
+
+	// Ts When it was sent (Unix ms).
+	Ts   int64    `json:"ts"`
+	User ChatUser `json:"user"`
+}
+
 // ChatModes defines model for ChatModes.
 type ChatModes struct {
 	DonorsOnly            bool `json:"donors_only"`
@@ -224,6 +234,13 @@ type ChatSettings struct {
 
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
+// ChatUser defines model for ChatUser.
+type ChatUser struct {
+	Badges []string `json:"badges"`
+	Id     string   `json:"id"`
+	Name   string   `json:"name"`
 }
 
 // Country ISO 3166-1 alpha-2 country code.
@@ -418,11 +435,20 @@ type Fundraiser struct {
 	Id   string `json:"id"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
-	Title      string           `json:"title"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Title     string           `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -439,14 +465,23 @@ type FundraiserCreated struct {
 	IngestUrl string `json:"ingest_url"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
 	Title     string `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserList defines model for FundraiserList.
@@ -469,8 +504,21 @@ type FundraiserSnapshot struct {
 	Milestones []int        `json:"milestones"`
 	Nonprofit  NonprofitRef `json:"nonprofit"`
 
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised *int64 `json:"raised,omitempty"`
+
+	// RecentChat The latest chat messages up to `position` (at most 50, oldest
+	// first), as the room's history still holds them (by default the
+	// last 30 minutes), without deleted messages or banned users'
+	// lines: what a new viewer sees first. Absent when the server
+	// keeps no history.
+	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
@@ -485,6 +533,9 @@ type FundraiserSnapshot struct {
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
 	Totals    Totals     `json:"totals"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -963,6 +1014,9 @@ type ServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx echo.Context, id FundraiserID) error
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/test-alert)
+	SendTestAlert(ctx echo.Context, id FundraiserID) error
 	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
 	// (PUT /fundraisers/{id}/thanks)
 	SetThanks(ctx echo.Context, id FundraiserID) error
@@ -1465,6 +1519,22 @@ func (w *ServerInterfaceWrapper) SetSlowMode(ctx echo.Context) error {
 	return err
 }
 
+// SendTestAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) SendTestAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendTestAlert(ctx, id)
+	return err
+}
+
 // SetThanks converts echo context to params.
 func (w *ServerInterfaceWrapper) SetThanks(ctx echo.Context) error {
 	var err error
@@ -1702,6 +1772,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fundraisers/:id/bans", wrapper.ListBans, options.OperationMiddlewares["listBans"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/chat-modes", wrapper.SetChatModes, options.OperationMiddlewares["setChatModes"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/thanks", wrapper.SetThanks, options.OperationMiddlewares["setThanks"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/test-alert", wrapper.SendTestAlert, options.OperationMiddlewares["sendTestAlert"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/slow-mode", wrapper.SetSlowMode, options.OperationMiddlewares["setSlowMode"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/report.csv", wrapper.GetFundraiserReport, options.OperationMiddlewares["getFundraiserReport"]...)
 	router.GET(options.BaseURL+"/payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
@@ -4120,6 +4191,106 @@ func (response SetSlowModedefaultApplicationProblemPlusJSONResponse) VisitSetSlo
 	return err
 }
 
+type SendTestAlertRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type SendTestAlertResponseObject interface {
+	VisitSendTestAlertResponse(w http.ResponseWriter) error
+}
+
+type SendTestAlert204Response struct {
+}
+
+func (response SendTestAlert204Response) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SendTestAlert400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert400ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert401ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert403ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert404ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlertdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SendTestAlertdefaultApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetThanksRequestObject struct {
 	Id   FundraiserID `json:"id"`
 	Body *SetThanksJSONRequestBody
@@ -5305,6 +5476,9 @@ type StrictServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx context.Context, request SetSlowModeRequestObject) (SetSlowModeResponseObject, error)
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/test-alert)
+	SendTestAlert(ctx context.Context, request SendTestAlertRequestObject) (SendTestAlertResponseObject, error)
 	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
 	// (PUT /fundraisers/{id}/thanks)
 	SetThanks(ctx context.Context, request SetThanksRequestObject) (SetThanksResponseObject, error)
@@ -6090,6 +6264,31 @@ func (sh *strictHandler) SetSlowMode(ctx echo.Context, id FundraiserID) error {
 		return err
 	} else if validResponse, ok := response.(SetSlowModeResponseObject); ok {
 		return validResponse.VisitSetSlowModeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendTestAlert operation middleware
+func (sh *strictHandler) SendTestAlert(ctx echo.Context, id FundraiserID) error {
+	var request SendTestAlertRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendTestAlert(ctx.Request().Context(), request.(SendTestAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendTestAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendTestAlertResponseObject); ok {
+		return validResponse.VisitSendTestAlertResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

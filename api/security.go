@@ -46,6 +46,7 @@ func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error)
 		"setSlowMode":         auth.RequireOwner(s.fundraiserOwner, true),
 		"listBans":            auth.RequireOwner(s.fundraiserOwner, true),
 		"timeoutUser":         auth.RequireOwner(s.fundraiserOwner, true),
+		"sendTestAlert":       auth.RequireOwner(s.fundraiserOwner, true),
 		"setChatModes":        auth.RequireOwner(s.fundraiserOwner, true),
 		"setThanks":           auth.RequireOwner(s.fundraiserOwner, true),
 		"getFundraiserReport": auth.RequireOwner(s.fundraiserOwner, true),

@@ -42,6 +42,7 @@ type Event struct {
 	//	user.banned        wire.UserBannedData
 	//	user.unbanned      wire.UserUnbannedData
 	//	chat.settings      wire.ChatSettingsData
+	//	alert.test         wire.TestAlertData
 	//	sticker            wire.StickerData
 	//	viewers            wire.ViewersData
 	//	snapshot           *Snapshot
@@ -80,6 +81,8 @@ func decodeData(typ string, raw json.RawMessage) (any, error) {
 		return decodeAs[wire.UserUnbannedData](raw)
 	case wire.TypeChatSettings:
 		return decodeAs[wire.ChatSettingsData](raw)
+	case wire.TypeTestAlert:
+		return decodeAs[wire.TestAlertData](raw)
 	case wire.TypeSticker:
 		return decodeAs[wire.StickerData](raw)
 	case wire.TypeViewers:

@@ -29,6 +29,9 @@ type room struct {
 	viewers int64
 	// sentViewers is the last viewer count published for this room.
 	sentViewers atomic.Int64
+	// seenViewers is the last viewer count that reached this node (-1:
+	// none yet), for Hub.Viewers.
+	seenViewers atomic.Int64
 }
 
 // subscription is one connection's membership in one room. idx is guarded
@@ -61,6 +64,7 @@ func (h *Hub) join(ctx context.Context, c *Conn, roomID string, info RoomInfo) (
 	if created {
 		r = &room{id: roomID, info: info}
 		r.sentViewers.Store(-1)
+		r.seenViewers.Store(-1)
 		sh.rooms[roomID] = r
 		h.metrics.rooms.Add(1)
 	}

@@ -1,6 +1,11 @@
 package hub
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/givelive/givelive/hub/wire"
+)
 
 // Roles a connection may declare in its handshake (GET /ws?role=…). Only
 // viewers are counted in a room's viewer count: an OBS overlay or a
@@ -29,4 +34,30 @@ func (c *Conn) watches(info RoomInfo) bool {
 		return false
 	}
 	return !(c.ident.Broadcaster && c.ident.UserID != "" && c.ident.UserID == info.OwnerID)
+}
+
+// Viewers is the room's viewer count as this node last knew it: the count
+// last published in the room (over every node, with a shared broker), or
+// this node's own count before any was. ok is false for a room this node
+// has no connection in.
+func (h *Hub) Viewers(room string) (n int64, ok bool) {
+	sh := h.shard(room)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	r := sh.rooms[room]
+	if r == nil {
+		return 0, false
+	}
+	if seen := r.seenViewers.Load(); seen >= 0 {
+		return seen, true
+	}
+	return r.viewers, true
+}
+
+// noteViewers remembers the count a viewers publication carries.
+func (r *room) noteViewers(p Publication) {
+	var v wire.ViewersData
+	if json.Unmarshal(p.Data, &v) == nil {
+		r.seenViewers.Store(v.Count)
+	}
 }

@@ -206,6 +206,16 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatMessage A chat message, as in the `chat` event, with the time it was sent.
+type ChatMessage struct {
+	Id   string `json:"id"`
+	Text string `json:"text"`
+
+	// Ts When it was sent (Unix ms).
+	Ts   int64    `json:"ts"`
+	User ChatUser `json:"user"`
+}
+
 // ChatModes defines model for ChatModes.
 type ChatModes struct {
 	DonorsOnly            bool `json:"donors_only"`
@@ -225,6 +235,13 @@ type ChatSettings struct {
 
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
+// ChatUser defines model for ChatUser.
+type ChatUser struct {
+	Badges []string `json:"badges"`
+	Id     string   `json:"id"`
+	Name   string   `json:"name"`
 }
 
 // Country ISO 3166-1 alpha-2 country code.
@@ -419,11 +436,20 @@ type Fundraiser struct {
 	Id   string `json:"id"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
-	Title      string           `json:"title"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Title     string           `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -440,14 +466,23 @@ type FundraiserCreated struct {
 	IngestUrl string `json:"ingest_url"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
 	Title     string `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserList defines model for FundraiserList.
@@ -470,8 +505,21 @@ type FundraiserSnapshot struct {
 	Milestones []int        `json:"milestones"`
 	Nonprofit  NonprofitRef `json:"nonprofit"`
 
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised *int64 `json:"raised,omitempty"`
+
+	// RecentChat The latest chat messages up to `position` (at most 50, oldest
+	// first), as the room's history still holds them (by default the
+	// last 30 minutes), without deleted messages or banned users'
+	// lines: what a new viewer sees first. Absent when the server
+	// keeps no history.
+	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
@@ -486,6 +534,9 @@ type FundraiserSnapshot struct {
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
 	Totals    Totals     `json:"totals"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -1271,6 +1322,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	//
+	// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+	// message}`): overlays show it like a donation's alert, so a streamer
+	// can set up OBS; nothing is recorded or counted, and the viewer page
+	// ignores it.
+	//
+	// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+	SendTestAlert(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
 	//
@@ -2084,6 +2145,26 @@ func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, conte
 // Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetSlowModeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+//
+// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+// message}`): overlays show it like a donation's alert, so a streamer
+// can set up OBS; nothing is recorded or counted, and the viewer page
+// ignores it.
+//
+// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+func (c *Client) SendTestAlert(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTestAlertRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3502,6 +3583,40 @@ func NewSetSlowModeRequestWithBody(server string, id FundraiserID, contentType s
 	return req, nil
 }
 
+// NewSendTestAlertRequest constructs an http.Request for the SendTestAlert method
+func NewSendTestAlertRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/test-alert", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSetThanksRequest calls the generic SetThanks builder with application/json body
 func NewSetThanksRequest(server string, id FundraiserID, body SetThanksJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4339,6 +4454,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
+
+	// SendTestAlertWithResponse Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	//
+	// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+	// message}`): overlays show it like a donation's alert, so a streamer
+	// can set up OBS; nothing is recorded or counted, and the viewer page
+	// ignores it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+	SendTestAlertWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*SendTestAlertResponse, error)
 
 	// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
 	//
@@ -6406,6 +6533,82 @@ func (r SetSlowModeResponse) ContentType() string {
 	return ""
 }
 
+// SendTestAlertResponse401Headers the declared response headers of an HTTP 401 response for SendTestAlert
+type SendTestAlertResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SendTestAlertResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendTestAlertResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SendTestAlertResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendTestAlertResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendTestAlertResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendTestAlertResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SetThanksResponse401Headers the declared response headers of an HTTP 401 response for SetThanks
 type SetThanksResponse401Headers struct {
 	WWWAuthenticate *string
@@ -7798,6 +8001,24 @@ func (c *ClientWithResponses) SetSlowModeWithResponse(ctx context.Context, id Fu
 		return nil, err
 	}
 	return ParseSetSlowModeResponse(rsp)
+}
+
+// SendTestAlertWithResponse Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+//
+// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+// message}`): overlays show it like a donation's alert, so a streamer
+// can set up OBS; nothing is recorded or counted, and the viewer page
+// ignores it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+func (c *ClientWithResponses) SendTestAlertWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*SendTestAlertResponse, error) {
+	rsp, err := c.SendTestAlert(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTestAlertResponse(rsp)
 }
 
 // SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
@@ -9747,6 +9968,76 @@ func ParseSetSlowModeResponse(rsp *http.Response) (*SetSlowModeResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers SetSlowModeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendTestAlertResponse parses an HTTP response from a SendTestAlertWithResponse call
+func ParseSendTestAlertResponse(rsp *http.Response) (*SendTestAlertResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendTestAlertResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SendTestAlertResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -193,6 +193,8 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Webhooks:       webhooks,
 		Auth:           tokens,
 		Rooms:          rooms,
+		Chat:           rooms,
+		Audience:       rooms,
 		Streams:        tracker,
 		MediaMTXSecret: cfg.MediaMTXSecret,
 		IngestURL:      cfg.IngestURL,
@@ -217,7 +219,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           routeWeb(newWebApp(cfg, log), routeHLS(med.hls, srv.Handler())),
+		Handler:           routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, srv.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

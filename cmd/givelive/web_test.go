@@ -455,7 +455,7 @@ func TestWebRoutes(t *testing.T) {
 		if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-cache" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "media-src 'self' blob:") {
 			t.Fatalf("GET %s: %d %v", path, res.StatusCode, res.Header)
 		}
-		script := regexp.MustCompile(`src="(/assets/main-[A-Z0-9]{8}\.js)"`).FindStringSubmatch(page)
+		script := regexp.MustCompile(`src="(/assets/[a-z]+-[A-Z0-9]{8}\.js)"`).FindStringSubmatch(page)
 		if script == nil {
 			t.Fatalf("GET %s names no script:\n%s", path, page)
 		}
@@ -470,6 +470,13 @@ func TestWebRoutes(t *testing.T) {
 	}
 	if res, _ := get("/api/v1/nope"); res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("an unknown API path: %d %s, want the API's problem+json 404", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	// Unknown pages and malformed or unknown ids: a page a person can read.
+	for _, path := range []string{"/nope", "/f/not.an.id", "/f/f_00000000000000000000000000000000", "/fundraisers", "/overlay/x/y/z"} {
+		res, page := get(path)
+		if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(page, "See who is live") {
+			t.Fatalf("GET %s: %d %s\n%s", path, res.StatusCode, res.Header.Get("Content-Type"), page)
+		}
 	}
 	for _, path := range []string{"/healthz", "/metrics"} {
 		if res, _ := get(path); res.StatusCode != 200 || res.Header.Get("Content-Security-Policy") != "" {

@@ -138,3 +138,12 @@ type StickerData struct {
 type ViewersData struct {
 	Count int64 `json:"count"`
 }
+
+// TestAlertData is the data of an "alert.test" event: a made-up gift for
+// setting up an overlay.
+type TestAlertData struct {
+	Name     string `json:"name"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Message  string `json:"message"`
+}

@@ -25,8 +25,11 @@ const (
 	// contract: a ban or timeout was lifted; the chat's rules changed.
 	TypeUserUnbanned = "user.unbanned"
 	TypeChatSettings = "chat.settings"
-	TypeSticker      = "sticker"
-	TypeViewers      = "viewers"
+	// TypeTestAlert is an addition to the v1 contract: the broadcaster
+	// asked overlays for a test alert (volatile, TestAlertData).
+	TypeTestAlert = "alert.test"
+	TypeSticker   = "sticker"
+	TypeViewers   = "viewers"
 )
 
 // Recoverable reports whether events of type typ are recoverable (kept in
@@ -34,7 +37,7 @@ const (
 // recoverable: losing an event is worse than keeping one.
 func Recoverable(typ string) bool {
 	switch typ {
-	case TypeSticker, TypeViewers:
+	case TypeSticker, TypeViewers, TypeTestAlert:
 		return false
 	}
 	return true

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/money"
 	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/store"
 )
@@ -329,4 +330,20 @@ func (s *Service) SetThanks(ctx context.Context, fundraiserID, text string) (sto
 // FundraiserEvent is the data of a "fundraiser" event about f.
 func FundraiserEvent(f store.Fundraiser) wire.FundraiserData {
 	return wire.FundraiserData{Status: f.Status, Goal: wire.Money{Amount: f.GoalAmount, Currency: f.Currency}, Thanks: &f.Thanks}
+}
+
+// TestAlert asks the fundraiser's overlays to show a made-up gift.
+func (s *Service) TestAlert(ctx context.Context, fundraiserID string) error {
+	f, err := s.cfg.Store.GetFundraiser(ctx, fundraiserID)
+	if err != nil {
+		return err
+	}
+	amount := int64(25) // of the currency's units: $25.00, ¥25
+	for range money.Exponent(f.Currency) {
+		amount *= 10
+	}
+	return s.enqueue(ctx, f.ID, wire.TypeTestAlert, wire.TestAlertData{
+		Name: "Test donor", Amount: amount, Currency: f.Currency,
+		Message: "This is a test alert from your studio: nothing was given.",
+	})
 }

@@ -18,12 +18,21 @@ interface Props {
   /** Changes whenever the stream goes live again: the player starts over. */
   gen: number;
   clock: RefObject<PlaybackClock>;
+  // --- issue 16 (player chrome): the page's own controls (player-chrome.tsx)
+  // get the video element here, and the browser's controls stay off.
+  videoRef?: RefObject<HTMLVideoElement | null>;
+  nativeControls?: boolean;
+  // --- end issue 16
 }
 
 const HLS_MIME = 'application/vnd.apple.mpegurl';
 
-export function Player({ stream, status, gen, clock }: Props) {
+export function Player({ stream, status, gen, clock, videoRef, nativeControls = true }: Props) {
   const video = useRef<HTMLVideoElement>(null);
+  if (videoRef) videoRef.current = video.current; // issue 16: player chrome
+  useEffect(() => {
+    if (videoRef) videoRef.current = video.current; // issue 16: player chrome
+  });
   const [muted, setMuted] = useState(true);
   const [blocked, setBlocked] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
@@ -115,7 +124,7 @@ export function Player({ stream, status, gen, clock }: Props) {
         muted={muted}
         autoplay
         playsInline
-        controls={live && !muted}
+        controls={nativeControls && live && !muted}
         hidden={!live}
         aria-label="Live stream"
       />
