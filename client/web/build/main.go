@@ -98,6 +98,7 @@ func build(dir string) ([]output, error) {
 		EntryNames:        "[name]-[hash]",
 		ChunkNames:        "[name]-[hash]",
 		AssetNames:        "[name]-[hash]",
+		PublicPath:        "/assets/", // where the pages find the files esbuild emits (stickers)
 		Tsconfig:          filepath.Join(dir, "tsconfig.json"),
 		Loader:            map[string]api.Loader{".svg": api.LoaderFile},
 		JSX:               api.JSXAutomatic,

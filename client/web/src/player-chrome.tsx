@@ -27,12 +27,16 @@ export function PlayerChrome({ video, screen, live, viewers }: Props) {
   const [volume, setVolume] = useState(1);
   const [full, setFull] = useState(false);
   const [playing, setPlaying] = useState(false);
+  // The player asks to unmute first (autoplay starts muted); the volume
+  // controls come once the viewer has.
+  const [heard, setHeard] = useState(false);
 
   useEffect(() => {
     const t = setInterval(() => {
       const v = video.current;
       if (!v) return;
       setMuted(v.muted);
+      if (!v.muted) setHeard(true);
       setVolume(v.volume);
       setPlaying(!v.paused && v.readyState >= 2);
       const s = v.seekable;
@@ -88,28 +92,32 @@ export function PlayerChrome({ video, screen, live, viewers }: Props) {
             {viewers} watching
           </span>
         )}
-      </div>
-      <div class="chrome-bottom">
         {!atEdge && playing && (
           <button type="button" class="chrome-button" onClick={jump} data-testid="jump-live">
             Jump to live
           </button>
         )}
+      </div>
+      <div class="chrome-bottom">
         <span class="chrome-spacer" />
-        <button type="button" class="chrome-button" onClick={toggleMute} aria-pressed={muted} data-testid="mute">
-          {muted ? 'Unmute' : 'Mute'}
-        </button>
-        <input
-          type="range"
-          class="chrome-volume"
-          min={0}
-          max={1}
-          step={0.05}
-          value={muted ? 0 : volume}
-          aria-label="Volume"
-          data-testid="volume"
-          onInput={(e) => setLevel(Number(e.currentTarget.value))}
-        />
+        {heard && (
+          <>
+            <button type="button" class="chrome-button" onClick={toggleMute} aria-pressed={muted} data-testid="mute">
+              {muted ? 'Unmute' : 'Mute'}
+            </button>
+            <input
+              type="range"
+              class="chrome-volume"
+              min={0}
+              max={1}
+              step={0.05}
+              value={muted ? 0 : volume}
+              aria-label="Volume"
+              data-testid="volume"
+              onInput={(e) => setLevel(Number(e.currentTarget.value))}
+            />
+          </>
+        )}
         <button type="button" class="chrome-button" onClick={toggleFull} aria-pressed={full} data-testid="fullscreen">
           {full ? 'Exit full screen' : 'Full screen'}
         </button>

@@ -221,6 +221,7 @@ export function Viewer({ id }: { id: string }) {
         </div>
         <div class="panel panel-give">
           <StickerTray room={room} session={session} connected={connected} donated={donated} closed={ended} onLocked={() => setDonated(false)} />
+          {!ended && (
           <DonateForm
             fundraiser={id}
             currency={state.goal.currency}
@@ -231,6 +232,7 @@ export function Viewer({ id }: { id: string }) {
             onDonated={donatedNow}
             onSessionExpired={signOut}
           />
+          )}
           <div class="lists">
             <Ticker donations={state.donations} />
             <TopDonors donors={state.topDonors} currency={state.totals.currency} />
