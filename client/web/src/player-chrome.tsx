@@ -92,7 +92,7 @@ export function PlayerChrome({ video, screen, live, viewers }: Props) {
             {viewers} watching
           </span>
         )}
-        {!atEdge && playing && (
+        {!atEdge && behind > 0 && (
           <button type="button" class="chrome-button" onClick={jump} data-testid="jump-live">
             Jump to live
           </button>
