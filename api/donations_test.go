@@ -471,6 +471,21 @@ func TestOwnerActionsAreAnnouncedThroughTheOutbox(t *testing.T) {
 	if s := e.snapshot(t); s.RecentDonations[0].Message != "" {
 		t.Fatalf("snapshot still shows the hidden message")
 	}
+	var listed struct {
+		Items []map[string]any `json:"items"`
+	}
+	e.do(t, "GET", base+"/donations", e.ownerToken, nil).want(t, 200).json(t, &listed)
+	if listed.Items[0]["message_hidden"] != true {
+		t.Fatalf("the owner's list does not say the message is hidden: %v", listed.Items[0])
+	}
+	// Shown again, then hidden once more.
+	var shown donationOut
+	e.do(t, "POST", base+"/donations/"+d.ID+"/unhide", e.otherToken, nil).problem(t, 403)
+	e.do(t, "POST", base+"/donations/"+d.ID+"/unhide", e.ownerToken, nil).want(t, 200).json(t, &shown)
+	if shown.Message != "for the water" || e.snapshot(t).RecentDonations[0].Message != "for the water" {
+		t.Fatalf("the message shown again: %q", shown.Message)
+	}
+	e.do(t, "POST", base+"/donations/"+d.ID+"/hide", e.ownerToken, nil).want(t, 200)
 
 	e.do(t, "DELETE", base+"/chat/c_123", e.ownerToken, nil).want(t, 204)
 	e.do(t, "PUT", base+"/bans/u_troll", e.ownerToken, nil).want(t, 204)
@@ -520,6 +535,8 @@ func TestOwnerActionsAreAnnouncedThroughTheOutbox(t *testing.T) {
 	want := []string{
 		`donation {"amount":2000,"currency":"USD","id":"` + d.ID + `","message":"for the water","name":"Ada","total":{"currency":"USD","donors":1,"goal":500000,"raised":2000}}`,
 		`shoutout {"donation_id":"` + d.ID + `","text":"Thank you Ada!"}`,
+		`donation.hidden {"id":"` + d.ID + `"}`,
+		`donation.unhidden {"id":"` + d.ID + `","message":"for the water"}`,
 		`donation.hidden {"id":"` + d.ID + `"}`,
 		`chat.deleted {"id":"c_123"}`,
 		`user.banned {"user_id":"u_troll"}`,

@@ -380,6 +380,9 @@ type DonationReceipt struct {
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
 
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
+
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
 	Payment    PaymentInfo    `json:"payment"`
@@ -402,6 +405,9 @@ type DonationRecord struct {
 
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
+
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
 
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
@@ -993,6 +999,9 @@ type ServerInterface interface {
 	// RefundDonation Refund a succeeded donation in full (admin).
 	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
 	RefundDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/unhide)
+	UnhideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx echo.Context, id FundraiserID) error
@@ -1407,6 +1416,30 @@ func (w *ServerInterfaceWrapper) RefundDonation(ctx echo.Context) error {
 	return err
 }
 
+// UnhideDonationMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) UnhideDonationMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "donation_id" -------------
+	var donationId DonationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "donation_id", ctx.Param("donation_id"), &donationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter donation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnhideDonationMessage(ctx, id, donationId)
+	return err
+}
+
 // EndFundraiser converts echo context to params.
 func (w *ServerInterfaceWrapper) EndFundraiser(ctx echo.Context) error {
 	var err error
@@ -1763,6 +1796,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/donations/:id", wrapper.GetReceipt, options.OperationMiddlewares["getReceipt"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/refund", wrapper.RefundDonation, options.OperationMiddlewares["refundDonation"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/hide", wrapper.HideDonationMessage, options.OperationMiddlewares["hideDonationMessage"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/unhide", wrapper.UnhideDonationMessage, options.OperationMiddlewares["unhideDonationMessage"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/shoutouts", wrapper.CreateShoutout, options.OperationMiddlewares["createShoutout"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/goal", wrapper.RaiseGoal, options.OperationMiddlewares["raiseGoal"]...)
 	router.DELETE(options.BaseURL+"/fundraisers/:id/chat/:message_id", wrapper.DeleteChatMessage, options.OperationMiddlewares["deleteChatMessage"]...)
@@ -3381,6 +3415,113 @@ type RefundDonationdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RefundDonationdefaultApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessageRequestObject struct {
+	Id         FundraiserID `json:"id"`
+	DonationId DonationID   `json:"donation_id"`
+}
+
+type UnhideDonationMessageResponseObject interface {
+	VisitUnhideDonationMessageResponse(w http.ResponseWriter) error
+}
+
+type UnhideDonationMessage200JSONResponse DonationRecord
+
+func (response UnhideDonationMessage200JSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage400ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage401ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage403ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage404ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UnhideDonationMessagedefaultApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5455,6 +5596,9 @@ type StrictServerInterface interface {
 	// RefundDonation Refund a succeeded donation in full (admin).
 	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
 	RefundDonation(ctx context.Context, request RefundDonationRequestObject) (RefundDonationResponseObject, error)
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/unhide)
+	UnhideDonationMessage(ctx context.Context, request UnhideDonationMessageRequestObject) (UnhideDonationMessageResponseObject, error)
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx context.Context, request EndFundraiserRequestObject) (EndFundraiserResponseObject, error)
@@ -6020,6 +6164,32 @@ func (sh *strictHandler) RefundDonation(ctx echo.Context, id FundraiserID, donat
 		return err
 	} else if validResponse, ok := response.(RefundDonationResponseObject); ok {
 		return validResponse.VisitRefundDonationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnhideDonationMessage operation middleware
+func (sh *strictHandler) UnhideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error {
+	var request UnhideDonationMessageRequestObject
+
+	request.Id = id
+	request.DonationId = donationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnhideDonationMessage(ctx.Request().Context(), request.(UnhideDonationMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnhideDonationMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnhideDonationMessageResponseObject); ok {
+		return validResponse.VisitUnhideDonationMessageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -43,6 +43,7 @@ type Event struct {
 	//	user.unbanned      wire.UserUnbannedData
 	//	chat.settings      wire.ChatSettingsData
 	//	alert.test         wire.TestAlertData
+	//	donation.unhidden  wire.DonationUnhiddenData
 	//	sticker            wire.StickerData
 	//	viewers            wire.ViewersData
 	//	snapshot           *Snapshot
@@ -81,6 +82,8 @@ func decodeData(typ string, raw json.RawMessage) (any, error) {
 		return decodeAs[wire.UserUnbannedData](raw)
 	case wire.TypeChatSettings:
 		return decodeAs[wire.ChatSettingsData](raw)
+	case wire.TypeDonationUnhidden:
+		return decodeAs[wire.DonationUnhiddenData](raw)
 	case wire.TypeTestAlert:
 		return decodeAs[wire.TestAlertData](raw)
 	case wire.TypeSticker:

@@ -381,6 +381,9 @@ type DonationReceipt struct {
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
 
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
+
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
 	Payment    PaymentInfo    `json:"payment"`
@@ -403,6 +406,9 @@ type DonationRecord struct {
 
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
+
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
 
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
@@ -1218,8 +1224,10 @@ type ClientInterface interface {
 
 	// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
 	//
-	// The message is blanked for good and viewers get `donation.hidden`
-	// (an addition to the v1 events) so they blank it where they show it.
+	// The message is blanked and viewers get `donation.hidden` (an addition
+	// to the v1 events) so they blank it where they show it, until the
+	// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+	// donor's words all along.
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
 	HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1232,6 +1240,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 	RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	//
+	// The message shows again, moderated as when it was given, and viewers
+	// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+	// addition to the v1 events). A message that is not hidden is left as
+	// it is.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+	UnhideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
@@ -1930,8 +1948,10 @@ func (c *Client) GetDonation(ctx context.Context, id FundraiserID, donationId Do
 
 // HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
 //
-// The message is blanked for good and viewers get `donation.hidden`
-// (an addition to the v1 events) so they blank it where they show it.
+// The message is blanked and viewers get `donation.hidden` (an addition
+// to the v1 events) so they blank it where they show it, until the
+// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+// donor's words all along.
 //
 // Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
 func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1955,6 +1975,26 @@ func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donat
 // Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 func (c *Client) RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefundDonationRequest(c.Server, id, donationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+//
+// The message shows again, moderated as when it was given, and viewers
+// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+// addition to the v1 events). A message that is not hidden is left as
+// it is.
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+func (c *Client) UnhideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnhideDonationMessageRequest(c.Server, id, donationId)
 	if err != nil {
 		return nil, err
 	}
@@ -3306,6 +3346,47 @@ func NewRefundDonationRequest(server string, id FundraiserID, donationId Donatio
 	return req, nil
 }
 
+// NewUnhideDonationMessageRequest constructs an http.Request for the UnhideDonationMessage method
+func NewUnhideDonationMessageRequest(server string, id FundraiserID, donationId DonationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "donation_id", donationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s/unhide", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEndFundraiserRequest constructs an http.Request for the EndFundraiser method
 func NewEndFundraiserRequest(server string, id FundraiserID) (*http.Request, error) {
 	var err error
@@ -4338,8 +4419,10 @@ type ClientWithResponsesInterface interface {
 
 	// HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
 	//
-	// The message is blanked for good and viewers get `donation.hidden`
-	// (an addition to the v1 events) so they blank it where they show it.
+	// The message is blanked and viewers get `donation.hidden` (an addition
+	// to the v1 events) so they blank it where they show it, until the
+	// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+	// donor's words all along.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4356,6 +4439,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 	RefundDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*RefundDonationResponse, error)
+
+	// UnhideDonationMessageWithResponse Show a hidden message again (its broadcaster or an admin).
+	//
+	// The message shows again, moderated as when it was given, and viewers
+	// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+	// addition to the v1 events). A message that is not hidden is left as
+	// it is.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+	UnhideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*UnhideDonationMessageResponse, error)
 
 	// EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
@@ -5932,6 +6027,89 @@ func (r RefundDonationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefundDonationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnhideDonationMessageResponse401Headers the declared response headers of an HTTP 401 response for UnhideDonationMessage
+type UnhideDonationMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UnhideDonationMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnhideDonationMessageResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnhideDonationMessageResponse) GetJSON200() *DonationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnhideDonationMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnhideDonationMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnhideDonationMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnhideDonationMessageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7814,8 +7992,10 @@ func (c *ClientWithResponses) GetDonationWithResponse(ctx context.Context, id Fu
 
 // HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
 //
-// The message is blanked for good and viewers get `donation.hidden`
-// (an addition to the v1 events) so they blank it where they show it.
+// The message is blanked and viewers get `donation.hidden` (an addition
+// to the v1 events) so they blank it where they show it, until the
+// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+// donor's words all along.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7843,6 +8023,24 @@ func (c *ClientWithResponses) RefundDonationWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseRefundDonationResponse(rsp)
+}
+
+// UnhideDonationMessageWithResponse Show a hidden message again (its broadcaster or an admin).
+//
+// The message shows again, moderated as when it was given, and viewers
+// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+// addition to the v1 events). A message that is not hidden is left as
+// it is.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+func (c *ClientWithResponses) UnhideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*UnhideDonationMessageResponse, error) {
+	rsp, err := c.UnhideDonationMessage(ctx, id, donationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnhideDonationMessageResponse(rsp)
 }
 
 // EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
@@ -9436,6 +9634,80 @@ func ParseRefundDonationResponse(rsp *http.Response) (*RefundDonationResponse, e
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RefundDonationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnhideDonationMessageResponse parses an HTTP response from a UnhideDonationMessageWithResponse call
+func ParseUnhideDonationMessageResponse(rsp *http.Response) (*UnhideDonationMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnhideDonationMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnhideDonationMessageResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

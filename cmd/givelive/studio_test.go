@@ -291,6 +291,13 @@ func TestStudioInBrowser(t *testing.T) {
 		return ev.Type == "donation.hidden" && strings.Contains(string(ev.Data), msgGift.ID)
 	})
 	b.waitFor(t, "the message gone from the feed", `!document.querySelector('`+msgRow+`').textContent.includes('read this out please')`, 10*time.Second)
+	// Shown again, for everyone.
+	b.waitFor(t, "the hidden message, to show again", `document.querySelector('`+msgRow+` [data-testid=unhide-message]')`, 10*time.Second)
+	b.do(t, "show it again", chromedp.Click(chromedp.CSS(msgRow+` [data-testid=unhide-message]`)))
+	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
+		return ev.Type == wire.TypeDonationUnhidden && strings.Contains(string(ev.Data), "read this out please")
+	})
+	b.waitFor(t, "the message back in the feed", `document.querySelector('`+msgRow+`').textContent.includes('read this out please')`, 10*time.Second)
 	b.do(t, "raise the goal",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=goal-amount]`), "6000"),
 		chromedp.Click(chromedp.CSS(`[data-testid=goal-raise]`)),

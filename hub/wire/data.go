@@ -147,3 +147,10 @@ type TestAlertData struct {
 	Currency string `json:"currency"`
 	Message  string `json:"message"`
 }
+
+// DonationUnhiddenData is the data of a "donation.unhidden" event: the
+// donation's message shows again.
+type DonationUnhiddenData struct {
+	ID      string `json:"id"`
+	Message string `json:"message"`
+}

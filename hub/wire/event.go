@@ -25,6 +25,9 @@ const (
 	// contract: a ban or timeout was lifted; the chat's rules changed.
 	TypeUserUnbanned = "user.unbanned"
 	TypeChatSettings = "chat.settings"
+	// TypeDonationUnhidden is an addition to the v1 contract: the owner
+	// showed a hidden message again (DonationUnhiddenData).
+	TypeDonationUnhidden = "donation.unhidden"
 	// TypeTestAlert is an addition to the v1 contract: the broadcaster
 	// asked overlays for a test alert (volatile, TestAlertData).
 	TypeTestAlert = "alert.test"

@@ -131,7 +131,23 @@ func (s *Service) Refund(ctx context.Context, fundraiserID, donationID string) (
 	return d, nil
 }
 
-// HideMessage hides a donation's message from everyone, for good.
+// UnhideMessage shows a hidden message again, moderated as when it was
+// given (word filter, minimum amount).
+func (s *Service) UnhideMessage(ctx context.Context, fundraiserID, donationID string) (store.Donation, error) {
+	d, err := s.Donation(ctx, fundraiserID, donationID)
+	if err != nil {
+		return store.Donation{}, err
+	}
+	d, err = s.cfg.Store.UnhideDonationMessage(ctx, donationID, s.publicMessage(d.Amount, d.Message))
+	if err != nil {
+		return d, err
+	}
+	s.cfg.Notify()
+	return d, nil
+}
+
+// HideMessage hides a donation's message from everyone until the owner
+// shows it again (UnhideMessage).
 func (s *Service) HideMessage(ctx context.Context, fundraiserID, donationID string) (store.Donation, error) {
 	if _, err := s.Donation(ctx, fundraiserID, donationID); err != nil {
 		return store.Donation{}, err

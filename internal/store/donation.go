@@ -224,6 +224,12 @@ type Money interface {
 	// sets MessageHidden (in any status, even with no message), and writes
 	// a "donation.hidden" event ({"id"}) if it had a public message to hide.
 	HideDonationMessage(ctx context.Context, id string) (Donation, error)
+	// UnhideDonationMessage undoes HideDonationMessage: the message shows
+	// again as public (what moderation makes of the donor's message; the
+	// caller passes it), MessageHidden is cleared, and a succeeded
+	// donation with a public message writes a "donation.unhidden" event
+	// ({"id", "message"}). A message that is not hidden is a no-op.
+	UnhideDonationMessage(ctx context.Context, id, public string) (Donation, error)
 
 	// ListDonations pages through a fundraiser's donations, newest first
 	// (by id, which grows with time).

@@ -247,6 +247,8 @@ export interface DonationRecord {
   amount: number;
   currency: string;
   message: string;
+  /** The broadcaster hid the message; it can be shown again. */
+  message_hidden?: boolean;
   anonymous: boolean;
   created_at: string;
 }
@@ -298,6 +300,10 @@ export function shoutOut(token: string, id: string, donation: string, text: stri
 
 export function hideMessage(token: string, id: string, donation: string): Promise<unknown> {
   return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/hide`), { token });
+}
+
+export function unhideMessage(token: string, id: string, donation: string): Promise<DonationRecord> {
+  return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/unhide`), { token });
 }
 
 /** raiseGoal raises (never lowers) the goal; the room hears a fundraiser event. */

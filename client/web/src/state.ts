@@ -124,6 +124,8 @@ function apply(s: RoomState, ev: RoomEvent, keep: boolean): RoomState {
     }
     case 'donation.hidden':
       return { ...s, donations: s.donations.map((x) => (x.id === d.id ? { ...x, message: '' } : x)) };
+    case 'donation.unhidden':
+      return { ...s, donations: s.donations.map((x) => (x.id === d.id ? { ...x, message: String(d.message ?? '') } : x)) };
     case 'fundraiser': {
       const goal: Money = d.goal ?? s.goal;
       const status: FundraiserStatus = d.status ?? s.status;

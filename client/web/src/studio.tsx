@@ -20,6 +20,7 @@ import {
   getMe,
   getReport,
   hideMessage,
+  unhideMessage,
   listBans,
   raiseGoal,
   listDonations,
@@ -791,6 +792,7 @@ interface FeedRow {
   currency: string;
   message: string;
   status?: DonationRecord['status'];
+  message_hidden?: boolean;
   at?: string;
   live: boolean;
 }
@@ -842,7 +844,16 @@ function DonorFeed({ id, token, state, fresh, sound, onSound }: FeedProps) {
     try {
       await hideMessage(token, id, d.id);
       // Live rows update from the room's donation.hidden; listed ones here.
-      setPages((p) => p.map((x) => (x.id === d.id ? { ...x, message: '' } : x)));
+      setPages((p) => p.map((x) => (x.id === d.id ? { ...x, message: '', message_hidden: true } : x)));
+      if (!listed.has(d.id)) void load(null); // a gift that came live: list it, hidden
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+  const unhide = async (d: FeedRow) => {
+    try {
+      const r = await unhideMessage(token, id, d.id);
+      setPages((p) => p.map((x) => (x.id === d.id ? r : x)));
     } catch (err) {
       setError(describe(err));
     }
@@ -869,6 +880,14 @@ function DonorFeed({ id, token, state, fresh, sound, onSound }: FeedProps) {
             {d.message}{' '}
             <button type="button" class="link" data-testid="hide-message" onClick={() => hide(d)}>
               Hide message
+            </button>
+          </p>
+        )}
+        {d.message_hidden && !d.message && (
+          <p class="message hint">
+            Message hidden from viewers (the CSV report keeps it).{' '}
+            <button type="button" class="link" data-testid="unhide-message" onClick={() => unhide(d)}>
+              Show it again
             </button>
           </p>
         )}

@@ -176,6 +176,8 @@ func decode(t *testing.T, e store.OutboxEvent) any {
 		v = &wire.UserBannedData{}
 	case wire.TypeUserUnbanned:
 		v = &wire.UserUnbannedData{}
+	case wire.TypeDonationUnhidden:
+		v = &wire.DonationUnhiddenData{}
 	default:
 		return string(e.Data)
 	}
@@ -197,6 +199,8 @@ func decode(t *testing.T, e store.OutboxEvent) any {
 	case *wire.UserBannedData:
 		return *v
 	case *wire.UserUnbannedData:
+		return *v
+	case *wire.DonationUnhiddenData:
 		return *v
 	}
 	panic(fmt.Sprintf("unhandled %T", v))
