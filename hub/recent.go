@@ -36,16 +36,16 @@ func (h *Hub) RecentChat(ctx context.Context, room string, pos wire.Position, n 
 	if n <= 0 || pos.Offset == 0 {
 		return nil, nil
 	}
-	lines, held, err := h.chatIn(ctx, room, pos, recentSpan)
+	lines, held, err := h.chatIn(ctx, room, pos, recentSpan, n)
 	switch {
 	case err != nil:
 		return nil, err
 	case !held:
-		if lines, _, err = h.chatIn(ctx, room, pos, recentSpanShort); err != nil {
+		if lines, _, err = h.chatIn(ctx, room, pos, recentSpanShort, n); err != nil {
 			return nil, err
 		}
 	case len(lines) < n && pos.Offset > recentSpan:
-		more, held, err := h.chatIn(ctx, room, pos, recentSpanLong)
+		more, held, err := h.chatIn(ctx, room, pos, recentSpanLong, n)
 		if err != nil {
 			return nil, err
 		}
@@ -53,15 +53,12 @@ func (h *Hub) RecentChat(ctx context.Context, room string, pos wire.Position, n 
 			lines = more
 		}
 	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
 	return lines, nil
 }
 
-// chatIn reads the span events up to pos and returns their chat; held is
-// false when the history does not hold the whole span.
-func (h *Hub) chatIn(ctx context.Context, room string, pos wire.Position, span uint64) (lines []ChatLine, held bool, err error) {
+// chatIn reads the span events up to pos and returns their last n chat
+// lines; held is false when the history does not hold the whole span.
+func (h *Hub) chatIn(ctx context.Context, room string, pos wire.Position, span uint64, n int) (lines []ChatLine, held bool, err error) {
 	since := wire.Position{Epoch: pos.Epoch, Offset: pos.Offset - min(span, pos.Offset)}
 	hist, err := h.broker.History(ctx, room, &since)
 	if err != nil {
@@ -70,34 +67,40 @@ func (h *Hub) chatIn(ctx context.Context, room string, pos wire.Position, span u
 	if !hist.Recovered || hist.Position.Epoch != pos.Epoch {
 		return nil, false, nil
 	}
-	return chatOf(hist.Publications, pos.Offset), true, nil
+	return chatOf(hist.Publications, pos.Offset, n), true, nil
 }
 
-// chatOf replays pubs up to offset last and keeps the chat a viewer would
-// see: a chat.deleted removes its message, a user.banned its user's lines.
-func chatOf(pubs []Publication, last uint64) []ChatLine {
+// chatOf keeps the last n chat messages of pubs up to offset last that a
+// viewer would see: a chat.deleted removes its message, a user.banned its
+// user's earlier lines. It walks back from the newest, so it decodes only
+// the lines it keeps and the moderation events after them.
+func chatOf(pubs []Publication, last uint64, n int) []ChatLine {
 	var lines []ChatLine
-	for _, p := range pubs {
+	deleted := map[string]bool{}
+	banned := map[string]bool{}
+	for i := len(pubs) - 1; i >= 0 && len(lines) < n; i-- {
+		p := pubs[i]
 		if p.Offset > last {
-			break
+			continue
 		}
 		switch p.Type {
 		case wire.TypeChat:
 			var c wire.ChatData
-			if json.Unmarshal(p.Data, &c) == nil && c.ID != "" {
+			if json.Unmarshal(p.Data, &c) == nil && c.ID != "" && !deleted[c.ID] && !banned[c.User.ID] {
 				lines = append(lines, ChatLine{ChatData: c, Time: p.Time})
 			}
 		case wire.TypeChatDeleted:
 			var d wire.ChatDeletedData
 			if json.Unmarshal(p.Data, &d) == nil {
-				lines = slices.DeleteFunc(lines, func(l ChatLine) bool { return l.ID == d.ID })
+				deleted[d.ID] = true
 			}
 		case wire.TypeUserBanned:
 			var b wire.UserBannedData
 			if json.Unmarshal(p.Data, &b) == nil {
-				lines = slices.DeleteFunc(lines, func(l ChatLine) bool { return l.User.ID == b.UserID })
+				banned[b.UserID] = true
 			}
 		}
 	}
+	slices.Reverse(lines)
 	return lines
 }

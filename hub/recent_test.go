@@ -73,3 +73,25 @@ func TestRecentChatShortHistory(t *testing.T) {
 		t.Fatalf("recent chat %q, %v", texts(got), err)
 	}
 }
+
+// BenchmarkRecentChat is a snapshot's cost of its recent chat, in a room
+// whose history is full of chat (the memory broker).
+func BenchmarkRecentChat(b *testing.B) {
+	h, err := hub.New(hub.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Shutdown(b.Context()) })
+	var pos wire.Position
+	for i := range 1000 {
+		if pos, err = h.Publish(b.Context(), "f_bench", wire.TypeChat, chatData(i, "u_1")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if lines, err := h.RecentChat(b.Context(), "f_bench", pos, 50); err != nil || len(lines) != 50 {
+			b.Fatal(len(lines), err)
+		}
+	}
+}
