@@ -1,12 +1,25 @@
 // Sharing the viewer page: the system's share sheet where there is one
 // (phones), else a small menu to copy the link.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { copy } from './ui';
 
 export function ShareButton({ url, title, text }: { url: string; title: string; text: string }) {
   const [open, setOpen] = useState(false);
   const [copied, setCopied] = useState<'' | 'copied' | 'failed'>('');
+  const box = useRef<HTMLDivElement>(null);
+  // The menu closes on Escape, or a click elsewhere.
+  useEffect(() => {
+    if (!open) return;
+    const key = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
+    const click = (e: MouseEvent) => box.current && !box.current.contains(e.target as Node) && setOpen(false);
+    document.addEventListener('keydown', key);
+    document.addEventListener('click', click);
+    return () => {
+      document.removeEventListener('keydown', key);
+      document.removeEventListener('click', click);
+    };
+  }, [open]);
   const share = async () => {
     const nav = navigator as Navigator & { share?: (d: ShareData) => Promise<void>; canShare?: (d: ShareData) => boolean };
     const data = { url, title, text };
@@ -21,7 +34,7 @@ export function ShareButton({ url, title, text }: { url: string; title: string; 
     setOpen((o) => !o);
   };
   return (
-    <div class="share-wrap">
+    <div class="share-wrap" ref={box}>
       <button type="button" class="share-button" onClick={share} aria-expanded={open} data-testid="share">
         Share
       </button>
@@ -32,8 +45,12 @@ export function ShareButton({ url, title, text }: { url: string; title: string; 
             type="button"
             data-testid="share-copy"
             onClick={async () => {
-              setCopied((await copy(url)) ? 'copied' : 'failed');
-              setTimeout(() => setCopied(''), 2500);
+              const ok = await copy(url);
+              setCopied(ok ? 'copied' : 'failed');
+              setTimeout(() => {
+                setCopied('');
+                if (ok) setOpen(false);
+              }, 2500);
             }}
           >
             {copied === 'copied' ? 'Link copied' : copied === 'failed' ? 'Copy failed: select the link' : 'Copy link'}
