@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -306,7 +307,12 @@ func (p *Policy) since(ctx context.Context, rp *roomPolicy, userID string) (time
 		return since, nil
 	}
 	since, err := p.ledger.ChatterSince(ctx, userID)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// No viewer session: a broadcaster's account, which an admin
+		// made; it has nothing to wait for.
+		since = time.Unix(0, 0)
+	case err != nil:
 		return time.Time{}, fmt.Errorf("failed to read the viewer's first session: %w", err)
 	}
 	p.mu.Lock()

@@ -260,3 +260,14 @@ func TestPolicyChatClosesWhenTheFundraiserEnds(t *testing.T) {
 		t.Errorf("the broadcaster's last word after the end: %q", got)
 	}
 }
+
+// TestPolicyNewChattersWaitSparesAccountsWithoutSession: a broadcaster
+// chatting in another's fundraiser has no viewer session to date; the wait
+// is not theirs to serve, and it is no internal error either.
+func TestPolicyNewChattersWaitSparesAccountsWithoutSession(t *testing.T) {
+	l := &ledger{f: store.Fundraiser{ID: "f_1", BroadcasterID: "b_1", ChatWaitSeconds: 600}, bans: map[string]bool{}, since: map[string]time.Time{}}
+	p, _ := newPolicy(l)
+	if got := code(p.Allow(t.Context(), "f_1", "b_2", wire.OpChat)); got != "" {
+		t.Fatalf("another broadcaster chatting: %q", got)
+	}
+}
