@@ -220,10 +220,14 @@ export function getReceipt(donation: string, signal?: AbortSignal): Promise<Dona
   return request<DonationReceipt>('GET', `/donations/${encodeURIComponent(donation)}`, { signal });
 }
 
-/** The newest fundraisers of every status, for the home page. */
+/** For the home page: every live fundraiser, those coming up, and the latest that ended. */
 export async function listAll(signal?: AbortSignal): Promise<Fundraiser[]> {
-  const list = await request<{ items: Fundraiser[] }>('GET', '/fundraisers?limit=60', { signal });
-  return list.items;
+  const lists = await Promise.all(
+    ['status=live&limit=50', 'status=scheduled&limit=30', 'status=ended&limit=6'].map((q) =>
+      request<{ items: Fundraiser[] }>('GET', `/fundraisers?${q}`, { signal }),
+    ),
+  );
+  return lists.flatMap((l) => l.items);
 }
 
 // The broadcaster's calls (the studio). The token only ever travels in the
