@@ -138,6 +138,15 @@ func (h *handlers) HideDonationMessage(ctx context.Context, req HideDonationMess
 	return HideDonationMessage200JSONResponse(recordOut(d)), nil
 }
 
+// UnhideDonationMessage shows a hidden message again.
+func (h *handlers) UnhideDonationMessage(ctx context.Context, req UnhideDonationMessageRequestObject) (UnhideDonationMessageResponseObject, error) {
+	d, err := h.donations.UnhideMessage(ctx, req.Id, req.DonationId)
+	if err != nil {
+		return nil, donationActionProblem(err)
+	}
+	return UnhideDonationMessage200JSONResponse(recordOut(d)), nil
+}
+
 // donationActionProblem answers refusals of actions on one donation.
 func donationActionProblem(err error) error {
 	var pe *donation.ProviderError
@@ -197,6 +206,9 @@ func recordOut(d store.Donation) DonationRecord {
 		CreatedAt:    d.CreatedAt.UTC(),
 		SettledAt:    timePtr(d.SettledAt),
 		RefundedAt:   timePtr(d.RefundedAt),
+	}
+	if d.MessageHidden {
+		r.MessageHidden = &d.MessageHidden
 	}
 	if d.FailureReason != "" {
 		reason := d.FailureReason

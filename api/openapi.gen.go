@@ -172,6 +172,23 @@ func (e StreamStatus) Valid() bool {
 	}
 }
 
+// Ban defines model for Ban.
+type Ban struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When a timeout ends; absent for a ban.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name The banned session's name; empty when unknown.
+	Name   string `json:"name"`
+	UserId string `json:"user_id"`
+}
+
+// BanList defines model for BanList.
+type BanList struct {
+	Items []Ban `json:"items"`
+}
+
 // BroadcasterCreated defines model for BroadcasterCreated.
 type BroadcasterCreated struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -188,10 +205,42 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatMessage A chat message, as in the `chat` event, with the time it was sent.
+type ChatMessage struct {
+	Id   string `json:"id"`
+	Text string `json:"text"`
+
+	// Ts When it was sent (Unix ms).
+	Ts   int64    `json:"ts"`
+	User ChatUser `json:"user"`
+}
+
+// ChatModes defines model for ChatModes.
+type ChatModes struct {
+	DonorsOnly            bool `json:"donors_only"`
+	NewChatterWaitSeconds int  `json:"new_chatter_wait_seconds"`
+}
+
 // ChatSettings defines model for ChatSettings.
 type ChatSettings struct {
+	// Closed The fundraiser has ended, and its chat with it.
+	Closed bool `json:"closed"`
+
+	// DonorsOnly Only viewers who have given may chat.
+	DonorsOnly bool `json:"donors_only"`
+
+	// NewChatterWaitSeconds How old a viewer's browser's first session must be before they may chat; 0 is off.
+	NewChatterWaitSeconds int `json:"new_chatter_wait_seconds"`
+
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
+// ChatUser defines model for ChatUser.
+type ChatUser struct {
+	Badges []string `json:"badges"`
+	Id     string   `json:"id"`
+	Name   string   `json:"name"`
 }
 
 // Country ISO 3166-1 alpha-2 country code.
@@ -331,6 +380,9 @@ type DonationReceipt struct {
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
 
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
+
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
 	Payment    PaymentInfo    `json:"payment"`
@@ -353,6 +405,9 @@ type DonationRecord struct {
 
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
+
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
 
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
@@ -386,11 +441,20 @@ type Fundraiser struct {
 	Id   string `json:"id"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
-	Title      string           `json:"title"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Title     string           `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -407,14 +471,23 @@ type FundraiserCreated struct {
 	IngestUrl string `json:"ingest_url"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
 	Title     string `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserList defines model for FundraiserList.
@@ -437,19 +510,38 @@ type FundraiserSnapshot struct {
 	Milestones []int        `json:"milestones"`
 	Nonprofit  NonprofitRef `json:"nonprofit"`
 
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised *int64 `json:"raised,omitempty"`
+
+	// RecentChat The latest chat messages up to `position` (at most 50, oldest
+	// first), as the room's history still holds them (by default the
+	// last 30 minutes), without deleted messages or banned users'
+	// lines: what a new viewer sees first. Absent when the server
+	// keeps no history.
+	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
-	Title           string           `json:"title"`
+
+	// Thanks The broadcaster's closing thanks; empty until set.
+	Thanks string `json:"thanks"`
+	Title  string `json:"title"`
 
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
 	Totals    Totals     `json:"totals"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -759,6 +851,17 @@ type StreamHealthVideo struct {
 	Width              *int   `json:"width,omitempty"`
 }
 
+// Thanks defines model for Thanks.
+type Thanks struct {
+	Text string `json:"text"`
+}
+
+// Timeout defines model for Timeout.
+type Timeout struct {
+	// DurationSeconds How long the timeout lasts (at most two weeks).
+	DurationSeconds int `json:"duration_seconds"`
+}
+
 // Title A fundraiser's title; not blank, no control characters.
 //
 // Example: 24 hours of speedruns for clean water
@@ -866,6 +969,9 @@ type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
 
+// SetChatModesJSONRequestBody defines body for SetChatModes for application/json ContentType.
+type SetChatModesJSONRequestBody = ChatModes
+
 // CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
 type CreateDonationJSONRequestBody = CreateDonationRequest
 
@@ -877,6 +983,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
+
+// SetThanksJSONRequestBody defines body for SetThanks for application/json ContentType.
+type SetThanksJSONRequestBody = Thanks
+
+// TimeoutUserJSONRequestBody defines body for TimeoutUser for application/json ContentType.
+type TimeoutUserJSONRequestBody = Timeout
 
 // MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
 type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
@@ -913,12 +1025,18 @@ type ServerInterface interface {
 	// GetFundraiser A fundraiser's snapshot, with the stream position it reflects.
 	// (GET /fundraisers/{id})
 	GetFundraiser(ctx echo.Context, id FundraiserID) error
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/bans)
+	ListBans(ctx echo.Context, id FundraiserID) error
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
 	// (DELETE /fundraisers/{id}/bans/{user_id})
 	UnbanUser(ctx echo.Context, id FundraiserID, userId ID) error
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	// (PUT /fundraisers/{id}/bans/{user_id})
 	BanUser(ctx echo.Context, id FundraiserID, userId ID) error
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/chat-modes)
+	SetChatModes(ctx echo.Context, id FundraiserID) error
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	// (DELETE /fundraisers/{id}/chat/{message_id})
 	DeleteChatMessage(ctx echo.Context, id FundraiserID, messageId ID) error
@@ -937,6 +1055,9 @@ type ServerInterface interface {
 	// RefundDonation Refund a succeeded donation in full (admin).
 	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
 	RefundDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/unhide)
+	UnhideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx echo.Context, id FundraiserID) error
@@ -961,6 +1082,15 @@ type ServerInterface interface {
 	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
 	// (GET /fundraisers/{id}/stream/health)
 	GetStreamHealth(ctx echo.Context, id FundraiserID) error
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/test-alert)
+	SendTestAlert(ctx echo.Context, id FundraiserID) error
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/thanks)
+	SetThanks(ctx echo.Context, id FundraiserID) error
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/timeouts/{user_id})
+	TimeoutUser(ctx echo.Context, id FundraiserID, userId ID) error
 	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
 	// (POST /ingest/mediamtx/auth)
 	MediamtxAuth(ctx echo.Context) error
@@ -1092,6 +1222,22 @@ func (w *ServerInterfaceWrapper) GetFundraiser(ctx echo.Context) error {
 	return err
 }
 
+// ListBans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBans(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBans(ctx, id)
+	return err
+}
+
 // UnbanUser converts echo context to params.
 func (w *ServerInterfaceWrapper) UnbanUser(ctx echo.Context) error {
 	var err error
@@ -1137,6 +1283,22 @@ func (w *ServerInterfaceWrapper) BanUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.BanUser(ctx, id, userId)
+	return err
+}
+
+// SetChatModes converts echo context to params.
+func (w *ServerInterfaceWrapper) SetChatModes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetChatModes(ctx, id)
 	return err
 }
 
@@ -1313,6 +1475,30 @@ func (w *ServerInterfaceWrapper) RefundDonation(ctx echo.Context) error {
 	return err
 }
 
+// UnhideDonationMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) UnhideDonationMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "donation_id" -------------
+	var donationId DonationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "donation_id", ctx.Param("donation_id"), &donationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter donation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnhideDonationMessage(ctx, id, donationId)
+	return err
+}
+
 // EndFundraiser converts echo context to params.
 func (w *ServerInterfaceWrapper) EndFundraiser(ctx echo.Context) error {
 	var err error
@@ -1438,6 +1624,62 @@ func (w *ServerInterfaceWrapper) GetStreamHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetStreamHealth(ctx, id)
+	return err
+}
+
+// SendTestAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) SendTestAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendTestAlert(ctx, id)
+	return err
+}
+
+// SetThanks converts echo context to params.
+func (w *ServerInterfaceWrapper) SetThanks(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetThanks(ctx, id)
+	return err
+}
+
+// TimeoutUser converts echo context to params.
+func (w *ServerInterfaceWrapper) TimeoutUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TimeoutUser(ctx, id, userId)
 	return err
 }
 
@@ -1630,11 +1872,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/donations/:id", wrapper.GetReceipt, options.OperationMiddlewares["getReceipt"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/refund", wrapper.RefundDonation, options.OperationMiddlewares["refundDonation"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/hide", wrapper.HideDonationMessage, options.OperationMiddlewares["hideDonationMessage"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/unhide", wrapper.UnhideDonationMessage, options.OperationMiddlewares["unhideDonationMessage"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/shoutouts", wrapper.CreateShoutout, options.OperationMiddlewares["createShoutout"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/goal", wrapper.RaiseGoal, options.OperationMiddlewares["raiseGoal"]...)
 	router.DELETE(options.BaseURL+"/fundraisers/:id/chat/:message_id", wrapper.DeleteChatMessage, options.OperationMiddlewares["deleteChatMessage"]...)
 	router.DELETE(options.BaseURL+"/fundraisers/:id/bans/:user_id", wrapper.UnbanUser, options.OperationMiddlewares["unbanUser"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/bans/:user_id", wrapper.BanUser, options.OperationMiddlewares["banUser"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/timeouts/:user_id", wrapper.TimeoutUser, options.OperationMiddlewares["timeoutUser"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/bans", wrapper.ListBans, options.OperationMiddlewares["listBans"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/chat-modes", wrapper.SetChatModes, options.OperationMiddlewares["setChatModes"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/thanks", wrapper.SetThanks, options.OperationMiddlewares["setThanks"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/test-alert", wrapper.SendTestAlert, options.OperationMiddlewares["sendTestAlert"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/slow-mode", wrapper.SetSlowMode, options.OperationMiddlewares["setSlowMode"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/report.csv", wrapper.GetFundraiserReport, options.OperationMiddlewares["getFundraiserReport"]...)
 	router.GET(options.BaseURL+"/payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
@@ -2133,6 +2381,112 @@ func (response GetFundraiserdefaultApplicationProblemPlusJSONResponse) VisitGetF
 	return err
 }
 
+type ListBansRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type ListBansResponseObject interface {
+	VisitListBansResponse(w http.ResponseWriter) error
+}
+
+type ListBans200JSONResponse BanList
+
+func (response ListBans200JSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans400ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans401ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans403ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans404ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBansdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListBansdefaultApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnbanUserRequestObject struct {
 	Id     FundraiserID `json:"id"`
 	UserId ID           `json:"user_id"`
@@ -2340,6 +2694,113 @@ type BanUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response BanUserdefaultApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModesRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *SetChatModesJSONRequestBody
+}
+
+type SetChatModesResponseObject interface {
+	VisitSetChatModesResponse(w http.ResponseWriter) error
+}
+
+type SetChatModes200JSONResponse ChatSettings
+
+func (response SetChatModes200JSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes400ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes401ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes403ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes404ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetChatModesdefaultApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3030,6 +3491,113 @@ type RefundDonationdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RefundDonationdefaultApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessageRequestObject struct {
+	Id         FundraiserID `json:"id"`
+	DonationId DonationID   `json:"donation_id"`
+}
+
+type UnhideDonationMessageResponseObject interface {
+	VisitUnhideDonationMessageResponse(w http.ResponseWriter) error
+}
+
+type UnhideDonationMessage200JSONResponse DonationRecord
+
+func (response UnhideDonationMessage200JSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage400ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage401ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage403ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage404ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UnhideDonationMessagedefaultApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3956,6 +4524,331 @@ func (response GetStreamHealthdefaultApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type SendTestAlertRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type SendTestAlertResponseObject interface {
+	VisitSendTestAlertResponse(w http.ResponseWriter) error
+}
+
+type SendTestAlert204Response struct {
+}
+
+func (response SendTestAlert204Response) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SendTestAlert400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert400ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert401ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert403ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert404ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlertdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SendTestAlertdefaultApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanksRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *SetThanksJSONRequestBody
+}
+
+type SetThanksResponseObject interface {
+	VisitSetThanksResponse(w http.ResponseWriter) error
+}
+
+type SetThanks200JSONResponse Thanks
+
+func (response SetThanks200JSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks400ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks401ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks403ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks404ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetThanksdefaultApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUserRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	UserId ID           `json:"user_id"`
+	Body   *TimeoutUserJSONRequestBody
+}
+
+type TimeoutUserResponseObject interface {
+	VisitTimeoutUserResponse(w http.ResponseWriter) error
+}
+
+type TimeoutUser204Response struct {
+}
+
+func (response TimeoutUser204Response) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type TimeoutUser400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser400ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser401ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser403ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser404ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser422ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TimeoutUserdefaultApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type MediamtxAuthRequestObject struct {
 	Body *MediamtxAuthJSONRequestBody
 }
@@ -4865,12 +5758,18 @@ type StrictServerInterface interface {
 	// GetFundraiser A fundraiser's snapshot, with the stream position it reflects.
 	// (GET /fundraisers/{id})
 	GetFundraiser(ctx context.Context, request GetFundraiserRequestObject) (GetFundraiserResponseObject, error)
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/bans)
+	ListBans(ctx context.Context, request ListBansRequestObject) (ListBansResponseObject, error)
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
 	// (DELETE /fundraisers/{id}/bans/{user_id})
 	UnbanUser(ctx context.Context, request UnbanUserRequestObject) (UnbanUserResponseObject, error)
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	// (PUT /fundraisers/{id}/bans/{user_id})
 	BanUser(ctx context.Context, request BanUserRequestObject) (BanUserResponseObject, error)
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/chat-modes)
+	SetChatModes(ctx context.Context, request SetChatModesRequestObject) (SetChatModesResponseObject, error)
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	// (DELETE /fundraisers/{id}/chat/{message_id})
 	DeleteChatMessage(ctx context.Context, request DeleteChatMessageRequestObject) (DeleteChatMessageResponseObject, error)
@@ -4889,6 +5788,9 @@ type StrictServerInterface interface {
 	// RefundDonation Refund a succeeded donation in full (admin).
 	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
 	RefundDonation(ctx context.Context, request RefundDonationRequestObject) (RefundDonationResponseObject, error)
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/unhide)
+	UnhideDonationMessage(ctx context.Context, request UnhideDonationMessageRequestObject) (UnhideDonationMessageResponseObject, error)
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx context.Context, request EndFundraiserRequestObject) (EndFundraiserResponseObject, error)
@@ -4913,6 +5815,15 @@ type StrictServerInterface interface {
 	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
 	// (GET /fundraisers/{id}/stream/health)
 	GetStreamHealth(ctx context.Context, request GetStreamHealthRequestObject) (GetStreamHealthResponseObject, error)
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/test-alert)
+	SendTestAlert(ctx context.Context, request SendTestAlertRequestObject) (SendTestAlertResponseObject, error)
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/thanks)
+	SetThanks(ctx context.Context, request SetThanksRequestObject) (SetThanksResponseObject, error)
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/timeouts/{user_id})
+	TimeoutUser(ctx context.Context, request TimeoutUserRequestObject) (TimeoutUserResponseObject, error)
 	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
 	// (POST /ingest/mediamtx/auth)
 	MediamtxAuth(ctx context.Context, request MediamtxAuthRequestObject) (MediamtxAuthResponseObject, error)
@@ -5150,6 +6061,31 @@ func (sh *strictHandler) GetFundraiser(ctx echo.Context, id FundraiserID) error 
 	return nil
 }
 
+// ListBans operation middleware
+func (sh *strictHandler) ListBans(ctx echo.Context, id FundraiserID) error {
+	var request ListBansRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBans(ctx.Request().Context(), request.(ListBansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBansResponseObject); ok {
+		return validResponse.VisitListBansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UnbanUser operation middleware
 func (sh *strictHandler) UnbanUser(ctx echo.Context, id FundraiserID, userId ID) error {
 	var request UnbanUserRequestObject
@@ -5196,6 +6132,54 @@ func (sh *strictHandler) BanUser(ctx echo.Context, id FundraiserID, userId ID) e
 		return err
 	} else if validResponse, ok := response.(BanUserResponseObject); ok {
 		return validResponse.VisitBanUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetChatModes operation middleware
+func (sh *strictHandler) SetChatModes(ctx echo.Context, id FundraiserID) error {
+	var request SetChatModesRequestObject
+
+	request.Id = id
+
+	var body SetChatModesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetChatModes(ctx.Request().Context(), request.(SetChatModesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetChatModes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetChatModesResponseObject); ok {
+		return validResponse.VisitSetChatModesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5375,6 +6359,32 @@ func (sh *strictHandler) RefundDonation(ctx echo.Context, id FundraiserID, donat
 		return err
 	} else if validResponse, ok := response.(RefundDonationResponseObject); ok {
 		return validResponse.VisitRefundDonationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnhideDonationMessage operation middleware
+func (sh *strictHandler) UnhideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error {
+	var request UnhideDonationMessageRequestObject
+
+	request.Id = id
+	request.DonationId = donationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnhideDonationMessage(ctx.Request().Context(), request.(UnhideDonationMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnhideDonationMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnhideDonationMessageResponseObject); ok {
+		return validResponse.VisitUnhideDonationMessageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5644,6 +6654,128 @@ func (sh *strictHandler) GetStreamHealth(ctx echo.Context, id FundraiserID) erro
 		return err
 	} else if validResponse, ok := response.(GetStreamHealthResponseObject); ok {
 		return validResponse.VisitGetStreamHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendTestAlert operation middleware
+func (sh *strictHandler) SendTestAlert(ctx echo.Context, id FundraiserID) error {
+	var request SendTestAlertRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendTestAlert(ctx.Request().Context(), request.(SendTestAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendTestAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendTestAlertResponseObject); ok {
+		return validResponse.VisitSendTestAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetThanks operation middleware
+func (sh *strictHandler) SetThanks(ctx echo.Context, id FundraiserID) error {
+	var request SetThanksRequestObject
+
+	request.Id = id
+
+	var body SetThanksJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetThanks(ctx.Request().Context(), request.(SetThanksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetThanks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetThanksResponseObject); ok {
+		return validResponse.VisitSetThanksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TimeoutUser operation middleware
+func (sh *strictHandler) TimeoutUser(ctx echo.Context, id FundraiserID, userId ID) error {
+	var request TimeoutUserRequestObject
+
+	request.Id = id
+	request.UserId = userId
+
+	var body TimeoutUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TimeoutUser(ctx.Request().Context(), request.(TimeoutUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TimeoutUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TimeoutUserResponseObject); ok {
+		return validResponse.VisitTimeoutUserResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/givelive/givelive/hub"
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/auth"
 	"github.com/givelive/givelive/internal/donation"
@@ -38,6 +39,17 @@ const (
 // position. The hub implements it; a room is a fundraiser id.
 type Rooms interface {
 	Position(ctx context.Context, room string) (wire.Position, error)
+}
+
+// ChatHistory is the part of the hub that remembers a room's latest chat.
+type ChatHistory interface {
+	RecentChat(ctx context.Context, room string, pos wire.Position, n int) ([]hub.ChatLine, error)
+}
+
+// Audience is the part of the hub that knows how many viewers watch a
+// room; ok is false when this node does not know.
+type Audience interface {
+	Viewers(room string) (n int64, ok bool)
 }
 
 // RateLimit configures the per-client-IP token bucket on /api/v1.
@@ -82,6 +94,11 @@ type Config struct {
 	// every room at the empty position {"", 0}, which clients treat as
 	// "re-read the snapshot after subscribing".
 	Rooms Rooms
+	// Chat gives the latest chat lines a snapshot shows a new viewer. Nil
+	// leaves recent_chat out of snapshots.
+	Chat ChatHistory
+	// Audience counts a room's viewers for lists. Nil leaves viewers out.
+	Audience Audience
 	// Streams is each fundraiser's stream status: snapshots show it,
 	// ending a fundraiser stops its stream, and the mediamtx hook sets it.
 	// Nil shows every stream offline (and the hook answers 500).
@@ -265,6 +282,8 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		auth:      s.cfg.Auth,
 		donations: s.cfg.Donations,
 		rooms:     s.cfg.Rooms,
+		chat:      s.cfg.Chat,
+		audience:  s.cfg.Audience,
 		streams:   s.cfg.Streams,
 		health:    s.cfg.StreamHealth,
 		origin:    s.origin,
@@ -295,6 +314,8 @@ type handlers struct {
 	auth      *auth.Service
 	donations *donation.Service
 	rooms     Rooms
+	chat      ChatHistory
+	audience  Audience
 	streams   Streams
 	health    StreamHealthSource
 	origin    origin

@@ -67,6 +67,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, ws, ident)
 	c.addr, counted = addr, false // released when the connection ends
+	c.role = requestRole(r)
 	h.addConn(c)
 	if h.closing.Load() { // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")

@@ -22,6 +22,7 @@ type Conn struct {
 	id     uint64
 	addr   string // client address key, counted in hub.addrs
 	ident  Identity
+	role   string          // what the handshake declared (see RoleViewer); set before serving
 	ctx    context.Context // cancelled when the connection ends
 	cancel context.CancelFunc
 

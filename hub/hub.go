@@ -285,6 +285,9 @@ func (h *Hub) HandlePublication(roomID string, p Publication) {
 	if r == nil || len(r.subs) == 0 {
 		return
 	}
+	if p.Type == wire.TypeViewers {
+		r.noteViewers(p) // for Hub.Viewers (viewers.go)
+	}
 	ev := &event{
 		room:        roomID,
 		typ:         p.Type,

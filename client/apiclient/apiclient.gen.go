@@ -173,6 +173,23 @@ func (e StreamStatus) Valid() bool {
 	}
 }
 
+// Ban defines model for Ban.
+type Ban struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When a timeout ends; absent for a ban.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name The banned session's name; empty when unknown.
+	Name   string `json:"name"`
+	UserId string `json:"user_id"`
+}
+
+// BanList defines model for BanList.
+type BanList struct {
+	Items []Ban `json:"items"`
+}
+
 // BroadcasterCreated defines model for BroadcasterCreated.
 type BroadcasterCreated struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -189,10 +206,42 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatMessage A chat message, as in the `chat` event, with the time it was sent.
+type ChatMessage struct {
+	Id   string `json:"id"`
+	Text string `json:"text"`
+
+	// Ts When it was sent (Unix ms).
+	Ts   int64    `json:"ts"`
+	User ChatUser `json:"user"`
+}
+
+// ChatModes defines model for ChatModes.
+type ChatModes struct {
+	DonorsOnly            bool `json:"donors_only"`
+	NewChatterWaitSeconds int  `json:"new_chatter_wait_seconds"`
+}
+
 // ChatSettings defines model for ChatSettings.
 type ChatSettings struct {
+	// Closed The fundraiser has ended, and its chat with it.
+	Closed bool `json:"closed"`
+
+	// DonorsOnly Only viewers who have given may chat.
+	DonorsOnly bool `json:"donors_only"`
+
+	// NewChatterWaitSeconds How old a viewer's browser's first session must be before they may chat; 0 is off.
+	NewChatterWaitSeconds int `json:"new_chatter_wait_seconds"`
+
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
+// ChatUser defines model for ChatUser.
+type ChatUser struct {
+	Badges []string `json:"badges"`
+	Id     string   `json:"id"`
+	Name   string   `json:"name"`
 }
 
 // Country ISO 3166-1 alpha-2 country code.
@@ -332,6 +381,9 @@ type DonationReceipt struct {
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
 
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
+
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
 	Payment    PaymentInfo    `json:"payment"`
@@ -354,6 +406,9 @@ type DonationRecord struct {
 
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
+
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
 
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
@@ -387,11 +442,20 @@ type Fundraiser struct {
 	Id   string `json:"id"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
-	Title      string           `json:"title"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Title     string           `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -408,14 +472,23 @@ type FundraiserCreated struct {
 	IngestUrl string `json:"ingest_url"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
 	Title     string `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserList defines model for FundraiserList.
@@ -438,19 +511,38 @@ type FundraiserSnapshot struct {
 	Milestones []int        `json:"milestones"`
 	Nonprofit  NonprofitRef `json:"nonprofit"`
 
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised *int64 `json:"raised,omitempty"`
+
+	// RecentChat The latest chat messages up to `position` (at most 50, oldest
+	// first), as the room's history still holds them (by default the
+	// last 30 minutes), without deleted messages or banned users'
+	// lines: what a new viewer sees first. Absent when the server
+	// keeps no history.
+	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
-	Title           string           `json:"title"`
+
+	// Thanks The broadcaster's closing thanks; empty until set.
+	Thanks string `json:"thanks"`
+	Title  string `json:"title"`
 
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
 	Totals    Totals     `json:"totals"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -760,6 +852,17 @@ type StreamHealthVideo struct {
 	Width              *int   `json:"width,omitempty"`
 }
 
+// Thanks defines model for Thanks.
+type Thanks struct {
+	Text string `json:"text"`
+}
+
+// Timeout defines model for Timeout.
+type Timeout struct {
+	// DurationSeconds How long the timeout lasts (at most two weeks).
+	DurationSeconds int `json:"duration_seconds"`
+}
+
 // Title A fundraiser's title; not blank, no control characters.
 //
 // Example: 24 hours of speedruns for clean water
@@ -867,6 +970,9 @@ type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
 
+// SetChatModesJSONRequestBody defines body for SetChatModes for application/json ContentType.
+type SetChatModesJSONRequestBody = ChatModes
+
 // CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
 type CreateDonationJSONRequestBody = CreateDonationRequest
 
@@ -878,6 +984,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
+
+// SetThanksJSONRequestBody defines body for SetThanks for application/json ContentType.
+type SetThanksJSONRequestBody = Thanks
+
+// TimeoutUserJSONRequestBody defines body for TimeoutUser for application/json ContentType.
+type TimeoutUserJSONRequestBody = Timeout
 
 // MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
 type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
@@ -1039,7 +1151,15 @@ type ClientInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiser(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	//
+	// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+	ListBans(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Lifts the viewer's ban and any ban that holds against their browser;
+	// viewers get `user.unbanned` for each user freed.
 	//
 	// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
 	UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1047,11 +1167,39 @@ type ClientInterface interface {
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	//
 	// Viewers get `user.banned`; the user's later chat and sticker commands
-	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-	// ban themselves (422).
+	// are refused with `banned`. The ban also holds against the viewer's
+	// other sessions from the same browser (see `POST /sessions`), and
+	// lasts until lifted; it replaces a running timeout. Banning twice is
+	// fine. A broadcaster cannot ban themselves (422).
 	//
 	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 	BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetChatModesWithBody Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModes(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	//
@@ -1132,8 +1280,10 @@ type ClientInterface interface {
 
 	// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
 	//
-	// The message is blanked for good and viewers get `donation.hidden`
-	// (an addition to the v1 events) so they blank it where they show it.
+	// The message is blanked and viewers get `donation.hidden` (an addition
+	// to the v1 events) so they blank it where they show it, until the
+	// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+	// donor's words all along.
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
 	HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1146,6 +1296,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 	RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	//
+	// The message shows again, moderated as when it was given, and viewers
+	// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+	// addition to the v1 events). A message that is not hidden is left as
+	// it is.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+	UnhideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
@@ -1220,7 +1380,7 @@ type ClientInterface interface {
 	// SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1230,7 +1390,7 @@ type ClientInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1251,6 +1411,62 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
 	GetStreamHealth(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	//
+	// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+	// message}`): overlays show it like a donation's alert, so a streamer
+	// can set up OBS; nothing is recorded or counted, and the viewer page
+	// ignores it.
+	//
+	// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+	SendTestAlert(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanks(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TimeoutUserWithBody Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithBody(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUser(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MediamtxAuthWithBody mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -1395,6 +1611,13 @@ type ClientInterface interface {
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -1408,6 +1631,13 @@ type ClientInterface interface {
 	// like chat text (control characters and invisible characters that
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
+	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1566,7 +1796,25 @@ func (c *Client) GetFundraiser(ctx context.Context, id FundraiserID, reqEditors 
 	return c.Client.Do(req)
 }
 
-// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+//
+// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+func (c *Client) ListBans(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBansRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Lifts the viewer's ban and any ban that holds against their browser;
+// viewers get `user.unbanned` for each user freed.
 //
 // Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
 func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1584,12 +1832,60 @@ func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqE
 // BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 //
 // Viewers get `user.banned`; the user's later chat and sticker commands
-// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-// ban themselves (422).
+// are refused with `banned`. The ban also holds against the viewer's
+// other sessions from the same browser (see `POST /sessions`), and
+// lasts until lifted; it replaces a running timeout. Banning twice is
+// fine. A broadcaster cannot ban themselves (422).
 //
 // Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 func (c *Client) BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBanUserRequest(c.Server, id, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetChatModesWithBody Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *Client) SetChatModesWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetChatModesRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *Client) SetChatModes(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetChatModesRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1729,8 +2025,10 @@ func (c *Client) GetDonation(ctx context.Context, id FundraiserID, donationId Do
 
 // HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
 //
-// The message is blanked for good and viewers get `donation.hidden`
-// (an addition to the v1 events) so they blank it where they show it.
+// The message is blanked and viewers get `donation.hidden` (an addition
+// to the v1 events) so they blank it where they show it, until the
+// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+// donor's words all along.
 //
 // Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
 func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1754,6 +2052,26 @@ func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donat
 // Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 func (c *Client) RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefundDonationRequest(c.Server, id, donationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+//
+// The message shows again, moderated as when it was given, and viewers
+// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+// addition to the v1 events). A message that is not hidden is left as
+// it is.
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+func (c *Client) UnhideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnhideDonationMessageRequest(c.Server, id, donationId)
 	if err != nil {
 		return nil, err
 	}
@@ -1917,7 +2235,7 @@ func (c *Client) CreateShoutout(ctx context.Context, id FundraiserID, body Creat
 // SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1937,7 +2255,7 @@ func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, conte
 // SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1969,6 +2287,112 @@ func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowM
 // Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
 func (c *Client) GetStreamHealth(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStreamHealthRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+//
+// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+// message}`): overlays show it like a donation's alert, so a streamer
+// can set up OBS; nothing is recorded or counted, and the viewer page
+// ignores it.
+//
+// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+func (c *Client) SendTestAlert(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTestAlertRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *Client) SetThanksWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetThanksRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *Client) SetThanks(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetThanksRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TimeoutUserWithBody Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *Client) TimeoutUserWithBody(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTimeoutUserRequestWithBody(c.Server, id, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *Client) TimeoutUser(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTimeoutUserRequest(c.Server, id, userId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2252,6 +2676,13 @@ func (c *Client) ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn)
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
 //
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -2275,6 +2706,13 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 // like chat text (control characters and invisible characters that
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
+//
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2544,6 +2982,40 @@ func NewGetFundraiserRequest(server string, id FundraiserID) (*http.Request, err
 	return req, nil
 }
 
+// NewListBansRequest constructs an http.Request for the ListBans method
+func NewListBansRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/bans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewUnbanUserRequest constructs an http.Request for the UnbanUser method
 func NewUnbanUserRequest(server string, id FundraiserID, userId ID) (*http.Request, error) {
 	var err error
@@ -2622,6 +3094,53 @@ func NewBanUserRequest(server string, id FundraiserID, userId ID) (*http.Request
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSetChatModesRequest calls the generic SetChatModes builder with application/json body
+func NewSetChatModesRequest(server string, id FundraiserID, body SetChatModesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetChatModesRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetChatModesRequestWithBody constructs an http.Request for the SetChatModes method, with any body, and a specified content type
+func NewSetChatModesRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/chat-modes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2918,6 +3437,47 @@ func NewRefundDonationRequest(server string, id FundraiserID, donationId Donatio
 	}
 
 	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s/refund", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnhideDonationMessageRequest constructs an http.Request for the UnhideDonationMessage method
+func NewUnhideDonationMessageRequest(server string, id FundraiserID, donationId DonationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "donation_id", donationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s/unhide", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3242,6 +3802,141 @@ func NewGetStreamHealthRequest(server string, id FundraiserID) (*http.Request, e
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSendTestAlertRequest constructs an http.Request for the SendTestAlert method
+func NewSendTestAlertRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/test-alert", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetThanksRequest calls the generic SetThanks builder with application/json body
+func NewSetThanksRequest(server string, id FundraiserID, body SetThanksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetThanksRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetThanksRequestWithBody constructs an http.Request for the SetThanks method, with any body, and a specified content type
+func NewSetThanksRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/thanks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTimeoutUserRequest calls the generic TimeoutUser builder with application/json body
+func NewTimeoutUserRequest(server string, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTimeoutUserRequestWithBody(server, id, userId, "application/json", bodyReader)
+}
+
+// NewTimeoutUserRequestWithBody constructs an http.Request for the TimeoutUser method, with any body, and a specified content type
+func NewTimeoutUserRequestWithBody(server string, id FundraiserID, userId ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/timeouts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3725,7 +4420,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiserWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserResponse, error)
 
-	// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBansWithResponse The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+	ListBansWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*ListBansResponse, error)
+
+	// UnbanUserWithResponse Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Lifts the viewer's ban and any ban that holds against their browser;
+	// viewers get `user.unbanned` for each user freed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3735,13 +4440,41 @@ type ClientWithResponsesInterface interface {
 	// BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	//
 	// Viewers get `user.banned`; the user's later chat and sticker commands
-	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-	// ban themselves (422).
+	// are refused with `banned`. The ban also holds against the viewer's
+	// other sessions from the same browser (see `POST /sessions`), and
+	// lasts until lifted; it replaces a running timeout. Banning twice is
+	// fine. A broadcaster cannot ban themselves (422).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 	BanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*BanUserResponse, error)
+
+	// SetChatModesWithBodyWithResponse Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error)
+
+	// SetChatModesWithResponse Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithResponse(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error)
 
 	// DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	//
@@ -3828,8 +4561,10 @@ type ClientWithResponsesInterface interface {
 
 	// HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
 	//
-	// The message is blanked for good and viewers get `donation.hidden`
-	// (an addition to the v1 events) so they blank it where they show it.
+	// The message is blanked and viewers get `donation.hidden` (an addition
+	// to the v1 events) so they blank it where they show it, until the
+	// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+	// donor's words all along.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3846,6 +4581,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 	RefundDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*RefundDonationResponse, error)
+
+	// UnhideDonationMessageWithResponse Show a hidden message again (its broadcaster or an admin).
+	//
+	// The message shows again, moderated as when it was given, and viewers
+	// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+	// addition to the v1 events). A message that is not hidden is left as
+	// it is.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+	UnhideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*UnhideDonationMessageResponse, error)
 
 	// EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
@@ -3928,7 +4675,7 @@ type ClientWithResponsesInterface interface {
 	// SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3938,7 +4685,7 @@ type ClientWithResponsesInterface interface {
 	// SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3961,6 +4708,64 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
 	GetStreamHealthWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetStreamHealthResponse, error)
+
+	// SendTestAlertWithResponse Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	//
+	// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+	// message}`): overlays show it like a donation's alert, so a streamer
+	// can set up OBS; nothing is recorded or counted, and the viewer page
+	// ignores it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+	SendTestAlertWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*SendTestAlertResponse, error)
+
+	// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetThanksResponse, error)
+
+	// SetThanksWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithResponse(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*SetThanksResponse, error)
+
+	// TimeoutUserWithBodyWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithBodyWithResponse(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error)
+
+	// TimeoutUserWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithResponse(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error)
 
 	// MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -4115,6 +4920,13 @@ type ClientWithResponsesInterface interface {
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -4128,6 +4940,13 @@ type ClientWithResponsesInterface interface {
 	// like chat text (control characters and invisible characters that
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
+	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4542,6 +5361,89 @@ func (r GetFundraiserResponse) ContentType() string {
 	return ""
 }
 
+// ListBansResponse401Headers the declared response headers of an HTTP 401 response for ListBans
+type ListBansResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListBansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BanList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListBansResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBansResponse) GetJSON200() *BanList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBansResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBansResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UnbanUserResponse401Headers the declared response headers of an HTTP 401 response for UnbanUser
 type UnbanUserResponse401Headers struct {
 	WWWAuthenticate *string
@@ -4695,6 +5597,89 @@ func (r BanUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BanUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetChatModesResponse401Headers the declared response headers of an HTTP 401 response for SetChatModes
+type SetChatModesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetChatModesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetChatModesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetChatModesResponse) GetJSON200() *ChatSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetChatModesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetChatModesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetChatModesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetChatModesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5207,6 +6192,89 @@ func (r RefundDonationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefundDonationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnhideDonationMessageResponse401Headers the declared response headers of an HTTP 401 response for UnhideDonationMessage
+type UnhideDonationMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UnhideDonationMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnhideDonationMessageResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnhideDonationMessageResponse) GetJSON200() *DonationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnhideDonationMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnhideDonationMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnhideDonationMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnhideDonationMessageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5892,6 +6960,248 @@ func (r GetStreamHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetStreamHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendTestAlertResponse401Headers the declared response headers of an HTTP 401 response for SendTestAlert
+type SendTestAlertResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SendTestAlertResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendTestAlertResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SendTestAlertResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendTestAlertResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendTestAlertResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendTestAlertResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetThanksResponse401Headers the declared response headers of an HTTP 401 response for SetThanks
+type SetThanksResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetThanksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Thanks
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetThanksResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetThanksResponse) GetJSON200() *Thanks {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetThanksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetThanksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetThanksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetThanksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TimeoutUserResponse401Headers the declared response headers of an HTTP 401 response for TimeoutUser
+type TimeoutUserResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type TimeoutUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TimeoutUserResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TimeoutUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TimeoutUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TimeoutUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TimeoutUserResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6736,7 +8046,23 @@ func (c *ClientWithResponses) GetFundraiserWithResponse(ctx context.Context, id 
 	return ParseGetFundraiserResponse(rsp)
 }
 
-// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+// ListBansWithResponse The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+func (c *ClientWithResponses) ListBansWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*ListBansResponse, error) {
+	rsp, err := c.ListBans(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBansResponse(rsp)
+}
+
+// UnbanUserWithResponse Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Lifts the viewer's ban and any ban that holds against their browser;
+// viewers get `user.unbanned` for each user freed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6752,8 +8078,10 @@ func (c *ClientWithResponses) UnbanUserWithResponse(ctx context.Context, id Fund
 // BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 //
 // Viewers get `user.banned`; the user's later chat and sticker commands
-// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-// ban themselves (422).
+// are refused with `banned`. The ban also holds against the viewer's
+// other sessions from the same browser (see `POST /sessions`), and
+// lasts until lifted; it replaces a running timeout. Banning twice is
+// fine. A broadcaster cannot ban themselves (422).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6764,6 +8092,44 @@ func (c *ClientWithResponses) BanUserWithResponse(ctx context.Context, id Fundra
 		return nil, err
 	}
 	return ParseBanUserResponse(rsp)
+}
+
+// SetChatModesWithBodyWithResponse Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *ClientWithResponses) SetChatModesWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error) {
+	rsp, err := c.SetChatModesWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetChatModesResponse(rsp)
+}
+
+// SetChatModesWithResponse Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *ClientWithResponses) SetChatModesWithResponse(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error) {
+	rsp, err := c.SetChatModes(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetChatModesResponse(rsp)
 }
 
 // DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
@@ -6881,8 +8247,10 @@ func (c *ClientWithResponses) GetDonationWithResponse(ctx context.Context, id Fu
 
 // HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
 //
-// The message is blanked for good and viewers get `donation.hidden`
-// (an addition to the v1 events) so they blank it where they show it.
+// The message is blanked and viewers get `donation.hidden` (an addition
+// to the v1 events) so they blank it where they show it, until the
+// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+// donor's words all along.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6910,6 +8278,24 @@ func (c *ClientWithResponses) RefundDonationWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseRefundDonationResponse(rsp)
+}
+
+// UnhideDonationMessageWithResponse Show a hidden message again (its broadcaster or an admin).
+//
+// The message shows again, moderated as when it was given, and viewers
+// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+// addition to the v1 events). A message that is not hidden is left as
+// it is.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+func (c *ClientWithResponses) UnhideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*UnhideDonationMessageResponse, error) {
+	rsp, err := c.UnhideDonationMessage(ctx, id, donationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnhideDonationMessageResponse(rsp)
 }
 
 // EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
@@ -7041,7 +8427,7 @@ func (c *ClientWithResponses) CreateShoutoutWithResponse(ctx context.Context, id
 // SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7057,7 +8443,7 @@ func (c *ClientWithResponses) SetSlowModeWithBodyWithResponse(ctx context.Contex
 // SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7091,6 +8477,94 @@ func (c *ClientWithResponses) GetStreamHealthWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseGetStreamHealthResponse(rsp)
+}
+
+// SendTestAlertWithResponse Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+//
+// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+// message}`): overlays show it like a donation's alert, so a streamer
+// can set up OBS; nothing is recorded or counted, and the viewer page
+// ignores it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+func (c *ClientWithResponses) SendTestAlertWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*SendTestAlertResponse, error) {
+	rsp, err := c.SendTestAlert(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTestAlertResponse(rsp)
+}
+
+// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *ClientWithResponses) SetThanksWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetThanksResponse, error) {
+	rsp, err := c.SetThanksWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetThanksResponse(rsp)
+}
+
+// SetThanksWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *ClientWithResponses) SetThanksWithResponse(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*SetThanksResponse, error) {
+	rsp, err := c.SetThanks(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetThanksResponse(rsp)
+}
+
+// TimeoutUserWithBodyWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *ClientWithResponses) TimeoutUserWithBodyWithResponse(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error) {
+	rsp, err := c.TimeoutUserWithBody(ctx, id, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTimeoutUserResponse(rsp)
+}
+
+// TimeoutUserWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *ClientWithResponses) TimeoutUserWithResponse(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error) {
+	rsp, err := c.TimeoutUser(ctx, id, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTimeoutUserResponse(rsp)
 }
 
 // MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
@@ -7324,6 +8798,13 @@ func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, reqEd
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
 //
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -7343,6 +8824,13 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 // like chat text (control characters and invisible characters that
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
+//
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7690,6 +9178,80 @@ func ParseGetFundraiserResponse(rsp *http.Response) (*GetFundraiserResponse, err
 	return response, nil
 }
 
+// ParseListBansResponse parses an HTTP response from a ListBansWithResponse call
+func ParseListBansResponse(rsp *http.Response) (*ListBansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BanList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListBansResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUnbanUserResponse parses an HTTP response from a UnbanUserWithResponse call
 func ParseUnbanUserResponse(rsp *http.Response) (*UnbanUserResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7824,6 +9386,80 @@ func ParseBanUserResponse(rsp *http.Response) (*BanUserResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers BanUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetChatModesResponse parses an HTTP response from a SetChatModesWithResponse call
+func ParseSetChatModesResponse(rsp *http.Response) (*SetChatModesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetChatModesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetChatModesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8282,6 +9918,80 @@ func ParseRefundDonationResponse(rsp *http.Response) (*RefundDonationResponse, e
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RefundDonationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnhideDonationMessageResponse parses an HTTP response from a UnhideDonationMessageWithResponse call
+func ParseUnhideDonationMessageResponse(rsp *http.Response) (*UnhideDonationMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnhideDonationMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnhideDonationMessageResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8898,6 +10608,227 @@ func ParseGetStreamHealthResponse(rsp *http.Response) (*GetStreamHealthResponse,
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetStreamHealthResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendTestAlertResponse parses an HTTP response from a SendTestAlertWithResponse call
+func ParseSendTestAlertResponse(rsp *http.Response) (*SendTestAlertResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendTestAlertResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SendTestAlertResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetThanksResponse parses an HTTP response from a SetThanksWithResponse call
+func ParseSetThanksResponse(rsp *http.Response) (*SetThanksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetThanksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Thanks
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetThanksResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTimeoutUserResponse parses an HTTP response from a TimeoutUserWithResponse call
+func ParseTimeoutUserResponse(rsp *http.Response) (*TimeoutUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TimeoutUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TimeoutUserResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

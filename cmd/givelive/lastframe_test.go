@@ -123,10 +123,10 @@ func TestViewersSeeTheLastFrame(t *testing.T) {
 	// The server cut the encoder off at once: what it had taken by then,
 	// frames made up to a moment before the end, plays out.
 	p.stop(t, true)
-	b.waitFor(t, "the ended card", `document.querySelector('[data-testid=offline]')?.textContent.includes('ended')`, 30*time.Second)
+	b.waitFor(t, "the final page", `document.querySelector('[data-testid=final]')`, 30*time.Second)
 	check("the fundraiser ended", ended-500+slack)
-	if got := evaluate[string](t, b, `document.querySelector('[data-testid=offline]').textContent`); !strings.Contains(got, "Thank you") {
-		t.Fatalf("ended card %q", got)
+	if got := evaluate[string](t, b, `document.querySelector('[data-testid=final]').textContent`); !strings.Contains(got, "Thank you") || !strings.Contains(got, "has ended") {
+		t.Fatalf("final page %q", got)
 	}
 	b.screenshot(t, "2-ended-after-the-last-frame")
 }

@@ -194,6 +194,8 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Webhooks:       webhooks,
 		Auth:           tokens,
 		Rooms:          rooms,
+		Chat:           rooms,
+		Audience:       rooms,
 		Streams:        tracker,
 		StreamHealth:   med,
 		MediaMTXSecret: cfg.MediaMTXSecret,
@@ -219,7 +221,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, log), routeHLS(med.hls, med.routeAPI(srv.Handler())))),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, med.routeAPI(srv.Handler())))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

@@ -327,6 +327,9 @@ func (s *Service) charge(ctx context.Context, f store.Fundraiser, d store.Donati
 func (s *Service) settled(d store.Donation) {
 	if d.Status == store.DonationSucceeded && d.UserID != "" {
 		s.donors.add(d.FundraiserID, d.UserID, d.Anonymous)
+		if s.cfg.Policy != nil {
+			s.cfg.Policy.Donated(d.FundraiserID, d.UserID)
+		}
 	}
 	if d.Status == store.DonationRefunded && d.UserID != "" {
 		s.donors.forget(d.FundraiserID, d.UserID)

@@ -19,6 +19,10 @@ export interface Fundraiser {
   started_at: string | null;
   ended_at: string | null;
   milestones: number[];
+  /** In lists only: the amount raised, whether video arrives now, and (where known) viewers. */
+  raised?: number;
+  on_air?: boolean;
+  viewers?: number;
 }
 
 export interface Totals {
@@ -56,12 +60,29 @@ export interface Position {
   offset: number;
 }
 
+/** The rules a chat message meets (the snapshot's chat, the chat.settings event). */
+export interface ChatSettings {
+  slow_mode_seconds: number;
+  donors_only: boolean;
+  new_chatter_wait_seconds: number;
+  closed: boolean;
+}
+
+export interface ChatMessage {
+  id: string;
+  user: { id: string; name: string; badges: string[] };
+  text: string;
+  ts: number;
+}
+
 export interface Snapshot extends Fundraiser {
   totals: Totals;
   stream: StreamState;
   recent_donations: Donation[];
   top_donors: TopDonor[];
-  chat: { slow_mode_seconds: number };
+  chat: ChatSettings;
+  thanks: string;
+  recent_chat?: ChatMessage[];
   position: Position;
 }
 
@@ -199,9 +220,14 @@ export function getReceipt(donation: string, signal?: AbortSignal): Promise<Dona
   return request<DonationReceipt>('GET', `/donations/${encodeURIComponent(donation)}`, { signal });
 }
 
-export async function listLive(signal?: AbortSignal): Promise<Fundraiser[]> {
-  const list = await request<{ items: Fundraiser[] }>('GET', '/fundraisers?status=live&limit=50', { signal });
-  return list.items;
+/** For the home page: every live fundraiser, those coming up, and the latest that ended. */
+export async function listAll(signal?: AbortSignal): Promise<Fundraiser[]> {
+  const lists = await Promise.all(
+    ['status=live&limit=50', 'status=scheduled&limit=30', 'status=ended&limit=6'].map((q) =>
+      request<{ items: Fundraiser[] }>('GET', `/fundraisers?${q}`, { signal }),
+    ),
+  );
+  return lists.flatMap((l) => l.items);
 }
 
 // The broadcaster's calls (the studio). The token only ever travels in the
@@ -225,6 +251,8 @@ export interface DonationRecord {
   amount: number;
   currency: string;
   message: string;
+  /** The broadcaster hid the message; it can be shown again. */
+  message_hidden?: boolean;
   anonymous: boolean;
   created_at: string;
 }
@@ -294,6 +322,10 @@ export function hideMessage(token: string, id: string, donation: string): Promis
   return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/hide`), { token });
 }
 
+export function unhideMessage(token: string, id: string, donation: string): Promise<DonationRecord> {
+  return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/unhide`), { token });
+}
+
 /** raiseGoal raises (never lowers) the goal; the room hears a fundraiser event. */
 export function raiseGoal(token: string, id: string, goal: Money): Promise<Fundraiser> {
   return request('PUT', path(id, '/goal'), { token, body: goal });
@@ -305,6 +337,38 @@ export function deleteChat(token: string, id: string, message: string): Promise<
 
 export function banUser(token: string, id: string, user: string): Promise<unknown> {
   return request('PUT', path(id, `/bans/${encodeURIComponent(user)}`), { token });
+}
+
+export function unbanUser(token: string, id: string, user: string): Promise<unknown> {
+  return request('DELETE', path(id, `/bans/${encodeURIComponent(user)}`), { token });
+}
+
+export function timeoutUser(token: string, id: string, user: string, seconds: number): Promise<unknown> {
+  return request('PUT', path(id, `/timeouts/${encodeURIComponent(user)}`), { token, body: { duration_seconds: seconds } });
+}
+
+export interface Ban {
+  user_id: string;
+  name: string;
+  created_at: string;
+  expires_at?: string;
+}
+
+export async function listBans(token: string, id: string, signal?: AbortSignal): Promise<Ban[]> {
+  const list = await request<{ items: Ban[] }>('GET', path(id, '/bans'), { token, signal });
+  return list.items;
+}
+
+export function setChatModes(token: string, id: string, modes: { donors_only: boolean; new_chatter_wait_seconds: number }): Promise<ChatSettings> {
+  return request('PUT', path(id, '/chat-modes'), { token, body: modes });
+}
+
+export function setThanks(token: string, id: string, text: string): Promise<{ text: string }> {
+  return request('PUT', path(id, '/thanks'), { token, body: { text } });
+}
+
+export function sendTestAlert(token: string, id: string): Promise<unknown> {
+  return request('POST', path(id, '/test-alert'), { token });
 }
 
 export function setSlowMode(token: string, id: string, seconds: number): Promise<{ seconds: number }> {

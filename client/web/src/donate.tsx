@@ -345,7 +345,8 @@ export function DonateForm(props: Props) {
           aria-label={`Other amount in ${currency}`}
           data-testid="amount"
           value={custom}
-          onFocus={() => custom === '' && setPreset(null)}
+          // A click picks "Other"; tabbing through (keyboard) keeps the preset.
+          onClick={() => custom === '' && setPreset(null)}
           onInput={(e) => {
             setPreset(null);
             setCustom(e.currentTarget.value);

@@ -23,6 +23,13 @@ interface Props {
   /** Changes whenever the stream goes live again: the player starts over. */
   gen: number;
   clock: RefObject<PlaybackClock>;
+  // --- issue 16 (player chrome): the page's own controls (player-chrome.tsx)
+  // get the video element here, and the browser's controls stay off.
+  videoRef?: RefObject<HTMLVideoElement | null>;
+  nativeControls?: boolean;
+  // --- end issue 16
+  /** Told whether the player is showing video: live, or playing out what it buffered after the end. */
+  onPlaying?: (playing: boolean) => void;
 }
 
 const HLS_MIME = 'application/vnd.apple.mpegurl';
@@ -48,8 +55,12 @@ const DRAIN_STALL_MS = 4000;
 /** The most an ended stream plays on (the server keeps it two minutes). */
 const DRAIN_MAX_MS = 60_000;
 
-export function Player({ stream, status, gen, clock }: Props) {
+export function Player({ stream, status, gen, clock, videoRef, nativeControls = true, onPlaying }: Props) {
   const video = useRef<HTMLVideoElement>(null);
+  if (videoRef) videoRef.current = video.current; // issue 16: player chrome
+  useEffect(() => {
+    if (videoRef) videoRef.current = video.current; // issue 16: player chrome
+  });
   const [muted, setMuted] = useState(true);
   const [blocked, setBlocked] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
@@ -94,6 +105,7 @@ export function Player({ stream, status, gen, clock }: Props) {
   }, [live, source, failure]);
 
   const playing = live || source !== null;
+  useEffect(() => onPlaying?.(playing), [playing]);
 
   useEffect(() => {
     const v = video.current;
@@ -181,7 +193,7 @@ export function Player({ stream, status, gen, clock }: Props) {
         muted={muted}
         autoplay
         playsInline
-        controls={playing && !muted}
+        controls={nativeControls && playing && !muted}
         hidden={!playing}
         aria-label="Live stream"
       />
@@ -189,7 +201,7 @@ export function Player({ stream, status, gen, clock }: Props) {
       {playing && failure && <div class="player-note">{failure}</div>}
       {playing && (muted || blocked) && (
         <button type="button" class="unmute" onClick={unmute} data-testid="unmute">
-          {blocked ? '▶ Play' : '🔇 Tap to unmute'}
+          {blocked ? 'Play' : 'Tap to unmute'}
         </button>
       )}
     </div>

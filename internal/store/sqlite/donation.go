@@ -368,6 +368,32 @@ func (s *Store) HideDonationMessage(ctx context.Context, id string) (store.Donat
 	return out, nil
 }
 
+// UnhideDonationMessage shows a hidden message again, as public, and
+// announces it for a succeeded donation.
+func (s *Store) UnhideDonationMessage(ctx context.Context, id, public string) (store.Donation, error) {
+	var out store.Donation
+	err := s.inTx(ctx, func(tx *wtx) error {
+		d, err := donationTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if !d.MessageHidden {
+			out = d
+			return nil
+		}
+		out, err = scanDonation(tx.queryRow(
+			`UPDATE donations SET public_message = ?, message_hidden = 0 WHERE id = ? RETURNING `+donationColumns, public, id))
+		if err != nil || public == "" || d.Status != store.DonationSucceeded {
+			return err
+		}
+		return enqueue(tx, d.FundraiserID, wire.TypeDonationUnhidden, wire.DonationUnhiddenData{ID: d.ID, Message: public})
+	})
+	if err != nil {
+		return store.Donation{}, wrap("unhide donation message", err)
+	}
+	return out, nil
+}
+
 // ListDonations pages through a fundraiser's donations, newest first (by
 // id). An unknown fundraiser is store.ErrNotFound.
 func (s *Store) ListDonations(ctx context.Context, f store.DonationFilter) ([]store.Donation, error) {

@@ -491,5 +491,20 @@ func testDonations(t *testing.T, open func(t *testing.T) store.Store) {
 
 		_, err = s.HideDonationMessage(t.Context(), unknownDonation)
 		wantErr(t, "HideDonationMessage of an unknown donation", err, store.ErrNotFound)
+
+		// Shown again: public once more, announced; the donor's own words
+		// were kept all along.
+		shown, err := s.UnhideDonationMessage(t.Context(), d.ID, d.PublicMessage)
+		if err != nil {
+			t.Fatalf("UnhideDonationMessage: %v", err)
+		}
+		diff(t, "donation with its message shown again", d, shown)
+		checkEvents(t, s, event{Room: f.ID, Type: wire.TypeDonationUnhidden, Data: wire.DonationUnhiddenData{ID: d.ID, Message: d.PublicMessage}})
+		if again, err := s.UnhideDonationMessage(t.Context(), d.ID, "other"); err != nil || again.PublicMessage != d.PublicMessage {
+			t.Errorf("unhiding a shown message = %q, %v; want a no-op", again.PublicMessage, err)
+		}
+		checkEvents(t, s)
+		_, err = s.UnhideDonationMessage(t.Context(), unknownDonation, "")
+		wantErr(t, "UnhideDonationMessage of an unknown donation", err, store.ErrNotFound)
 	})
 }
