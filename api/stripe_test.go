@@ -95,7 +95,13 @@ func TestStripeDonationCountsWhenTheWebhookSaysSo(t *testing.T) {
 		t.Fatalf("a pending payment counted: %+v", s.Totals)
 	}
 
-	pi := `{"id":"pi_1","object":"payment_intent","status":"succeeded","metadata":{"donation_id":"` + d.ID + `"}}`
+	// A success for another amount is not this gift's money: not applied.
+	e.deliver(t, "evt_0", "payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount":1,"currency":"usd",`+
+		`"status":"succeeded","metadata":{"donation_id":"`+d.ID+`"}}`, whsec).want(t, 200)
+	if s := e.snapshot(t); s.Totals.Raised != 0 {
+		t.Fatalf("a success for 1 cent settled a 2500 gift: %+v", s.Totals)
+	}
+	pi := `{"id":"pi_1","object":"payment_intent","amount":2500,"currency":"usd","status":"succeeded","metadata":{"donation_id":"` + d.ID + `"}}`
 	// A bad signature changes nothing.
 	e.deliver(t, "evt_1", "payment_intent.succeeded", pi, "whsec_wrong").problem(t, 400)
 	if s := e.snapshot(t); s.Totals.Raised != 0 {

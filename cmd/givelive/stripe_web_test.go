@@ -257,6 +257,14 @@ func TestGiveWithStripeInBrowser(t *testing.T) {
 	b.screenshot(t, "6-receipt-phone")
 	b.do(t, "desktop viewport", chromedp.EmulateViewport(1280, 900))
 
+	// A link carrying someone's donation id thanks nobody: only a gift this
+	// browser sent to its bank is picked up on return.
+	b.do(t, "open a link with a donation id", chromedp.Navigate(s.base+"/f/"+s.fundraiser+"?donation="+donationID+"&redirect_status=succeeded"))
+	b.waitFor(t, "the Payment Element", `document.querySelector('[data-testid=payment-element]')?.dataset.state === 'ready' && location.search === ''`, 30*time.Second)
+	if evaluate[bool](t, b, `!!`+donateResult) {
+		t.Fatalf("a link with another's donation id shows %q", evaluate[string](t, b, donateResult+`.textContent`))
+	}
+
 	// A declined card: the donor reads why, nothing is counted.
 	b.do(t, "back to the viewer page", chromedp.Navigate(s.base+"/f/"+s.fundraiser))
 	b.waitFor(t, "the Payment Element", `document.querySelector('[data-testid=payment-element]')?.dataset.state === 'ready'`, 30*time.Second)

@@ -30,6 +30,14 @@ func (s *Service) ApplyEvent(ctx context.Context, provider string, ev payment.Ev
 	if err != nil {
 		return err
 	}
+	if ev.Amount != 0 && (ev.Amount != d.Amount || (ev.Currency != "" && ev.Currency != d.Currency)) {
+		// Not this donation's payment, whatever its id says: never settle
+		// a gift with money of another amount.
+		s.log.Error("payment event amount does not match its donation; not applied", "provider", provider,
+			"event", ev.ID, "type", ev.Type, "donation", d.ID, "amount", ev.Amount, "currency", ev.Currency,
+			"want_amount", d.Amount, "want_currency", d.Currency)
+		return nil
+	}
 	if ev.Kind == payment.EventRefunded && d.Status == store.DonationPending {
 		// Providers do not promise order: this refund overtook the
 		// payment's success. Refusing it makes the provider deliver it
@@ -118,7 +126,7 @@ func (s *Service) Refund(ctx context.Context, fundraiserID, donationID string) (
 	if d.Provider != s.cfg.Provider.Name() {
 		return d, fmt.Errorf("%w: this donation was paid through %s, which this server is not configured for", store.ErrConflict, d.Provider)
 	}
-	if err := s.cfg.Provider.Refund(ctx, d.ID, d.ProviderRef); err != nil {
+	if err := s.cfg.Provider.Refund(ctx, payment.RefundRequest{DonationID: d.ID, Ref: d.ProviderRef, Destination: d.Destination}); err != nil {
 		return d, &ProviderError{Donation: d, Err: err}
 	}
 	d, changed, err := s.cfg.Store.RefundDonation(ctx, d.ID, nil)

@@ -35,6 +35,13 @@ type Request struct {
 	Destination string
 }
 
+// RefundRequest asks a provider to refund one donation's payment.
+type RefundRequest struct {
+	DonationID  string // idempotency key at the provider
+	Ref         string // the provider's payment id
+	Destination string // the account the payment went to, "" for the platform
+}
+
 // Charge is a provider's answer to a Request.
 type Charge struct {
 	Status        string // Pending, Succeeded or Failed
@@ -51,8 +58,9 @@ type Provider interface {
 	// DonationID must not charge twice. An error means the outcome is
 	// unknown and the call may be retried.
 	Charge(ctx context.Context, r Request) (Charge, error)
-	// Refund returns a succeeded payment's money in full.
-	Refund(ctx context.Context, donationID, ref string) error
+	// Refund returns a succeeded payment's money in full; for a payment
+	// that went to a Destination, the money comes back from there.
+	Refund(ctx context.Context, r RefundRequest) error
 }
 
 // Instant is implemented by providers that can often decide a charge at
@@ -92,6 +100,10 @@ type Event struct {
 	Ref           string // the payment id the event is about
 	DonationID    string // from the payment's metadata, when present
 	FailureReason string // for EventFailed
+	// Amount and Currency are the payment's, when the event says them
+	// (0 and "" when not): an event for another amount is not applied.
+	Amount   int64
+	Currency string
 }
 
 // ErrBadSignature means a webhook payload was not signed with the

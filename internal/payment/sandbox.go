@@ -59,4 +59,4 @@ func (s Sandbox) Charge(_ context.Context, r Request) (Charge, error) {
 }
 
 // Refund always succeeds.
-func (Sandbox) Refund(context.Context, string, string) error { return nil }
+func (Sandbox) Refund(context.Context, RefundRequest) error { return nil }

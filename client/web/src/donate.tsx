@@ -149,8 +149,12 @@ export function DonateForm(props: Props) {
     const donation = q.get('donation');
     if (!donation) return;
     const status = q.get('redirect_status');
+    // Only a gift this browser sent to its bank is picked up: donation ids
+    // are public, and a link with someone else's must not thank the
+    // visitor for it.
     const away = readAway(fundraiser);
-    if (away && away.attempt.donation === donation) {
+    const ours = !!away && away.attempt.donation === donation;
+    if (ours) {
       attempt.current = away.attempt;
       restore(away.gift);
     }
@@ -161,6 +165,7 @@ export function DonateForm(props: Props) {
     q.delete('redirect_status');
     const rest = q.toString();
     history.replaceState(history.state, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
+    if (!ours) return;
     getDonation(fundraiser, donation).then(
       (r) => {
         if (r.status === 'pending' && status === 'failed') {

@@ -54,6 +54,9 @@ func (p *Provider) Charge(ctx context.Context, r payment.Request) (payment.Charg
 		if c, ok := cardFailure(err); ok {
 			return c, nil
 		}
+		if c, ok := p.destinationRefused(err, r); ok {
+			return c, nil
+		}
 		return payment.Charge{}, fmt.Errorf("failed to create stripe payment intent for donation %s: %w", r.DonationID, loggable(err))
 	}
 	if pi.ID == "" {
@@ -82,14 +85,40 @@ func cardFailure(err error) (payment.Charge, bool) {
 	return c, true
 }
 
-// Refund refunds the PaymentIntent ref in full, with the idempotency key
-// "refund-<donationID>". A payment that is already refunded in full (say,
-// from the dashboard) counts as refunded.
-func (p *Provider) Refund(ctx context.Context, donationID, ref string) error {
+// reasonDestination is what a donor reads when the nonprofit's own Stripe
+// account cannot take the gift.
+const reasonDestination = "this nonprofit cannot receive gifts right now"
+
+// destinationRefused turns Stripe's refusal of the nonprofit's account as a
+// destination (its transfers capability was turned off, the account was
+// disconnected) into a Failed charge: asking again would fail the same way
+// and leave a pending donation each time. The admin's fix is to link the
+// account again once Stripe allows it, or unlink it; the log says so.
+func (p *Provider) destinationRefused(err error, r payment.Request) (payment.Charge, bool) {
+	var se *stripeapi.Error
+	if r.Destination == "" || !errors.As(err, &se) || se.Type != stripeapi.ErrorTypeInvalidRequest ||
+		!strings.HasPrefix(se.Param, "transfer_data") {
+		return payment.Charge{}, false
+	}
+	p.log.Error("Stripe refused the nonprofit's account as the destination of a donation; link it again once Stripe allows transfers to it, or unlink it (DELETE /api/v1/nonprofits/{id}/payout-account)",
+		"account", r.Destination, "donation", r.DonationID, "err", loggable(err))
+	return payment.Charge{Status: payment.Failed, FailureReason: reasonDestination}, true
+}
+
+// Refund refunds the PaymentIntent in full, with the idempotency key
+// "refund-<DonationID>". For a destination charge the transfer to the
+// nonprofit's account is reversed too, so the money comes back from the
+// nonprofit rather than out of the platform's balance. A payment that is
+// already refunded in full (say, from the dashboard) counts as refunded.
+func (p *Provider) Refund(ctx context.Context, r payment.RefundRequest) error {
+	donationID, ref := r.DonationID, r.Ref
 	if donationID == "" || ref == "" {
 		return errors.New("stripe: refund needs a donation id and a payment intent id")
 	}
 	params := &stripeapi.RefundCreateParams{PaymentIntent: stripeapi.String(ref)}
+	if r.Destination != "" {
+		params.ReverseTransfer = stripeapi.Bool(true)
+	}
 	params.AddMetadata(metaDonationID, donationID)
 	params.SetIdempotencyKey("refund-" + donationID)
 

@@ -50,6 +50,7 @@ type Config struct {
 // Provider is the Stripe payment.Provider and payment.Webhook. It is
 // immutable after New and safe for concurrent use.
 type Provider struct {
+	log           *slog.Logger
 	client        *stripeapi.Client
 	webhookSecret string
 	tolerance     time.Duration
@@ -101,7 +102,11 @@ func New(cfg Config) (*Provider, error) {
 	// Only the API backend is used (PaymentIntents, Refunds, Accounts); the
 	// other services of the client stay without a backend.
 	client := stripeapi.NewClient(cfg.SecretKey, stripeapi.WithBackends(&stripeapi.Backends{API: backend}))
-	return &Provider{client: client, webhookSecret: cfg.WebhookSecret, tolerance: tolerance}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Provider{log: log, client: client, webhookSecret: cfg.WebhookSecret, tolerance: tolerance}, nil
 }
 
 // checkSecretKey refuses keys that cannot create payments (publishable keys,

@@ -328,7 +328,7 @@ func TestRefund(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, requests := fakeAPI(t, stripe.Config{}, c.reply)
-			err := p.Refund(context.Background(), "don_1", "pi_1")
+			err := p.Refund(context.Background(), payment.RefundRequest{DonationID: "don_1", Ref: "pi_1"})
 			if c.wantErr != (err != nil) {
 				t.Fatalf("Refund = %v, want error %v", err, c.wantErr)
 			}
@@ -422,4 +422,39 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
+}
+
+// Refunding a gift that went straight to the nonprofit takes the money back
+// from the nonprofit's account (reverse_transfer), not out of the
+// platform's balance; a platform charge's refund does not ask for it.
+func TestRefundOfADestinationChargeReversesTheTransfer(t *testing.T) {
+	refund := reply{200, `{"id":"re_1","object":"refund","amount":2500,"currency":"eur","payment_intent":"pi_1","status":"succeeded"}`}
+	for _, dest := range []string{"acct_1RiverCharity", ""} {
+		p, requests := fakeAPI(t, stripe.Config{}, refund)
+		if err := p.Refund(context.Background(), payment.RefundRequest{DonationID: "don_1", Ref: "pi_1", Destination: dest}); err != nil {
+			t.Fatal(err)
+		}
+		got := requests()[0].form.Get("reverse_transfer")
+		if want := map[bool]string{true: "true", false: ""}[dest != ""]; got != want {
+			t.Errorf("destination %q: reverse_transfer=%q, want %q", dest, got, want)
+		}
+	}
+}
+
+// A nonprofit account Stripe no longer takes as a destination fails the
+// gift with a reason a donor can read, instead of a retry that can only
+// fail the same way.
+func TestChargeToARefusedDestinationFails(t *testing.T) {
+	p, _ := fakeAPI(t, stripe.Config{}, reply{400, `{"error":{"type":"invalid_request_error","param":"transfer_data[destination]",` +
+		`"message":"Your destination account needs to have at least one of the following capabilities enabled: transfers"}}`})
+	r := donation
+	r.Destination = "acct_1RiverCharity"
+	c, err := p.Charge(context.Background(), r)
+	if err != nil || c.Status != payment.Failed || !strings.Contains(c.FailureReason, "cannot receive gifts") {
+		t.Fatalf("Charge = %+v, %v; want a failed charge saying the nonprofit cannot receive gifts", c, err)
+	}
+	// Without a destination the same error is an unknown outcome.
+	if _, err := p.Charge(context.Background(), donation); err == nil {
+		t.Fatal("an invalid request without a destination became a charge")
+	}
 }

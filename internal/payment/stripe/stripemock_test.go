@@ -95,7 +95,7 @@ func TestAgainstStripeMock(t *testing.T) {
 			t.Fatalf("Charge (destination %q) = %+v, want pending with a ref and a client secret", dest, c)
 		}
 	}
-	if err := p.Refund(ctx, "don_1", "pi_123"); err != nil {
+	if err := p.Refund(ctx, payment.RefundRequest{DonationID: "don_1", Ref: "pi_123", Destination: "acct_1RiverCharity"}); err != nil {
 		t.Fatalf("Refund: %v", err)
 	}
 	// stripe-mock's fixture account has the transfers capability active.

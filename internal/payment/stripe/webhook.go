@@ -53,6 +53,12 @@ func (p *Provider) ParseWebhook(payload []byte, header http.Header) (payment.Eve
 // reduce turns a verified Stripe event into what the ledger needs.
 func reduce(ev stripeapi.Event) (payment.Event, error) {
 	e := payment.Event{ID: ev.ID, Type: string(ev.Type), Kind: payment.EventIgnored}
+	if ev.Account != "" {
+		// A connected account's own event (a Connect endpoint sharing the
+		// secret): its payments are not the platform's donations, whatever
+		// their metadata says.
+		return e, nil
+	}
 	switch e.Type {
 	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled":
 		var pi paymentIntent
@@ -60,6 +66,7 @@ func reduce(ev stripeapi.Event) (payment.Event, error) {
 			return payment.Event{}, fmt.Errorf("failed to parse stripe webhook %s %s: %w", e.Type, e.ID, err)
 		}
 		e.Ref, e.DonationID = pi.ID, pi.Metadata[metaDonationID]
+		e.Amount, e.Currency = pi.Amount, strings.ToUpper(pi.Currency)
 		switch e.Type {
 		case "payment_intent.succeeded":
 			e.Kind = payment.EventSucceeded
@@ -80,12 +87,16 @@ func reduce(ev stripeapi.Event) (payment.Event, error) {
 			return payment.Event{}, fmt.Errorf("failed to parse stripe webhook %s %s: %w", e.Type, e.ID, err)
 		}
 		e.Ref, e.DonationID = ch.PaymentIntent.ID, ch.Metadata[metaDonationID]
+		e.Amount, e.Currency = ch.Amount, strings.ToUpper(ch.Currency)
 		// A partial refund is ignored: the ledger only knows refunded in
 		// full, which the next charge.refunded (with refunded: true) says.
 		// A charge without a PaymentIntent was not made by GiveLive.
 		if ch.Refunded && e.Ref != "" {
 			e.Kind = payment.EventRefunded
 		}
+	}
+	if e.Kind == payment.EventIgnored {
+		e.Amount, e.Currency = 0, "" // only the events applied say how much
 	}
 	if e.Kind != payment.EventIgnored && (e.ID == "" || e.Ref == "") {
 		return payment.Event{}, fmt.Errorf("failed to parse stripe webhook %s: event id or payment id missing", e.Type)
@@ -105,6 +116,8 @@ func isSignatureError(err error) bool {
 // in other API versions cannot break them.
 type paymentIntent struct {
 	ID               string            `json:"id"`
+	Amount           int64             `json:"amount"`
+	Currency         string            `json:"currency"`
 	Metadata         map[string]string `json:"metadata"`
 	LastPaymentError *struct {
 		Message string `json:"message"`
@@ -113,6 +126,8 @@ type paymentIntent struct {
 
 type charge struct {
 	ID            string            `json:"id"`
+	Amount        int64             `json:"amount"`
+	Currency      string            `json:"currency"`
 	Refunded      bool              `json:"refunded"`
 	PaymentIntent expandableID      `json:"payment_intent"`
 	Metadata      map[string]string `json:"metadata"`

@@ -22,8 +22,12 @@ const (
 // eventJSON builds a Stripe event around a data.object, in the shape of
 // https://docs.stripe.com/api/events/object. Its api_version is not the one
 // stripe-go pins, as a dashboard endpoint's often is not.
-func eventJSON(id, typ, object string) []byte {
-	return []byte(`{"id":"` + id + `","object":"event","api_version":"2024-06-20","created":1767225600,` +
+func eventJSON(id, typ, object string, account ...string) []byte {
+	acct := ""
+	if len(account) > 0 && account[0] != "" {
+		acct = `"account":"` + account[0] + `",`
+	}
+	return []byte(`{"id":"` + id + `","object":"event",` + acct + `"api_version":"2024-06-20","created":1767225600,` +
 		`"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},` +
 		`"type":"` + typ + `","data":{"object":` + object + `}}`)
 }
@@ -31,16 +35,24 @@ func eventJSON(id, typ, object string) []byte {
 // webhookCases is the one table of events: it drives TestParseWebhook and
 // seeds FuzzParseWebhook.
 var webhookCases = []struct {
-	name   string
-	typ    string
-	object string
-	want   payment.Event
+	name    string
+	typ     string
+	object  string
+	account string // the event's account: a connected account's own event
+	want    payment.Event
 }{
 	{
 		name:   "succeeded",
 		typ:    "payment_intent.succeeded",
 		object: `{"id":"pi_1","object":"payment_intent","amount":2500,"currency":"eur","status":"succeeded","metadata":{"donation_id":"don_1","fundraiser_id":"fr_1"}}`,
-		want:   payment.Event{Kind: payment.EventSucceeded, Ref: "pi_1", DonationID: "don_1"},
+		want:   payment.Event{Kind: payment.EventSucceeded, Ref: "pi_1", DonationID: "don_1", Amount: 2500, Currency: "EUR"},
+	},
+	{
+		name:    "a connected account's own event ignored",
+		typ:     "payment_intent.succeeded",
+		object:  `{"id":"pi_9","object":"payment_intent","amount":2500,"currency":"eur","status":"succeeded","metadata":{"donation_id":"don_1"}}`,
+		account: "acct_1Other",
+		want:    payment.Event{Kind: payment.EventIgnored},
 	},
 	{
 		name: "payment failed, card declined",
@@ -84,14 +96,14 @@ var webhookCases = []struct {
 	{
 		name:   "refunded in full",
 		typ:    "charge.refunded",
-		object: `{"id":"ch_1","object":"charge","amount":2500,"amount_refunded":2500,"refunded":true,"payment_intent":"pi_1","metadata":{}}`,
-		want:   payment.Event{Kind: payment.EventRefunded, Ref: "pi_1"},
+		object: `{"id":"ch_1","object":"charge","amount":2500,"currency":"usd","amount_refunded":2500,"refunded":true,"payment_intent":"pi_1","metadata":{}}`,
+		want:   payment.Event{Kind: payment.EventRefunded, Ref: "pi_1", Amount: 2500, Currency: "USD"},
 	},
 	{
 		name:   "refunded in full, payment intent expanded",
 		typ:    "charge.refunded",
 		object: `{"id":"ch_1","object":"charge","amount":2500,"amount_refunded":2500,"refunded":true,"payment_intent":{"id":"pi_1","object":"payment_intent"},"metadata":{"donation_id":"don_1"}}`,
-		want:   payment.Event{Kind: payment.EventRefunded, Ref: "pi_1", DonationID: "don_1"},
+		want:   payment.Event{Kind: payment.EventRefunded, Ref: "pi_1", DonationID: "don_1", Amount: 2500},
 	},
 	{
 		name:   "partial refund ignored",
@@ -160,7 +172,7 @@ func TestParseWebhook(t *testing.T) {
 	p := newWebhookProvider(t, stripe.Config{WebhookSecret: testSecret})
 	for _, c := range webhookCases {
 		t.Run(c.name, func(t *testing.T) {
-			body := eventJSON("evt_1", c.typ, c.object)
+			body := eventJSON("evt_1", c.typ, c.object, c.account)
 			got, err := p.ParseWebhook(body, signed(body, testSecret, time.Now()))
 			if err != nil {
 				t.Fatalf("ParseWebhook: %v", err)

@@ -74,8 +74,12 @@ type PaymentIntent struct {
 	ReturnURL        string
 	LastError        *apiError
 	Refunded         bool
-	Created          time.Time
-	idemKey, params  string
+	// RefundReversedTransfer: the refund of a destination charge asked for
+	// the transfer to the connected account to be reversed.
+	RefundReversedTransfer bool
+	Created                time.Time
+	idemKey, params        string
+	first                  []byte // the first answer, which a replay repeats (as Stripe does)
 }
 
 // Event is a webhook event the stand-in sent or will send.
@@ -283,6 +287,13 @@ func writeError(w http.ResponseWriter, status int, e apiError) {
 	writeJSON(w, status, map[string]any{"error": e})
 }
 
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", "req_"+token(12))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-Id", "req_"+token(12))
@@ -316,9 +327,15 @@ func (s *Server) createIntent(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if dest != "" {
-		if _, ok := s.accounts[dest]; !ok {
+		active, ok := s.accounts[dest]
+		if !ok {
 			writeError(w, 400, apiError{Type: "invalid_request_error", Code: "resource_missing", Param: "transfer_data[destination]",
 				Message: "No such destination: '" + dest + "'"})
+			return
+		}
+		if !active {
+			writeError(w, 400, apiError{Type: "invalid_request_error", Param: "transfer_data[destination]",
+				Message: "Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments"})
 			return
 		}
 	}
@@ -331,8 +348,10 @@ func (s *Server) createIntent(w http.ResponseWriter, r *http.Request) {
 				Message: "Keys for idempotent requests can only be used with the same parameters they were first used with."})
 			return
 		}
+		// Stripe answers a replay with the response it gave the first
+		// time, not the PaymentIntent as it is now.
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, 200, s.object(pi, true))
+		writeRaw(w, 200, pi.first)
 		return
 	}
 	id := "pi_" + token(24)
@@ -350,7 +369,8 @@ func (s *Server) createIntent(w http.ResponseWriter, r *http.Request) {
 	if key != "" {
 		s.byKey[key] = id
 	}
-	writeJSON(w, 200, s.object(pi, true))
+	pi.first, _ = json.Marshal(s.object(pi, true))
+	writeRaw(w, 200, pi.first)
 }
 
 // canonical writes a form in a fixed order, to compare the parameters of
@@ -533,6 +553,7 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pi.Refunded = true
+	pi.RefundReversedTransfer = r.PostForm.Get("reverse_transfer") == "true"
 	chargeID := "ch_" + strings.TrimPrefix(pi.ID, "pi_")
 	s.emit("charge.refunded", map[string]any{
 		"id": chargeID, "object": "charge", "amount": pi.Amount, "amount_refunded": pi.Amount,
@@ -614,16 +635,24 @@ func (s *Server) emit(typ string, object any) {
 	s.kick()
 }
 
-// send delivers queued events in order, each until the endpoint answers
-// 2xx (as Stripe retries), while deliveries are not held.
+// send delivers queued events, oldest first, each until the endpoint
+// answers 2xx. As with Stripe, an event that fails does not hold up the
+// others: it is retried on its own, after a backoff that doubles (from
+// 50 ms to 2 s here; Stripe's spans days), so later events may arrive
+// before it. Nothing goes out while deliveries are held.
 func (s *Server) send() {
 	client := &http.Client{Timeout: 10 * time.Second}
-	var pending []*Event
+	type attempt struct {
+		e       *Event
+		due     time.Time
+		backoff time.Duration
+	}
+	var pending []attempt
 	for {
 		for drained := false; !drained; {
 			select {
 			case e := <-s.queue:
-				pending = append(pending, e)
+				pending = append(pending, attempt{e: e})
 			default:
 				drained = true
 			}
@@ -631,19 +660,29 @@ func (s *Server) send() {
 		s.mu.Lock()
 		hold, target := s.hold, s.webhook
 		s.mu.Unlock()
-		for !hold && target != "" && len(pending) > 0 {
-			if !s.deliver(client, target, pending[0]) {
-				break
+		var next time.Time
+		if !hold && target != "" {
+			now := time.Now()
+			kept := pending[:0]
+			for _, a := range pending {
+				if a.due.After(now) {
+					kept = append(kept, a)
+				} else if !s.deliver(client, target, a.e) {
+					a.backoff = min(max(2*a.backoff, 50*time.Millisecond), 2*time.Second)
+					a.due = time.Now().Add(a.backoff)
+					kept = append(kept, a)
+				}
 			}
-			pending = pending[1:]
-		}
-		wait := time.Duration(0)
-		if !hold && target != "" && len(pending) > 0 {
-			wait = 100 * time.Millisecond // the endpoint failed: retry soon
+			pending = kept
+			for _, a := range pending {
+				if next.IsZero() || a.due.Before(next) {
+					next = a.due
+				}
+			}
 		}
 		var retry <-chan time.Time
-		if wait > 0 {
-			retry = time.After(wait)
+		if !next.IsZero() {
+			retry = time.After(time.Until(next))
 		}
 		select {
 		case <-s.done:

@@ -34,7 +34,8 @@ const (
 type received struct {
 	mu     sync.Mutex
 	events []payment.Event
-	fail   int // answer 500 to this many deliveries first
+	fail   int    // answer 500 to this many deliveries first
+	refuse string // answer 500 to every event of this type
 }
 
 func (r *received) handler(p *stripe.Provider) http.Handler {
@@ -43,7 +44,7 @@ func (r *received) handler(p *stripe.Provider) http.Handler {
 		ev, err := p.ParseWebhook(body, req.Header)
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if err != nil || r.fail > 0 {
+		if err != nil || r.fail > 0 || ev.Type == r.refuse {
 			r.fail--
 			http.Error(w, "no", 500)
 			return
@@ -169,10 +170,10 @@ func TestPaymentIntentsMoveAndWebhooksArrive(t *testing.T) {
 		t.Fatalf("after 3-D Secure: %+v", evs)
 	}
 
-	if err := p.Refund(ctx, "d_a", a.Ref); err != nil {
+	if err := p.Refund(ctx, payment.RefundRequest{DonationID: "d_a", Ref: a.Ref}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Refund(ctx, "d_a", a.Ref); err != nil {
+	if err := p.Refund(ctx, payment.RefundRequest{DonationID: "d_a", Ref: a.Ref}); err != nil {
 		t.Fatalf("refunding twice counts as refunded: %v", err)
 	}
 	if ev := rec.wait(t, 4)[3]; ev.Kind != payment.EventRefunded || ev.Ref != a.Ref {
@@ -206,5 +207,70 @@ func TestConnectedAccounts(t *testing.T) {
 	}
 	if pis := s.PaymentIntents(); len(pis) != 1 || pis[0].ID != c.Ref || pis[0].Destination != "acct_ready" {
 		t.Fatalf("intents %+v", pis)
+	}
+}
+
+// As Stripe does: a replayed idempotent request gets the first answer, not
+// the PaymentIntent as it is now; an inactive destination is refused; a
+// destination charge's refund records whether the transfer was reversed;
+// and an event the endpoint keeps refusing does not hold up the others.
+func TestStandInBehavesAsStripe(t *testing.T) {
+	s, p, rec := start(t)
+	ctx := context.Background()
+	s.AddAccount("acct_ready", true)
+	s.AddAccount("acct_restricted", false)
+
+	r := request("d_r")
+	r.Destination = "acct_ready"
+	first, err := p.Charge(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, pi := confirm(t, s, first.ClientSecret, card("4242424242424242")); code != 200 || pi["status"] != "succeeded" {
+		t.Fatalf("confirm: %d %v", code, pi)
+	}
+	again, err := p.Charge(ctx, r)
+	if err != nil || again != first {
+		t.Fatalf("replay = %+v, %v; want the first answer %+v (pending, with its client secret)", again, err, first)
+	}
+
+	restricted := request("d_x")
+	restricted.Destination = "acct_restricted"
+	if c, err := p.Charge(ctx, restricted); err != nil || c.Status != payment.Failed {
+		t.Fatalf("charge to a restricted account = %+v, %v; want failed", c, err)
+	}
+
+	rec.wait(t, 1) // the first success
+	rec.mu.Lock()
+	rec.refuse = "charge.refunded" // the endpoint keeps failing on this one
+	rec.mu.Unlock()
+	if err := p.Refund(ctx, payment.RefundRequest{DonationID: "d_r", Ref: first.Ref, Destination: "acct_ready"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, pi := range s.PaymentIntents() {
+		if pi.ID == first.Ref && (!pi.Refunded || !pi.RefundReversedTransfer) {
+			t.Fatalf("refunded intent %+v: want refunded with the transfer reversed", pi)
+		}
+	}
+
+	// A later event arrives while the refund is still being refused.
+	b, err := p.Charge(ctx, request("d_b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm(t, s, b.ClientSecret, card("4242424242424242"))
+	if ev := rec.wait(t, 2)[1]; ev.Kind != payment.EventSucceeded || ev.Ref != b.Ref {
+		t.Fatalf("second event %+v: want the later success, not held up by the refused refund", ev)
+	}
+	rec.mu.Lock()
+	rec.refuse = ""
+	rec.mu.Unlock()
+	got := rec.wait(t, 3) // and the refund, once the endpoint takes it
+	kinds := map[string]int{}
+	for _, ev := range got {
+		kinds[ev.Kind]++
+	}
+	if kinds[payment.EventSucceeded] != 2 || kinds[payment.EventRefunded] != 1 {
+		t.Fatalf("events %+v", got)
 	}
 }
