@@ -3,9 +3,11 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -55,9 +57,34 @@ func TestTricklingBodyGets408(t *testing.T) {
 // request on the same connection is not cut short by the first one's
 // deadline.
 func TestBodyWithinTimeoutAndKeepAlive(t *testing.T) {
-	e := newEnv(t, func(c *api.Config) { c.RequestTimeout = 2 * time.Second })
-	for range 3 {
-		e.do(t, "POST", "/api/v1/sessions", "", map[string]any{"name": "Ada"}).want(t, 201)
+	const timeout = 2 * time.Second
+	e := newEnv(t, func(c *api.Config) { c.RequestTimeout = timeout })
+	var reused []bool
+	for i := range 2 {
+		if i > 0 {
+			// Past the first body's deadline: had it stayed on the
+			// connection, the next request on it would be cut off.
+			time.Sleep(timeout + timeout/4)
+		}
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "POST", e.ts.URL+"/api/v1/sessions",
+			strings.NewReader(`{"name":"Ada"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		res, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("request %d: %d", i+1, res.StatusCode)
+		}
+	}
+	if len(reused) != 2 || !reused[1] {
+		t.Fatalf("connections reused %v: the second request did not go over the first one's connection", reused)
 	}
 }
 

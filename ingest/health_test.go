@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,12 @@ func TestHealth(t *testing.T) {
 	if a == nil || a.Codec != "AAC" || a.SampleRate != 44100 {
 		t.Fatalf("audio health %+v", a)
 	}
-	if len(h.Warnings) == 0 || !strings.Contains(h.Warnings[0], "Keyframes arrive every 4.0 s") || !strings.Contains(h.Warnings[0], "Keyframe Interval") {
-		t.Fatalf("warnings %q, want the keyframe interval first", h.Warnings)
+	// The keyframe warning is there; on a loaded machine the real-time
+	// publisher may also fall behind, which is warned of first.
+	if !slices.ContainsFunc(h.Warnings, func(w string) bool {
+		return strings.Contains(w, "Keyframes arrive every 4.0 s") && strings.Contains(w, "Keyframe Interval")
+	}) {
+		t.Fatalf("warnings %q, want the keyframe interval's", h.Warnings)
 	}
 	if h.Since.IsZero() || h.Dropped != 0 {
 		t.Fatalf("health %+v", h)

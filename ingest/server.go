@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -17,16 +18,17 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultApp              = "live"
-	DefaultHandshakeTimeout = 5 * time.Second
-	DefaultIdleTimeout      = 10 * time.Second
-	DefaultPublishTimeout   = 30 * time.Second
-	DefaultRecheckInterval  = 5 * time.Second
-	DefaultMaxConnections   = 256
-	DefaultMaxPublishers    = 64
-	DefaultBadKeyBurst      = 10
-	DefaultBadKeyEvery      = 6 * time.Second
-	DefaultBadKeyDelay      = 2 * time.Second
+	DefaultApp                  = "live"
+	DefaultHandshakeTimeout     = 5 * time.Second
+	DefaultIdleTimeout          = 10 * time.Second
+	DefaultPublishTimeout       = 30 * time.Second
+	DefaultRecheckInterval      = 5 * time.Second
+	DefaultMaxConnections       = 256
+	DefaultMaxWaitingPerAddress = 8
+	DefaultMaxPublishers        = 64
+	DefaultBadKeyBurst          = 10
+	DefaultBadKeyEvery          = 6 * time.Second
+	DefaultBadKeyDelay          = 2 * time.Second
 )
 
 // Errors a Keys implementation returns.
@@ -92,6 +94,13 @@ type Config struct {
 	// MaxConnections bounds open RTMP connections; more are closed at
 	// once. Zero means DefaultMaxConnections.
 	MaxConnections int
+	// MaxWaitingPerAddress bounds the connections one client address (an
+	// IPv6 address counts by its /64) may hold open before they publish
+	// with a valid key, so one stranger cannot take every connection slot
+	// and keep broadcasters off the air. Publishing connections do not
+	// count: a studio behind one address may run many streams. Zero means
+	// DefaultMaxWaitingPerAddress.
+	MaxWaitingPerAddress int
 	// MaxPublishers bounds streams published at once on this node; more are
 	// refused with NetStream.Publish.Rejected. Zero means
 	// DefaultMaxPublishers.
@@ -139,6 +148,7 @@ type Server struct {
 	closed     bool
 	listeners  map[net.Listener]struct{}
 	sessions   map[*session]struct{}
+	waiting    map[netip.Addr]int  // connections per address not publishing yet
 	publishers map[string]*session // by fundraiser id
 	announced  map[string]bool     // fundraisers Events heard "live" for
 	wg         sync.WaitGroup
@@ -161,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.PublishTimeout, DefaultPublishTimeout)
 	setDefault(&cfg.RecheckInterval, DefaultRecheckInterval)
 	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
+	setDefault(&cfg.MaxWaitingPerAddress, DefaultMaxWaitingPerAddress)
 	setDefault(&cfg.MaxPublishers, DefaultMaxPublishers)
 	setDefault(&cfg.MaxUnauthorizedBytes, DefaultMaxUnauthorizedBytes)
 	setDefault(&cfg.BadKeyBurst, DefaultBadKeyBurst)
@@ -183,6 +194,7 @@ func New(cfg Config) (*Server, error) {
 		badKeys:    newIPLimiter(cfg.BadKeyBurst, cfg.BadKeyEvery, cfg.BadKeyDelay, cfg.Now),
 		listeners:  map[net.Listener]struct{}{},
 		sessions:   map[*session]struct{}{},
+		waiting:    map[netip.Addr]int{},
 		publishers: map[string]*session{},
 		announced:  map[string]bool{},
 		stopLoop:   make(chan struct{}),
@@ -256,6 +268,16 @@ func (s *Server) accept(conn net.Conn) {
 		return
 	}
 	ss := newSession(s, conn)
+	if s.waiting[ss.addr] >= s.cfg.MaxWaitingPerAddress {
+		s.mu.Unlock()
+		s.metrics.refused("address")
+		s.log.Warn("rtmp connection refused: too many connections from one address that are not publishing",
+			"remote", conn.RemoteAddr().String(), "max", s.cfg.MaxWaitingPerAddress)
+		conn.Close()
+		return
+	}
+	s.waiting[ss.addr]++
+	ss.waiting = true
 	s.sessions[ss] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -266,6 +288,7 @@ func (s *Server) accept(conn net.Conn) {
 		ss.run()
 		s.mu.Lock()
 		delete(s.sessions, ss)
+		s.stopWaitingLocked(ss)
 		s.mu.Unlock()
 	}()
 }
@@ -370,6 +393,7 @@ func (s *Server) claim(id string, ss *session) (replaced bool, err error) {
 	if !ok && len(s.publishers) >= s.cfg.MaxPublishers {
 		return false, errTooManyPublishers
 	}
+	s.stopWaitingLocked(ss)
 	s.publishers[id] = ss
 	s.metrics.publishers.Set(float64(len(s.publishers)))
 	if ok {
@@ -428,3 +452,15 @@ func (s *Server) current(id string, ss *session, fn func()) {
 }
 
 var errTooManyPublishers = errors.New("too many publishers")
+
+// stopWaitingLocked stops counting ss among its address's connections
+// that are not publishing. s.mu is held.
+func (s *Server) stopWaitingLocked(ss *session) {
+	if !ss.waiting {
+		return
+	}
+	ss.waiting = false
+	if s.waiting[ss.addr]--; s.waiting[ss.addr] <= 0 {
+		delete(s.waiting, ss.addr)
+	}
+}

@@ -405,3 +405,65 @@ func TestOversizedMessageIsRefused(t *testing.T) {
 		t.Fatalf("events %q", ev)
 	}
 }
+
+// TestOneAddressCannotHoldEveryConnection: connections that do not publish
+// are capped per client address, so a stranger holding idle connections
+// from one address cannot keep a broadcaster at another off the air.
+func TestOneAddressCannotHoldEveryConnection(t *testing.T) {
+	r := newRig(t, func(c *ingest.Config) { c.MaxConnections = 4; c.MaxWaitingPerAddress = 3 })
+	addr := strings.TrimSuffix(strings.TrimPrefix(r.rtmp, "rtmp://"), "/live")
+	stranger := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 3 {
+		c, err := stranger.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	waitFor(t, "three idle connections counted", 10*time.Second, func() bool { return counterGauge(r, "givelive_ingest_connections") == 3 })
+	c, err := stranger.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("a fourth idle connection from the same address: read %d, %v; want EOF", n, err)
+	}
+	c.Close()
+	if got := r.refusals("address"); got != 1 {
+		t.Fatalf("address refusals = %v, want 1", got)
+	}
+	// A broadcaster from another address still goes live.
+	dialPublisher(t, r.rtmp, "key-1")
+}
+
+// TestHealthWhilePublishersStart: the studio's health poll may come at any
+// moment of a publish's start (run under -race).
+func TestHealthWhilePublishersStart(t *testing.T) {
+	r := newRig(t)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				r.srv.Health("f1")
+			}
+		}
+	}()
+	for range 3 {
+		p := dialPublisher(t, r.rtmp, "key-1")
+		p.c.Close()
+	}
+	close(stop)
+	<-done
+}

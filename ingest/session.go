@@ -90,6 +90,7 @@ type session struct {
 	fundraiser string
 	key        string // the stream key it published with: secret, never logged
 	publishing bool
+	waiting    bool // counted in Server.waiting (guarded by the server's mu)
 	stream     *hls.Stream
 	feed       *feeder
 	health     *health
@@ -447,6 +448,9 @@ func (ss *session) authorize(c *message.CommandAMF0) error {
 		return &refusal{reason: "lookup", code: "NetStream.Publish.Rejected", desc: "the server could not check the stream key; try again"}
 	}
 	ss.fundraiser, ss.key = id, key
+	// Made before claim publishes the session, so Health (which reads it
+	// through the server's lock) sees it whole.
+	ss.health = newHealth(ss.srv.cfg.Now())
 	replaced, err := ss.srv.claim(id, ss)
 	if err != nil {
 		ss.fundraiser = ""
@@ -458,7 +462,6 @@ func (ss *session) authorize(c *message.CommandAMF0) error {
 	ss.publishing = true
 	ss.publishedAt = ss.bc.Reader.Count()
 	ss.door.open()
-	ss.health = newHealth(ss.srv.cfg.Now())
 	ss.srv.metrics.publishes.Inc()
 	if err := ss.write(&message.UserControlStreamBegin{StreamID: 1}); err != nil {
 		return err

@@ -28,10 +28,11 @@ const (
 // two thousand players held on the next part through this node cost the
 // ingesting node one request.
 type upstreamFlight struct {
-	done  chan struct{}
-	start time.Time
-	res   *upstreamAnswer
-	err   error
+	done   chan struct{}
+	start  time.Time
+	joined int // viewers waiting on it (guarded by flightsMu)
+	res    *upstreamAnswer
+	err    error
 }
 
 // upstreamAnswer is the ingesting node's answer, held whole. Immutable.
@@ -101,9 +102,10 @@ func (h *crossNodeHLS) flight(key string, t *proxyTarget, query string) *upstrea
 	h.flightsMu.Lock()
 	defer h.flightsMu.Unlock()
 	if f := h.flights[key]; f != nil {
+		f.joined++
 		return f
 	}
-	f := &upstreamFlight{done: make(chan struct{}), start: time.Now()}
+	f := &upstreamFlight{done: make(chan struct{}), start: time.Now(), joined: 1}
 	h.flights[key] = f
 	h.upstream.Inc()
 	go h.fly(f, key, t, query)

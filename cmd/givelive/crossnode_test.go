@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -338,15 +337,16 @@ func TestCrossNodeHLSSharesHeldRequests(t *testing.T) {
 			answers[i] = w
 		})
 	}
-	for {
-		mu.Lock()
-		n := len(seen)
-		mu.Unlock()
-		if n == 1 && counterValue(h.proxied) == viewers {
-			break
+	// Every viewer has joined the one flight before it lands.
+	waitFor(t, "every viewer to join the shared request", func() bool {
+		h.flightsMu.Lock()
+		defer h.flightsMu.Unlock()
+		joined := 0
+		for _, f := range h.flights {
+			joined += f.joined
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return joined == viewers
+	})
 	close(release)
 	wg.Wait()
 	for i, w := range answers {

@@ -60,7 +60,7 @@ func TestOverlayFeatures(t *testing.T) {
 	big := postGift(t, s, "ov-long", 1500, "Ann", long)
 	alert := fmt.Sprintf(`document.querySelector('[data-testid=overlay-alert][data-id="%s"]')`, big)
 	b.waitFor(t, "the alert", alert, 10*time.Second)
-	b.waitFor(t, "the alert's entrance", alert+`?.getAnimations().length === 0`, 5*time.Second)
+	b.waitFor(t, "the alert's entrance", alert+`?.getAnimations().length === 0`, 20*time.Second)
 	got := evaluate[map[string]any](t, b, `(() => { const a = `+alert+`, r = a.getBoundingClientRect(); return {
 		title: a.querySelector('.overlay-title').textContent, message: a.querySelector('[data-testid=overlay-message]').textContent,
 		height: r.height, bottom: r.bottom, vh: innerHeight, bg: getComputedStyle(a).backgroundColor,

@@ -170,9 +170,9 @@ func TestViewerPageFeatures(t *testing.T) {
 
 	// Sharing: the link, to copy.
 	b.do(t, "share", chromedp.Click(chromedp.CSS(`[data-testid=share]`)))
-	b.waitFor(t, "the share menu", `document.querySelector('[data-testid=share-url]')?.value === `+jsString(viewerURL), 5*time.Second)
+	b.waitFor(t, "the share menu", `document.querySelector('[data-testid=share-url]')?.value === `+jsString(viewerURL), 20*time.Second)
 	b.do(t, "copy the link", chromedp.Click(chromedp.CSS(`[data-testid=share-copy]`)))
-	b.waitFor(t, "copied (or said why not)", `/copied|Copy failed/.test(document.querySelector('[data-testid=share-copy]').textContent)`, 5*time.Second)
+	b.waitFor(t, "copied (or said why not)", `/copied|Copy failed/.test(document.querySelector('[data-testid=share-copy]').textContent)`, 20*time.Second)
 	b.screenshot(t, "1-desktop-share")
 
 	// The goal bar says its values; the Give button and amounts are legible.
@@ -246,10 +246,10 @@ func TestViewerPageFeatures(t *testing.T) {
 	// A phone: chat right under the video, in a tab; giving in another.
 	b.phone(t)
 	b.do(t, "to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-	b.waitFor(t, "chat under the video", `(() => { const c = document.querySelector('section.chat').getBoundingClientRect(), v = document.querySelector('.screen').getBoundingClientRect(); return c.top >= v.bottom - 1 && c.top < 520 && document.documentElement.scrollWidth <= 390; })()`, 5*time.Second)
+	b.waitFor(t, "chat under the video", `(() => { const c = document.querySelector('section.chat').getBoundingClientRect(), v = document.querySelector('.screen').getBoundingClientRect(); return c.top >= v.bottom - 1 && c.top < 520 && document.documentElement.scrollWidth <= 390; })()`, 20*time.Second)
 	b.screenshot(t, "4-phone-chat")
 	b.do(t, "the Give tab", chromedp.Click(chromedp.CSS(`[data-testid=tab-give]`)))
-	b.waitFor(t, "the form, chat hidden", `document.querySelector('[data-testid=donate-form]').offsetHeight > 0 && document.querySelector('section.chat').offsetHeight === 0`, 5*time.Second)
+	b.waitFor(t, "the form, chat hidden", `document.querySelector('[data-testid=donate-form]').offsetHeight > 0 && document.querySelector('section.chat').offsetHeight === 0`, 20*time.Second)
 	b.screenshot(t, "5-phone-give")
 
 	// The end: the final page, with the host's thanks.
@@ -269,7 +269,7 @@ func TestViewerPageFeatures(t *testing.T) {
 	}
 	b.screenshot(t, "6-phone-final")
 	b.do(t, "the Chat tab", chromedp.Click(chromedp.CSS(`[data-testid=tab-chat]`)))
-	b.waitFor(t, "chat closed", `document.querySelector('[data-testid=chat-closed]')?.offsetHeight > 0`, 5*time.Second)
+	b.waitFor(t, "chat closed", `document.querySelector('[data-testid=chat-closed]')?.offsetHeight > 0`, 20*time.Second)
 	b.desktop(t)
 	b.screenshot(t, "7-desktop-final")
 	noViolations(t, b)

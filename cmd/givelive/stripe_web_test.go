@@ -160,7 +160,7 @@ func TestGiveWithStripeInBrowser(t *testing.T) {
 	// Too little: said in the donor's money, before anything is sent.
 	b.typeAmount(t, "0.50")
 	b.do(t, "give too little", chromedp.Click(chromedp.CSS(`[data-testid=give]`)))
-	b.waitFor(t, "the minimum", donateResult+`?.textContent === 'The minimum gift is $1.00.'`, 5*time.Second)
+	b.waitFor(t, "the minimum", donateResult+`?.textContent === 'The minimum gift is $1.00.'`, 20*time.Second)
 	if n := len(fake.PaymentIntents()); n != 0 {
 		t.Fatalf("%d PaymentIntents after a refused amount", n)
 	}
@@ -253,7 +253,7 @@ func TestGiveWithStripeInBrowser(t *testing.T) {
 	}
 	b.screenshot(t, "5-receipt")
 	b.do(t, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-	b.waitFor(t, "the receipt on a phone", `document.documentElement.scrollWidth <= 390`, 5*time.Second)
+	b.waitFor(t, "the receipt on a phone", `document.documentElement.scrollWidth <= 390`, 20*time.Second)
 	b.screenshot(t, "6-receipt-phone")
 	b.do(t, "desktop viewport", chromedp.EmulateViewport(1280, 900))
 
@@ -297,7 +297,7 @@ func TestGiveWithStripeInBrowser(t *testing.T) {
 	}
 	b.waitFor(t, "the total", `Number(document.querySelector('[data-testid=raised]')?.dataset.raised) === 5000`, 10*time.Second)
 	b.do(t, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-	b.waitFor(t, "the phone layout", `document.documentElement.scrollWidth <= 390`, 5*time.Second)
+	b.waitFor(t, "the phone layout", `document.documentElement.scrollWidth <= 390`, 20*time.Second)
 	b.screenshot(t, "8-phone")
 
 	if v := evaluate[[]string](t, b, `window.__violations`); len(v) > 0 {

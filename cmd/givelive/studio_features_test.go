@@ -144,7 +144,7 @@ func TestStudioFeatures(t *testing.T) {
 
 	// A phone: the selected fundraiser first, badges whole.
 	b.phone(t)
-	b.waitFor(t, "the fundraiser above the list and the form", `document.querySelector('[data-testid=studio-control]').getBoundingClientRect().top < document.querySelector('[data-testid=studio-create]').getBoundingClientRect().top && document.querySelector('[data-testid=studio-control]').getBoundingClientRect().top < document.querySelector('[data-testid=studio-fundraisers]').getBoundingClientRect().top`, 5*time.Second)
+	b.waitFor(t, "the fundraiser above the list and the form", `document.querySelector('[data-testid=studio-control]').getBoundingClientRect().top < document.querySelector('[data-testid=studio-create]').getBoundingClientRect().top && document.querySelector('[data-testid=studio-control]').getBoundingClientRect().top < document.querySelector('[data-testid=studio-fundraisers]').getBoundingClientRect().top`, 20*time.Second)
 	if !evaluate[bool](t, b, oneLine(".status")) || evaluate[int](t, b, `document.documentElement.scrollWidth`) > 390 {
 		t.Fatal("on a phone, a status badge wraps or the page scrolls sideways")
 	}

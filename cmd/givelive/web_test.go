@@ -237,11 +237,11 @@ func TestViewerPageInBrowser(t *testing.T) {
 	// unmuted, full screen; behind the edge, Jump to live.
 	b.waitFor(t, "LIVE at the edge", `document.querySelector('[data-testid=live-badge]')?.dataset.edge === 'true'`, 15*time.Second)
 	b.do(t, "unmute", chromedp.Click(chromedp.CSS(`[data-testid=unmute]`)))
-	b.waitFor(t, "the volume control", `document.querySelector('[data-testid=volume]') && !document.querySelector('[data-testid=video]').muted`, 5*time.Second)
+	b.waitFor(t, "the volume control", `document.querySelector('[data-testid=volume]') && !document.querySelector('[data-testid=video]').muted`, 20*time.Second)
 	b.do(t, "mute", chromedp.Click(chromedp.CSS(`[data-testid=mute]`)))
-	b.waitFor(t, "muted", `document.querySelector('[data-testid=video]').muted && document.querySelector('[data-testid=mute]').getAttribute('aria-pressed') === 'true'`, 5*time.Second)
+	b.waitFor(t, "muted", `document.querySelector('[data-testid=video]').muted && document.querySelector('[data-testid=mute]').getAttribute('aria-pressed') === 'true'`, 20*time.Second)
 	b.do(t, "full screen", chromedp.Click(chromedp.CSS(`[data-testid=fullscreen]`)))
-	b.waitFor(t, "the screen in full screen", `document.fullscreenElement === document.querySelector('.screen')`, 5*time.Second)
+	b.waitFor(t, "the screen in full screen", `document.fullscreenElement === document.querySelector('.screen')`, 20*time.Second)
 	b.screenshot(t, "2b-fullscreen")
 	b.do(t, "leave full screen", chromedp.Evaluate[chromedp.Void](`document.exitFullscreen()`))
 	b.do(t, "fall behind (pause)", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid=video]').pause()`))
@@ -328,7 +328,7 @@ func TestViewerPageInBrowser(t *testing.T) {
 
 	// A phone: one column, nothing wider than the screen.
 	b.do(t, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-	b.waitFor(t, "the phone layout", `document.documentElement.scrollWidth <= 390`, 5*time.Second)
+	b.waitFor(t, "the phone layout", `document.documentElement.scrollWidth <= 390`, 20*time.Second)
 	b.screenshot(t, "5-phone")
 	b.do(t, "desktop viewport", chromedp.EmulateViewport(1280, 900))
 
@@ -425,7 +425,7 @@ func TestViewerPageReconnects(t *testing.T) {
 	b := newBrowser(t)
 	b.do(t, "open the viewer page", chromedp.Navigate(s.base+"/f/"+s.fundraiser))
 	b.waitFor(t, "live updates", `document.querySelector('[data-testid=conn]')?.dataset.state === 'live'`, 20*time.Second)
-	b.waitFor(t, "the offline card", `document.querySelector('[data-testid=offline]')`, 5*time.Second)
+	b.waitFor(t, "the offline card", `document.querySelector('[data-testid=offline]')`, 20*time.Second)
 
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
