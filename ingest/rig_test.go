@@ -267,14 +267,6 @@ func ffprobe(t *testing.T, url string) probe {
 	return p
 }
 
-func (p probe) codecs() string {
-	var s []string
-	for _, st := range p.Streams {
-		s = append(s, st.CodecType+":"+st.CodecName)
-	}
-	return strings.Join(s, ",")
-}
-
 func (p probe) duration() float64 {
 	d, _ := strconv.ParseFloat(p.Format.Duration, 64)
 	return d
@@ -289,23 +281,6 @@ func decode(t *testing.T, url string) {
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
 		t.Fatalf("ffmpeg could not decode %s cleanly: %v\n%s", url, err, stderr.String())
-	}
-}
-
-// decodeExcept decodes without stopping at the first error and fails on
-// any error line that does not contain allowed.
-func decodeExcept(t *testing.T, url, allowed string) {
-	t.Helper()
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", url, "-f", "null", "-")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ffmpeg could not decode %s: %v\n%s", url, err, stderr.String())
-	}
-	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-		if line != "" && !strings.Contains(line, allowed) {
-			t.Fatalf("ffmpeg reported an error decoding %s: %s\n%s", url, line, stderr.String())
-		}
 	}
 }
 

@@ -309,22 +309,3 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	return status
 }
 
-// h0 returns the first value of a header whose key is given in canonical
-// form, skipping Header.Get's canonicalization on the hot path.
-func h0(h http.Header, key string) string {
-	if v := h[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// etagListed reports whether an If-None-Match value names etag (or is *).
-func etagListed(inm, etag string) bool {
-	for v := range strings.SplitSeq(inm, ",") {
-		v = strings.TrimSpace(v)
-		if v == "*" || strings.TrimPrefix(v, "W/") == etag {
-			return true
-		}
-	}
-	return false
-}

@@ -94,7 +94,6 @@ type Stream struct {
 	params   paramCheck
 	broken   bool // the muxer panicked; writes are refused
 	endOnce  sync.Once
-	warnOnce sync.Once
 }
 
 // tail remembers the last frames written, so End can push them out of the

@@ -70,7 +70,7 @@ func publishAV1(ctx context.Context, rtmpURL string, w, h, gop int) (func(), err
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := relayIVF(out, client); err != nil && ctx.Err() == nil {
+		if err := relayIVF(out, client); ctx.Err() == nil { // it only returns on an error
 			log.Printf("publishing AV1: %v", err)
 		}
 	}()
