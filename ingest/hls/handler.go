@@ -308,4 +308,3 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	}
 	return status
 }
-

@@ -90,10 +90,10 @@ type Stream struct {
 
 	// The publisher's side: what End needs to push the last frames out,
 	// and the last parameter set checked.
-	tail     tail
-	params   paramCheck
-	broken   bool // the muxer panicked; writes are refused
-	endOnce  sync.Once
+	tail    tail
+	params  paramCheck
+	broken  bool // the muxer panicked; writes are refused
+	endOnce sync.Once
 }
 
 // tail remembers the last frames written, so End can push them out of the
