@@ -45,7 +45,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.addrs.release(addr)
 		}
 	}()
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: h.cfg.OriginPatterns,
 	})
@@ -54,29 +55,32 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return // Accept has answered
 	}
-	ws.SetReadLimit(wire.MaxCommandBytes)
+	// The library has answered the handshake; from here the hub reads and
+	// writes the connection's frames itself. Its Conn holds the stand-in.
+	_ = ws.CloseNow()
 
 	var ident Identity
+	badToken := false
 	if token := requestToken(r); token != "" {
-		ident, err = h.authenticate(r, token)
-		if err != nil {
-			h.metrics.closed(wire.CloseBadToken)
-			_ = ws.Close(wire.CloseBadToken, "invalid or expired token")
-			return
+		if ident, err = h.authenticate(r, token); err != nil {
+			ident, badToken = Identity{}, true
 		}
 	}
-	c := newConn(h, ws, ident)
+	c := newConn(h, hj.got.nc, ident)
+	c.pending, c.unparsed = hj.got.pending, true
 	c.addr, counted = addr, false // released when the connection ends
 	h.addConn(c)
-	if h.closing.Load() { // Shutdown may have missed us
+	served = true
+	switch {
+	case badToken:
+		c.close(wire.CloseBadToken, "invalid or expired token")
+	case h.closing.Load(): // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")
 	}
-	// The reader runs on a fresh goroutine and the handler returns: the
-	// connection is hijacked, and the handler's goroutine carries a stack
-	// grown through the HTTP server and middleware plus the request, which
-	// an idle viewer should not keep for hours.
-	served = true
-	go c.serve()
+	// The handler returns at once: the connection is hijacked, and an idle
+	// viewer keeps no goroutine (the poller starts a reader when bytes
+	// arrive).
+	c.start()
 }
 
 // enter counts a handshake in, unless the hub is shutting down; Shutdown
@@ -90,17 +94,6 @@ func (h *Hub) enter() bool {
 	}
 	h.conns.Add(1)
 	return true
-}
-
-// serve runs the connection's reader until the connection ends, then takes
-// it out of its rooms.
-func (c *Conn) serve() {
-	defer c.hub.conns.Done()
-	defer c.hub.addrs.release(c.addr)
-	defer c.hub.removeConn(c)
-	defer c.cancel()
-	defer c.leaveAll()
-	c.ended(c.readLoop())
 }
 
 func (h *Hub) authenticate(r *http.Request, token string) (Identity, error) {

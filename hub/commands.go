@@ -5,43 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
-	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
 	"github.com/givelive/givelive/hub/wire"
 )
-
-// readLoop reads and runs commands until the connection ends, and returns
-// why it ended (nil when the server closed it).
-func (c *Conn) readLoop() error {
-	for {
-		if !c.waitReplies() {
-			return nil
-		}
-		typ, p, err := c.ws.Read(c.ctx)
-		if err != nil {
-			return err
-		}
-		if c.isClosed() {
-			return nil // closed by the server: run nothing more
-		}
-		if !c.commands.Allow() {
-			c.close(wire.CloseTooMany, "too many commands")
-			return nil
-		}
-		if typ != websocket.MessageText {
-			c.send(wire.EncodeError(0, wire.Errorf(wire.ErrBadRequest, "commands are JSON text frames")))
-			continue
-		}
-		if !utf8.Valid(p) {
-			c.close(wire.CloseInvalidData, "text frames must be UTF-8")
-			return nil
-		}
-		c.handle(p)
-	}
-}
 
 // handle runs one command and answers it: always for subscribe (its reply
 // carries the position), otherwise only when the command has an id, or when
@@ -90,8 +58,18 @@ func asWireError(err error) *wire.Error {
 	return wire.Errorf(wire.ErrInternal, "internal error")
 }
 
+// sub returns the connection's subscription to room, or nil.
+func (c *Conn) sub(room string) *subscription {
+	for _, s := range c.subs {
+		if s.room.id == room {
+			return s
+		}
+	}
+	return nil
+}
+
 func (c *Conn) subscribe(cmd wire.Command) error {
-	s := c.subs[cmd.Room]
+	s := c.sub(cmd.Room)
 	existed := s != nil
 	if !existed {
 		if len(c.subs) >= c.hub.cfg.MaxRoomsPerConn {
@@ -105,7 +83,7 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 		if err != nil {
 			return fmt.Errorf("failed to join %s: %w", cmd.Room, err)
 		}
-		c.subs[cmd.Room] = s
+		c.subs = append(c.subs, s)
 	} else {
 		c.mu.Lock()
 		s.joining, s.pending, s.pendingBytes = true, nil, 0
@@ -127,7 +105,7 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 		frames[i] = wire.AppendEvent(nil, cmd.Room, p.Type, p.Offset, p.Time, p.Data)
 	}
 	reply := wire.AppendSubscribe(nil, cmd.ID, cmd.Room, hist.Position, hist.Recovered, frames)
-	c.finishJoin(s, reply, hist.Position)
+	c.finishJoin(s, replyEvent(reply), hist.Position)
 	return nil
 }
 
@@ -135,37 +113,35 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 // arrived meanwhile and are newer than the reply's position, and switches
 // the subscription to live delivery, all under c.mu so nothing slips
 // between.
-func (c *Conn) finishJoin(s *subscription, reply []byte, pos wire.Position) {
+func (c *Conn) finishJoin(s *subscription, reply *event, pos wire.Position) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	start := false
+	r := delivered
 	if reply != nil {
-		start, _ = c.push(replyEvent(reply))
+		r = c.push(reply)
 	}
 	s.epoch, s.offset = pos.Epoch, pos.Offset
-	ok := true
 	for _, ev := range s.pending {
 		if ev.epoch != s.epoch || ev.offset <= s.offset {
 			continue // in the reply already, or from an epoch the client never saw
 		}
-		var st bool
-		st, ok = c.push(ev)
-		start = start || st
-		if !ok {
+		if pr := c.push(ev); pr != needKick {
+			r = pr // overflowed
 			break
 		}
+		r = needKick
 		s.offset = ev.offset
 	}
 	s.joining, s.pending, s.pendingBytes = false, nil, 0
 	c.mu.Unlock()
-	c.settle(start, ok)
+	c.settle(r)
 }
 
 func (c *Conn) unsubscribe(room string) error {
-	s := c.subs[room]
+	s := c.sub(room)
 	if s == nil {
 		return nil // not subscribed: nothing to do
 	}
@@ -173,18 +149,25 @@ func (c *Conn) unsubscribe(room string) error {
 	return nil
 }
 
+// leave ends a subscription: from now on no fan-out queues or writes
+// anything of its room here, then it leaves the room.
 func (c *Conn) leave(s *subscription) {
-	delete(c.subs, s.room.id)
-	c.hub.leave(s)
+	for i, x := range c.subs {
+		if x == s {
+			c.subs = append(c.subs[:i], c.subs[i+1:]...)
+			break
+		}
+	}
 	c.mu.Lock()
-	s.pending = nil
+	s.left, s.pending = true, nil
 	c.mu.Unlock()
+	c.hub.leave(s)
 }
 
 // leaveAll removes the connection from every room when it ends.
 func (c *Conn) leaveAll() {
-	for _, s := range c.subs {
-		c.leave(s)
+	for len(c.subs) > 0 {
+		c.leave(c.subs[len(c.subs)-1])
 	}
 }
 
@@ -212,7 +195,7 @@ func (c *Conn) speaker(room string) (*subscription, error) {
 		c.close(wire.CloseBadToken, "token expired")
 		return nil, wire.Errorf(wire.ErrUnauthenticated, "token expired")
 	}
-	s := c.subs[room]
+	s := c.sub(room)
 	if s == nil {
 		return nil, wire.Errorf(wire.ErrForbidden, "subscribe to the room first")
 	}

@@ -26,6 +26,13 @@ type room struct {
 	subs []*subscription // order is irrelevant; removal swaps with the last
 	// sentViewers is the last viewer count published for this room.
 	sentViewers atomic.Int64
+
+	// The room's publications waiting for its dispatcher, which fans them
+	// out in order, one round at a time: what arrives during a round goes
+	// out together in the next, as one frame.
+	dmu         sync.Mutex
+	inbox       []*event
+	dispatching bool
 }
 
 // subscription is one connection's membership in one room. idx is guarded
@@ -36,6 +43,7 @@ type subscription struct {
 	idx  int
 
 	// Delivery state, guarded by conn.mu.
+	left         bool     // unsubscribed: deliver nothing more
 	joining      bool     // subscribe in progress: buffer instead of queueing
 	pending      []*event // recoverable events that arrived while joining
 	pendingBytes int
