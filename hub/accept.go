@@ -68,6 +68,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, hj.got.nc, ident)
 	c.pending, c.unparsed = hj.got.pending, true
+	if h.cfg.SendBuffer > 0 {
+		if err := c.sock.setSendBuffer(h.cfg.SendBuffer); err != nil {
+			h.log.Debug("failed to set a connection's send buffer", "err", err)
+		}
+	}
 	c.addr, counted = addr, false // released when the connection ends
 	h.addConn(c)
 	served = true

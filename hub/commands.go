@@ -11,10 +11,16 @@ import (
 	"github.com/givelive/givelive/hub/wire"
 )
 
+// commandTimeout bounds the lookups one command makes (room, donations,
+// bans, history). A connection that ends meanwhile lets them finish.
+const commandTimeout = 10 * time.Second
+
 // handle runs one command and answers it: always for subscribe (its reply
 // carries the position), otherwise only when the command has an id, or when
 // it could not be parsed at all.
 func (c *Conn) handle(p []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
 	cmd, err := wire.DecodeCommand(p)
 	if err != nil {
 		c.hub.metrics.command("invalid", wire.ErrBadRequest)
@@ -23,13 +29,13 @@ func (c *Conn) handle(p []byte) {
 	}
 	switch cmd.Op {
 	case wire.OpSubscribe:
-		err = c.subscribe(cmd)
+		err = c.subscribe(ctx, cmd)
 	case wire.OpUnsubscribe:
 		err = c.unsubscribe(cmd.Room)
 	case wire.OpChat:
-		err = c.chat(cmd)
+		err = c.chat(ctx, cmd)
 	case wire.OpSticker:
-		err = c.sticker(cmd)
+		err = c.sticker(ctx, cmd)
 	case wire.OpPing:
 	}
 	code := ""
@@ -68,18 +74,18 @@ func (c *Conn) sub(room string) *subscription {
 	return nil
 }
 
-func (c *Conn) subscribe(cmd wire.Command) error {
+func (c *Conn) subscribe(ctx context.Context, cmd wire.Command) error {
 	s := c.sub(cmd.Room)
 	existed := s != nil
 	if !existed {
 		if len(c.subs) >= c.hub.cfg.MaxRoomsPerConn {
 			return wire.Errorf(wire.ErrRoomLimit, fmt.Sprintf("at most %d rooms per connection", c.hub.cfg.MaxRoomsPerConn))
 		}
-		info, err := c.hub.roomInfo(c.ctx, cmd.Room)
+		info, err := c.hub.roomInfo(ctx, cmd.Room)
 		if err != nil {
 			return err
 		}
-		s, err = c.hub.join(c.ctx, c, cmd.Room, info)
+		s, err = c.hub.join(ctx, c, cmd.Room, info)
 		if err != nil {
 			return fmt.Errorf("failed to join %s: %w", cmd.Room, err)
 		}
@@ -89,7 +95,7 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 		s.joining, s.pending, s.pendingBytes = true, nil, 0
 		c.mu.Unlock()
 	}
-	hist, err := c.hub.broker.History(c.ctx, cmd.Room, cmd.Since)
+	hist, err := c.hub.broker.History(ctx, cmd.Room, cmd.Since)
 	if err != nil {
 		if existed {
 			// Keep the live subscription as it was: nothing it buffered
@@ -202,7 +208,7 @@ func (c *Conn) speaker(room string) (*subscription, error) {
 	return s, nil
 }
 
-func (c *Conn) chat(cmd wire.Command) error {
+func (c *Conn) chat(ctx context.Context, cmd wire.Command) error {
 	s, err := c.speaker(cmd.Room)
 	if err != nil {
 		return err
@@ -211,13 +217,13 @@ func (c *Conn) chat(cmd wire.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := c.allowedBy(cmd); err != nil {
+	if err := c.allowedBy(ctx, cmd); err != nil {
 		return err
 	}
 	if !c.hub.limits.allowChat(c.ident.UserID) {
 		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.chatMessage)
 	}
-	badges, err := c.badges(s)
+	badges, err := c.badges(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -226,16 +232,16 @@ func (c *Conn) chat(cmd wire.Command) error {
 		User: wire.User{ID: c.ident.UserID, Name: c.ident.Name, Badges: badges},
 		Text: text,
 	}
-	_, err = c.hub.Publish(c.ctx, cmd.Room, wire.TypeChat, data)
+	_, err = c.hub.Publish(ctx, cmd.Room, wire.TypeChat, data)
 	return err
 }
 
-func (c *Conn) badges(s *subscription) ([]string, error) {
+func (c *Conn) badges(ctx context.Context, s *subscription) ([]string, error) {
 	var badges []string
 	if c.ident.Broadcaster && c.ident.UserID == s.room.info.OwnerID {
 		badges = append(badges, wire.BadgeBroadcaster)
 	}
-	donated, err := c.hub.hasDonated(c.ctx, s.room.id, c.ident.UserID)
+	donated, err := c.hub.hasDonated(ctx, s.room.id, c.ident.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -246,12 +252,12 @@ func (c *Conn) badges(s *subscription) ([]string, error) {
 }
 
 // allowedBy asks the chat policy whether the user may post cmd now.
-func (c *Conn) allowedBy(cmd wire.Command) error {
+func (c *Conn) allowedBy(ctx context.Context, cmd wire.Command) error {
 	p := c.hub.cfg.Policy
 	if p == nil {
 		return nil
 	}
-	err := p.Allow(c.ctx, cmd.Room, c.ident.UserID, cmd.Op)
+	err := p.Allow(ctx, cmd.Room, c.ident.UserID, cmd.Op)
 	var we *wire.Error
 	if err != nil && !errors.As(err, &we) {
 		return fmt.Errorf("failed to check the chat policy: %w", err)
@@ -259,18 +265,18 @@ func (c *Conn) allowedBy(cmd wire.Command) error {
 	return err
 }
 
-func (c *Conn) sticker(cmd wire.Command) error {
+func (c *Conn) sticker(ctx context.Context, cmd wire.Command) error {
 	if _, err := c.speaker(cmd.Room); err != nil {
 		return err
 	}
 	if !c.hub.stickers[cmd.Sticker] {
 		return wire.Errorf(wire.ErrBadRequest, fmt.Sprintf("unknown sticker %q", cmd.Sticker))
 	}
-	if err := c.allowedBy(cmd); err != nil {
+	if err := c.allowedBy(ctx, cmd); err != nil {
 		return err
 	}
 	if cmd.Sticker == wire.StickerIDonated {
-		donated, err := c.hub.hasDonated(c.ctx, cmd.Room, c.ident.UserID)
+		donated, err := c.hub.hasDonated(ctx, cmd.Room, c.ident.UserID)
 		if err != nil {
 			return err
 		}
@@ -282,7 +288,7 @@ func (c *Conn) sticker(cmd wire.Command) error {
 		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.stickerMessage)
 	}
 	data := wire.StickerData{User: wire.User{ID: c.ident.UserID, Name: c.ident.Name}, Sticker: cmd.Sticker}
-	_, err := c.hub.Publish(c.ctx, cmd.Room, wire.TypeSticker, data)
+	_, err := c.hub.Publish(ctx, cmd.Room, wire.TypeSticker, data)
 	return err
 }
 

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"errors"
 	"net"
 	"sync"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"golang.org/x/time/rate"
 
 	"github.com/givelive/givelive/hub/wire"
 )
@@ -31,20 +29,18 @@ const closeTimeout = 5 * time.Second
 // socket took in part leaves its rest in head, which goes before anything
 // queued.
 type Conn struct {
-	hub    *Hub
-	sock   sock
-	id     uint64
-	addr   string // client address key, counted in hub.addrs
-	ident  Identity
-	ctx    context.Context // cancelled when the connection ends
-	cancel context.CancelFunc
+	hub   *Hub
+	sock  sock
+	id    uint64
+	addr  string // client address key, counted in hub.addrs
+	ident Identity
 
 	// readMu is held by the reader while it runs commands, and by the
 	// clean-up, which must not run beside them. The fields after it
 	// belong to whoever holds it.
 	readMu   sync.Mutex
 	subs     []*subscription
-	commands *rate.Limiter
+	commands bucket // commands allowed, against CommandRate and CommandBurst
 	parser   frameParser
 	pending  []byte // the start of a frame that has not all arrived
 	unparsed bool   // pending holds the bytes behind the handshake, not parsed yet
@@ -81,16 +77,13 @@ type Conn struct {
 }
 
 func newConn(h *Hub, nc net.Conn, ident Identity) *Conn {
-	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
-		hub:      h,
-		id:       h.nextID.Add(1),
-		ident:    ident,
-		ctx:      ctx,
-		cancel:   cancel,
-		commands: rate.NewLimiter(h.cfg.CommandRate, h.cfg.CommandBurst),
-		parser:   frameParser{limit: wire.MaxCommandBytes},
+		hub:    h,
+		id:     h.nextID.Add(1),
+		ident:  ident,
+		parser: frameParser{limit: wire.MaxCommandBytes},
 	}
+	c.commands.fill(h.cfg.CommandBurst)
 	if nc != nil {
 		c.sock = newSock(nc)
 	}
@@ -199,9 +192,14 @@ func (c *Conn) send(payload []byte) {
 	c.settle(r)
 }
 
-func (c *Conn) overflow() {
+// overflow closes a slow consumer with 4000 (the client resumes with
+// since) and reports whether this call did.
+func (c *Conn) overflow() bool {
+	if !c.close(wire.CloseSlowConsumer, "slow consumer: resume with since") {
+		return false
+	}
 	c.hub.metrics.slowConsumerCloses.Inc()
-	c.close(wire.CloseSlowConsumer, "slow consumer: resume with since")
+	return true
 }
 
 // kick gets what is queued written. With the write side free and one
@@ -406,17 +404,18 @@ func (c *Conn) stalled(now time.Time, d time.Duration) bool {
 // close starts the closing handshake with code: nothing more is queued,
 // what was queued is dropped, and the close frame goes out after any frame
 // already on its way. The connection ends when the peer answers, or after
-// closeTimeout.
-func (c *Conn) close(code websocket.StatusCode, reason string) {
+// closeTimeout. It reports whether this call started the close.
+func (c *Conn) close(code websocket.StatusCode, reason string) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.startClose(closeFrame(code, reason))
 	c.mu.Unlock()
 	c.hub.metrics.closed(code)
 	c.kick()
+	return true
 }
 
 // fail closes a connection whose peer broke the protocol: its bytes can
@@ -503,7 +502,6 @@ func (c *Conn) finish(err error) bool {
 	if c.sock.nc != nil {
 		_ = c.sock.nc.Close()
 	}
-	c.cancel()
 	go c.cleanup()
 	return true
 }

@@ -43,8 +43,6 @@ type RoomDirectory interface {
 	Room(ctx context.Context, room string) (RoomInfo, error)
 }
 
-var errWriteTimeout = errors.New("write timed out: the peer stopped reading")
-
 // ErrRoomNotFound is returned by a RoomDirectory for an unknown room.
 var ErrRoomNotFound = errors.New("room not found")
 
@@ -90,6 +88,12 @@ type Config struct {
 	FrameBytes   int           // a frame packs events up to this size, default 64 KiB
 	FrameEvents  int           // and at most this many events, default 256
 	WriteTimeout time.Duration // default 10s
+	// SendBuffer is each connection's kernel send buffer (SO_SNDBUF; the
+	// kernel doubles it for its bookkeeping), default 64 KiB: plenty for an
+	// event stream and a replay, and all a viewer that stopped reading can
+	// hold in the kernel before its writes wait and the hub notices.
+	// Negative: the system's, which on Linux grows to megabytes per socket.
+	SendBuffer   int
 	PingInterval time.Duration // default 25s
 	PongTimeout  time.Duration // default 15s
 
@@ -136,6 +140,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FrameBytes, 64<<10)
 	setDefault(&c.FrameEvents, 256)
 	setDefault(&c.WriteTimeout, 10*time.Second)
+	setDefault(&c.SendBuffer, 64<<10)
 	setDefault(&c.PingInterval, 25*time.Second)
 	setDefault(&c.PongTimeout, 15*time.Second)
 	setDefault(&c.ChatRate, 1)

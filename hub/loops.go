@@ -127,9 +127,11 @@ func (h *Hub) keepaliveLoop() {
 }
 
 // watchdogLoop ends connections that stopped answering: a flusher's write
-// stuck for longer than WriteTimeout (the peer stopped reading), a ping
+// stuck for longer than WriteTimeout (the peer stopped reading: a slow
+// consumer, closed with 4000 like one whose queue overflowed), a ping
 // unanswered for longer than PongTimeout, a closing handshake the peer
-// never finished. One loop for the node costs less than a timer per write.
+// never finished (the socket is dropped). One loop for the node costs less
+// than a timer per write.
 func (h *Hub) watchdogLoop() {
 	defer h.loops.Done()
 	beat := min(h.cfg.WriteTimeout, h.cfg.PongTimeout, closeTimeout) / 4
@@ -156,12 +158,12 @@ func (h *Hub) watchdogLoop() {
 				sh.mu.RLock()
 				for c := range sh.conns {
 					switch {
+					case c.closeLate(now):
+						ends = append(ends, verdict{c, lateClose})
 					case c.stalled(now, h.cfg.WriteTimeout):
 						ends = append(ends, verdict{c, stuckWrite})
 					case c.pongLate(now, h.cfg.PongTimeout):
 						ends = append(ends, verdict{c, latePong})
-					case c.closeLate(now):
-						ends = append(ends, verdict{c, lateClose})
 					}
 				}
 				sh.mu.RUnlock()
@@ -169,7 +171,7 @@ func (h *Hub) watchdogLoop() {
 			for _, v := range ends {
 				switch v.why {
 				case stuckWrite:
-					if v.c.abort(errWriteTimeout) {
+					if v.c.overflow() {
 						h.metrics.writeTimeouts.Inc()
 					}
 				case latePong:

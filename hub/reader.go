@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -151,7 +152,7 @@ func (c *Conn) onMessage(m message) error {
 	if c.isClosed() {
 		return nil // closing: run nothing more, wait for the peer's close
 	}
-	if !c.commands.Allow() {
+	if !c.commands.take(time.Now(), c.hub.cfg.CommandRate, c.hub.cfg.CommandBurst) {
 		c.close(wire.CloseTooMany, "too many commands")
 		return nil
 	}

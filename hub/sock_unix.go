@@ -60,3 +60,19 @@ func (s sock) tryRead(b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// setSendBuffer sets the socket's kernel send buffer (SO_SNDBUF), which
+// also stops the kernel growing it.
+func (s sock) setSendBuffer(n int) error {
+	if s.rc == nil {
+		return nil
+	}
+	var serr error
+	err := s.rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
