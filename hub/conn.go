@@ -311,7 +311,11 @@ func (c *Conn) flush() {
 			c.abort(err)
 			continue // sees dead and leaves
 		}
-		c.hub.metrics.framesWritten.Inc()
+		// A frame is counted once whole: the rest of one the fan-out wrote
+		// in part was counted there.
+		if frames := min(n, 1) + bool01(headEv != nil); frames > 0 {
+			c.hub.metrics.framesWritten.Add(float64(frames))
+		}
 		c.written(headEv)
 		for _, ev := range batch {
 			c.written(ev)
@@ -558,4 +562,11 @@ func (c *Conn) closeLate(now time.Time) bool {
 // expired reports whether the connection's token has expired by now.
 func (c *Conn) expired(now time.Time) bool {
 	return !c.ident.ExpiresAt.IsZero() && now.After(c.ident.ExpiresAt)
+}
+
+func bool01(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

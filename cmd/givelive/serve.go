@@ -217,7 +217,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.HostGuard(routeWeb(newWebApp(log), routeHLS(med.hls, srv.Handler()))),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(log), routeHLS(med.hls, srv.Handler())), nodeHosts(cfg)...),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
@@ -315,4 +315,22 @@ func apiRateLimit(cfg config.Config) api.RateLimit {
 		return api.RateLimit{Disabled: true}
 	}
 	return api.RateLimit{PerSecond: cfg.APIRate, Burst: cfg.APIBurst}
+}
+
+// nodeHosts are the host names this node answers for besides its public
+// one: in a cluster, its own address as the other nodes reach it (they
+// proxy HLS there).
+func nodeHosts(cfg config.Config) []string {
+	if cfg.RedisURL == "" {
+		return nil
+	}
+	self, err := advertiseURL(cfg)
+	if err != nil {
+		return nil
+	}
+	u, err := url.Parse(self)
+	if err != nil || u.Hostname() == "" {
+		return nil
+	}
+	return []string{u.Hostname()}
 }
