@@ -11,10 +11,12 @@ import (
 	"github.com/givelive/givelive/hub/wire"
 )
 
-// ServeHTTP upgrades a request to a givelive.v1 WebSocket and serves it
-// until it ends. A handshake that does not offer the subprotocol is refused
-// with 400; a bad origin with 403 (by the WebSocket library); an invalid
-// token is accepted and then closed with 4001 so browsers can see why.
+// ServeHTTP upgrades a request to a givelive.v1 WebSocket and returns: the
+// connection lives on in the hub until it ends. A handshake that does not
+// offer the subprotocol is refused with 400; one from an address that has
+// MaxConnsPerAddr open with 429; a bad origin with 403 (by the WebSocket
+// library); an invalid token is accepted and then closed with 4001 so
+// browsers can see why.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.enter() {
 		writeProblem(w, http.StatusServiceUnavailable, "Server shutting down", "this node is draining; reconnect to another")

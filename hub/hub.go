@@ -89,10 +89,12 @@ type Config struct {
 	FrameEvents  int           // and at most this many events, default 256
 	WriteTimeout time.Duration // default 10s
 	// SendBuffer is each connection's kernel send buffer (SO_SNDBUF; the
-	// kernel doubles it for its bookkeeping), default 64 KiB: plenty for an
-	// event stream and a replay, and all a viewer that stopped reading can
-	// hold in the kernel before its writes wait and the hub notices.
-	// Negative: the system's, which on Linux grows to megabytes per socket.
+	// kernel doubles it for its bookkeeping), default 16 KiB: what a viewer
+	// that stopped reading can hold in the kernel before its writes wait
+	// and the hub stops writing to it (at 50 events a second, about three
+	// seconds). A live event stream needs far less; a long replay goes out
+	// at about 320 KB/s over a 100 ms round trip. Negative: the system's,
+	// which on Linux grows to megabytes per socket.
 	SendBuffer   int
 	PingInterval time.Duration // default 25s
 	PongTimeout  time.Duration // default 15s
@@ -140,7 +142,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FrameBytes, 64<<10)
 	setDefault(&c.FrameEvents, 256)
 	setDefault(&c.WriteTimeout, 10*time.Second)
-	setDefault(&c.SendBuffer, 64<<10)
+	setDefault(&c.SendBuffer, 16<<10)
 	setDefault(&c.PingInterval, 25*time.Second)
 	setDefault(&c.PongTimeout, 15*time.Second)
 	setDefault(&c.ChatRate, 1)
