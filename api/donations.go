@@ -58,9 +58,12 @@ func donationProblem(err error) error {
 	case errors.As(err, &fe) && fe.Unprocessable:
 		return unprocessable(fe.Field, fe.Message)
 	case errors.As(err, &fe):
+		detail := fe.Detail
+		if detail == "" {
+			detail = "The request is not valid. " + fe.Field + ": " + fe.Message + "."
+		}
 		return &problem{
-			status: http.StatusBadRequest, typ: typeValidation,
-			detail: "The request is not valid. " + fe.Field + ": " + fe.Message + ".",
+			status: http.StatusBadRequest, typ: typeValidation, detail: detail,
 			fields: []FieldError{{Field: fe.Field, Message: fe.Message}},
 		}
 	case errors.Is(err, donation.ErrKeyReused):
@@ -72,7 +75,7 @@ func donationProblem(err error) error {
 		return notFound("fundraiser")
 	case errors.As(err, &pe):
 		return &problem{status: http.StatusBadGateway, typ: typeProvider,
-			detail: "The payment provider could not take the payment right now. Nothing was charged twice: retry with the same Idempotency-Key.",
+			detail: "The payment service did not answer. Try again: you will not be charged twice.",
 			cause:  err}
 	}
 	return err
@@ -135,6 +138,15 @@ func (h *handlers) HideDonationMessage(ctx context.Context, req HideDonationMess
 	return HideDonationMessage200JSONResponse(recordOut(d)), nil
 }
 
+// UnhideDonationMessage shows a hidden message again.
+func (h *handlers) UnhideDonationMessage(ctx context.Context, req UnhideDonationMessageRequestObject) (UnhideDonationMessageResponseObject, error) {
+	d, err := h.donations.UnhideMessage(ctx, req.Id, req.DonationId)
+	if err != nil {
+		return nil, donationActionProblem(err)
+	}
+	return UnhideDonationMessage200JSONResponse(recordOut(d)), nil
+}
+
 // donationActionProblem answers refusals of actions on one donation.
 func donationActionProblem(err error) error {
 	var pe *donation.ProviderError
@@ -195,6 +207,9 @@ func recordOut(d store.Donation) DonationRecord {
 		SettledAt:    timePtr(d.SettledAt),
 		RefundedAt:   timePtr(d.RefundedAt),
 	}
+	if d.MessageHidden {
+		r.MessageHidden = &d.MessageHidden
+	}
 	if d.FailureReason != "" {
 		reason := d.FailureReason
 		r.FailureReason = &reason
@@ -216,4 +231,45 @@ func deref[T ~string](p *T) string {
 		return ""
 	}
 	return string(*p)
+}
+
+// GetReceipt shows a donation's receipt to whoever has its id: the public
+// view of the donation, where it went, and whether it went there directly.
+func (h *handlers) GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error) {
+	d, err := h.store.GetDonation(ctx, req.Id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("donation")
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err := h.store.GetFundraiser(ctx, d.FundraiserID)
+	if err != nil {
+		return nil, err
+	}
+	np, err := h.store.GetNonprofit(ctx, f.NonprofitID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.store.GetBroadcaster(ctx, f.BroadcasterID)
+	if err != nil {
+		return nil, err
+	}
+	r := Receipt{Donation: recordOut(d), Direct: d.Destination != ""}
+	r.Fundraiser.Id, r.Fundraiser.Title, r.Fundraiser.Status = f.ID, f.Title, FundraiserStatus(f.Status)
+	r.Fundraiser.Broadcaster = BroadcasterRef{Id: b.ID, Name: b.Name}
+	r.Nonprofit.Id, r.Nonprofit.Name, r.Nonprofit.Country = np.ID, np.Name, np.Country
+	r.Nonprofit.RegistrationId = np.RegistrationID
+	return GetReceipt200JSONResponse(r), nil
+}
+
+// GetPaymentConfig tells the donation form how money is collected here.
+func (h *handlers) GetPaymentConfig(context.Context, GetPaymentConfigRequestObject) (GetPaymentConfigResponseObject, error) {
+	lo, hi := h.donations.Limits()
+	c := PaymentConfig{Provider: PaymentConfigProvider(h.donations.ProviderName()), MinAmount: lo, MaxAmount: hi}
+	if c.Provider == PaymentConfigProviderStripe {
+		c.PublishableKey = &h.payments.PublishableKey
+		c.StripeJsUrl = &h.payments.StripeJSURL
+	}
+	return GetPaymentConfig200JSONResponse(c), nil
 }

@@ -3,9 +3,11 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -57,6 +59,7 @@ type snapshotOut struct {
 	Chat       struct {
 		SlowModeSeconds int `json:"slow_mode_seconds"`
 	} `json:"chat"`
+	Thanks string `json:"thanks"`
 }
 
 // donationEnv is an env with a verified nonprofit, a broadcaster and one
@@ -267,6 +270,13 @@ func TestMalformedDonationsAreRefusedAndRecordNothing(t *testing.T) {
 		{name: "invalid UTF-8", body: "{\"amount\": 500, \"currency\": \"USD\", \"name\": \"A\xff\xfe\"}", status: 400, field: "body"},
 		{name: "unknown member", body: with("amout", 5), status: 400, field: "amout"},
 		{name: "not JSON", body: "amount=500", status: 400, field: "body"},
+		{name: "trailing bytes", body: `{"amount": 500, "currency": "USD"} x`, status: 400, field: "body"},
+		{name: "two objects", body: `{"amount": 500, "currency": "USD"}{"amount": 500, "currency": "USD"}`, status: 400, field: "body"},
+		{name: "two objects on two lines", body: "{\"amount\": 500, \"currency\": \"USD\"}\n{\"amount\": 900, \"currency\": \"USD\"}\n", status: 400, field: "body"},
+		{name: "duplicate member", body: `{"amount": 500, "currency": "USD", "amount": 900}`, status: 400, field: "amount"},
+		{name: "duplicate member in other spelling", body: `{"amount": 500, "currency": "USD", "Amount": 900}`, status: 400, field: "Amount"},
+		{name: "amount with an exponent", body: `{"amount": 5e2, "currency": "USD"}`, status: 400, field: "amount"},
+		{name: "amount with a fraction of zero", body: `{"amount": 500.0, "currency": "USD"}`, status: 400, field: "amount"},
 		{name: "anonymous not a boolean", body: with("anonymous", "yes"), status: 400, field: "anonymous"},
 		{name: "invalid viewer token", token: "not-a-token", body: ok(), status: 401},
 		{name: "unknown fundraiser", path: "/api/v1/fundraisers/f_00000000000000000000000000000000/donations", body: ok(), status: 404},
@@ -288,6 +298,11 @@ func TestMalformedDonationsAreRefusedAndRecordNothing(t *testing.T) {
 				headers = []string{"Idempotency-Key", key}
 			}
 			p := e.do(t, "POST", path, tt.token, tt.body, headers...).problem(t, tt.status)
+			for _, jargon := range []string{"nmarshal", "int64", "expected=", "minor units", "Idempotency-Key.", "JSON value"} {
+				if strings.Contains(p.Detail, jargon) {
+					t.Errorf("detail %q says %q: not plain words", p.Detail, jargon)
+				}
+			}
 			if tt.field != "" {
 				found := false
 				for _, f := range p.Errors {
@@ -456,6 +471,21 @@ func TestOwnerActionsAreAnnouncedThroughTheOutbox(t *testing.T) {
 	if s := e.snapshot(t); s.RecentDonations[0].Message != "" {
 		t.Fatalf("snapshot still shows the hidden message")
 	}
+	var listed struct {
+		Items []map[string]any `json:"items"`
+	}
+	e.do(t, "GET", base+"/donations", e.ownerToken, nil).want(t, 200).json(t, &listed)
+	if listed.Items[0]["message_hidden"] != true {
+		t.Fatalf("the owner's list does not say the message is hidden: %v", listed.Items[0])
+	}
+	// Shown again, then hidden once more.
+	var shown donationOut
+	e.do(t, "POST", base+"/donations/"+d.ID+"/unhide", e.otherToken, nil).problem(t, 403)
+	e.do(t, "POST", base+"/donations/"+d.ID+"/unhide", e.ownerToken, nil).want(t, 200).json(t, &shown)
+	if shown.Message != "for the water" || e.snapshot(t).RecentDonations[0].Message != "for the water" {
+		t.Fatalf("the message shown again: %q", shown.Message)
+	}
+	e.do(t, "POST", base+"/donations/"+d.ID+"/hide", e.ownerToken, nil).want(t, 200)
 
 	e.do(t, "DELETE", base+"/chat/c_123", e.ownerToken, nil).want(t, 204)
 	e.do(t, "PUT", base+"/bans/u_troll", e.ownerToken, nil).want(t, 204)
@@ -464,6 +494,33 @@ func TestOwnerActionsAreAnnouncedThroughTheOutbox(t *testing.T) {
 	e.do(t, "PUT", base+"/slow-mode", e.ownerToken, map[string]any{"seconds": 30}).want(t, 200).json(t, &slow)
 	if slow.Seconds != 30 || e.snapshot(t).Chat.SlowModeSeconds != 30 {
 		t.Fatalf("slow mode = %d", slow.Seconds)
+	}
+	e.do(t, "PUT", base+"/timeouts/u_loud", e.ownerToken, map[string]any{"duration_seconds": 600}).want(t, 204)
+	e.do(t, "PUT", base+"/timeouts/u_loud", e.ownerToken, map[string]any{"duration_seconds": 0}).problem(t, 400)
+	e.do(t, "PUT", base+"/timeouts/u_loud", e.otherToken, map[string]any{"duration_seconds": 60}).problem(t, 403)
+	var bans struct {
+		Items []struct {
+			UserID    string     `json:"user_id"`
+			ExpiresAt *time.Time `json:"expires_at"`
+		}
+	}
+	e.do(t, "GET", base+"/bans", e.ownerToken, nil).want(t, 200).json(t, &bans)
+	if len(bans.Items) != 2 || bans.Items[0].UserID != "u_loud" || bans.Items[0].ExpiresAt == nil ||
+		bans.Items[0].ExpiresAt.Before(time.Now().Add(9*time.Minute)) || bans.Items[1].ExpiresAt != nil {
+		t.Fatalf("bans = %+v, want the timeout then the ban", bans)
+	}
+	e.do(t, "GET", base+"/bans", e.otherToken, nil).problem(t, 403)
+	e.do(t, "DELETE", base+"/bans/u_loud", e.ownerToken, nil).want(t, 204)
+	var modes map[string]any
+	e.do(t, "PUT", base+"/chat-modes", e.ownerToken, map[string]any{"donors_only": true, "new_chatter_wait_seconds": 300}).want(t, 200).json(t, &modes)
+	if modes["donors_only"] != true || modes["new_chatter_wait_seconds"] != 300.0 || modes["slow_mode_seconds"] != 30.0 {
+		t.Fatalf("chat modes = %v", modes)
+	}
+	e.do(t, "PUT", base+"/chat-modes", e.ownerToken, map[string]any{"donors_only": true}).problem(t, 400)
+	var thanks struct{ Text string }
+	e.do(t, "PUT", base+"/thanks", e.ownerToken, map[string]any{"text": "Thank you\u0007 all!"}).want(t, 200).json(t, &thanks)
+	if thanks.Text != "Thank you all!" || e.snapshot(t).Thanks != "Thank you all!" {
+		t.Fatalf("thanks = %q", thanks.Text)
 	}
 	e.do(t, "PUT", base+"/goal", e.ownerToken, map[string]any{"amount": 400000, "currency": "USD"}).problem(t, 409)
 	e.do(t, "PUT", base+"/goal", e.ownerToken, map[string]any{"amount": 900000, "currency": "EUR"}).problem(t, 409)
@@ -479,14 +536,33 @@ func TestOwnerActionsAreAnnouncedThroughTheOutbox(t *testing.T) {
 		`donation {"amount":2000,"currency":"USD","id":"` + d.ID + `","message":"for the water","name":"Ada","total":{"currency":"USD","donors":1,"goal":500000,"raised":2000}}`,
 		`shoutout {"donation_id":"` + d.ID + `","text":"Thank you Ada!"}`,
 		`donation.hidden {"id":"` + d.ID + `"}`,
+		`donation.unhidden {"id":"` + d.ID + `","message":"for the water"}`,
+		`donation.hidden {"id":"` + d.ID + `"}`,
 		`chat.deleted {"id":"c_123"}`,
 		`user.banned {"user_id":"u_troll"}`,
+		`chat.settings {"closed":false,"donors_only":false,"new_chatter_wait_seconds":0,"slow_mode_seconds":30}`,
+		`user.banned {"until":` + strconv.FormatInt(loudUntil(t, e), 10) + `,"user_id":"u_loud"}`,
+		`user.unbanned {"user_id":"u_loud"}`,
+		`chat.settings {"closed":false,"donors_only":true,"new_chatter_wait_seconds":300,"slow_mode_seconds":30}`,
+		`fundraiser {"goal":{"amount":500000,"currency":"USD"},"status":"scheduled","thanks":"Thank you all!"}`,
 		`fundraiser {"goal":{"amount":900000,"currency":"USD"},"status":"scheduled"}`,
 		`fundraiser {"goal":{"amount":900000,"currency":"USD"},"status":"ended"}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("outbox (-want +got):\n%s", diff)
 	}
+}
+
+// loudUntil is the end of u_loud's timeout as announced.
+func loudUntil(t *testing.T, e *donationEnv) int64 {
+	t.Helper()
+	for _, ev := range ofType(e.outbox(t), wire.TypeUserBanned) {
+		if ev.Data["user_id"] == "u_loud" {
+			return int64(ev.Data["until"].(float64))
+		}
+	}
+	t.Fatal("no timeout announced for u_loud")
+	return 0
 }
 
 func TestMessagesAreModerated(t *testing.T) {
@@ -530,12 +606,18 @@ func TestReportCSV(t *testing.T) {
 	e := newDonationEnv(t)
 	e.give(t, "a", "", map[string]any{"amount": 1234, "name": "=HYPERLINK(\"x\")", "message": "a, \"quoted\" message"})
 	e.give(t, "b", "", map[string]any{"amount": 9902, "name": "Bob"})
+	e.give(t, "c", "", map[string]any{"amount": 500, "name": "Zoë 李"})
 	r := e.do(t, "GET", "/api/v1/fundraisers/"+e.fid+"/report.csv", adminToken, nil).want(t, 200)
 	if ct := r.header.Get("Content-Type"); ct != "text/csv" {
 		t.Fatalf("Content-Type %q", ct)
 	}
-	lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "donation_id,created_at,") {
+	// A byte order mark first, or Excel reads UTF-8 as the local code page.
+	body, ok := strings.CutPrefix(string(r.body), "\uFEFF")
+	if !ok {
+		t.Fatalf("report does not start with a UTF-8 byte order mark: %q", r.body[:min(len(r.body), 16)])
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "donation_id,created_at,") || !strings.Contains(lines[3], ",Zoë 李,") {
 		t.Fatalf("report:\n%s", r.body)
 	}
 	if !strings.Contains(lines[1], `,succeeded,1234,USD,12.34,"'=HYPERLINK(""x"")",false,"a, ""quoted"" message",sandbox,`) {

@@ -99,7 +99,7 @@ func TestSessionNamesAreCleaned(t *testing.T) {
 // rebinding reach /ws); health checks and metrics answer whatever the host.
 func TestOtherHostsRefusedWithPublicURL(t *testing.T) {
 	e := newEnv(t, func(c *api.Config) { c.PublicURL = "https://live.example.org" })
-	guarded := e.srv.HostGuard(e.srv.Handler(), "10.0.1.12")
+	guarded := e.srv.HostGuard(e.srv.Handler())
 	cases := []struct {
 		host, path string
 		status     int
@@ -110,7 +110,6 @@ func TestOtherHostsRefusedWithPublicURL(t *testing.T) {
 		{"evil.example", "/ws", http.StatusMisdirectedRequest},
 		{"evil.example", "/f/f_1", http.StatusMisdirectedRequest},
 		{"127.0.0.1:8080", "/api/v1/nonprofits", http.StatusMisdirectedRequest},
-		{"10.0.1.12:8080", "/hls/f_1/index.m3u8", 404}, // the node's own address, as another node proxies HLS
 		{"10.0.0.7:8080", "/healthz", 200},
 		{"10.0.0.7:8080", "/metrics", 200},
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/auth"
 	"github.com/givelive/givelive/internal/store"
 )
@@ -99,6 +100,13 @@ func (h *handlers) ListFundraisers(ctx context.Context, req ListFundraisersReque
 		if items[i], err = r.fundraiser(ctx, f); err != nil {
 			return nil, err
 		}
+		raised, onAir := f.Raised, f.Status == store.StatusLive && h.streams != nil && h.streams.IsLive(ctx, f.ID)
+		items[i].Raised, items[i].OnAir = &raised, &onAir
+		if h.audience != nil && f.Status != store.StatusEnded {
+			if n, ok := h.audience.Viewers(f.ID); ok {
+				items[i].Viewers = &n
+			}
+		}
 	}
 	return ListFundraisers200JSONResponse{Items: items}, nil
 }
@@ -151,16 +159,46 @@ func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestOb
 		Stream:          h.streamOut(ctx, f),
 		RecentDonations: make([]Donation, len(recent)),
 		TopDonors:       make([]TopDonor, len(top)),
-		Chat:            ChatSettings{SlowModeSeconds: f.SlowModeSeconds},
+		Chat:            chatSettings(f),
+		Thanks:          f.Thanks,
 		Position:        pos,
 	}
 	for i, d := range recent {
 		snap.RecentDonations[i] = donationOut(d)
 	}
+	if snap.RecentChat, err = h.recentChat(ctx, f.ID, pos); err != nil {
+		return nil, err
+	}
 	for i, d := range top {
 		snap.TopDonors[i] = TopDonor{Name: d.Name, Amount: d.Amount, Donations: d.Donations}
 	}
 	return snap, nil
+}
+
+// recentChatLines is how many chat lines a snapshot shows a new viewer.
+const recentChatLines = 50
+
+// recentChat is the room's latest chat up to pos, or nil without a hub.
+// A hub that cannot read it leaves the snapshot without chat rather than
+// failing it.
+func (h *handlers) recentChat(ctx context.Context, room string, pos Position) (*[]ChatMessage, error) {
+	if h.chat == nil {
+		return nil, nil
+	}
+	lines, err := h.chat.RecentChat(ctx, room, wire.Position{Epoch: pos.Epoch, Offset: uint64(pos.Offset)}, recentChatLines)
+	if err != nil {
+		h.log.WarnContext(ctx, "recent chat left out of a snapshot", "fundraiser", room, "err", err)
+		return nil, nil
+	}
+	out := make([]ChatMessage, len(lines))
+	for i, l := range lines {
+		badges := l.User.Badges
+		if badges == nil {
+			badges = []string{}
+		}
+		out[i] = ChatMessage{Id: l.ID, Text: l.Text, Ts: l.Time, User: ChatUser{Id: l.User.ID, Name: l.User.Name, Badges: badges}}
+	}
+	return &out, nil
 }
 
 // milestonesIn passes the request's milestones on: absent (nil) means the

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -99,7 +100,8 @@ func TestSnapshot(t *testing.T) {
 		"stream":           map[string]any{"status": "offline", "hls": nil},
 		"recent_donations": []any{},
 		"top_donors":       []any{},
-		"chat":             map[string]any{"slow_mode_seconds": 0.0},
+		"chat":             map[string]any{"slow_mode_seconds": 0.0, "donors_only": false, "new_chatter_wait_seconds": 0.0, "closed": false},
+		"thanks":           "",
 		"milestones":       []any{25.0, 50.0, 75.0, 100.0},
 		"position":         map[string]any{"epoch": "ep1", "offset": 7.0},
 		"goal":             map[string]any{"amount": 500000.0, "currency": "USD"},
@@ -270,7 +272,7 @@ func TestSnapshotWithHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
-	e := newEnv(t, func(c *api.Config) { c.Rooms = h })
+	e := newEnv(t, func(c *api.Config) { c.Rooms, c.Chat = h, h })
 	npID := e.nonprofit(t, true)
 	_, token := e.broadcaster(t, "B")
 	f := e.fundraiser(t, token, npID)
@@ -289,5 +291,24 @@ func TestSnapshotWithHub(t *testing.T) {
 	e.do(t, "GET", "/api/v1/fundraisers/"+f.ID, "", nil).want(t, 200).json(t, &snap)
 	if snap.Position.Epoch != last.Epoch || uint64(snap.Position.Offset) != last.Offset || last.Offset != 3 {
 		t.Errorf("snapshot position %+v, hub %+v", snap.Position, last)
+	}
+
+	// Its recent chat, as a new viewer sees it: no deleted line.
+	for i, text := range []string{"hello", "spam", "hi all"} {
+		chat := wire.ChatData{ID: fmt.Sprintf("c_%d", i), User: wire.User{ID: "u_1", Name: "Ada", Badges: []string{"donor"}}, Text: text}
+		if _, err := h.Publish(t.Context(), f.ID, wire.TypeChat, chat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.Publish(t.Context(), f.ID, wire.TypeChatDeleted, wire.ChatDeletedData{ID: "c_1"}); err != nil {
+		t.Fatal(err)
+	}
+	var withChat struct {
+		RecentChat []api.ChatMessage `json:"recent_chat"`
+	}
+	e.do(t, "GET", "/api/v1/fundraisers/"+f.ID, "", nil).want(t, 200).json(t, &withChat)
+	if got := withChat.RecentChat; len(got) != 2 || got[0].Text != "hello" || got[1].Text != "hi all" ||
+		got[0].User.Name != "Ada" || fmt.Sprint(got[0].User.Badges) != "[donor]" || got[0].Ts == 0 {
+		t.Errorf("recent chat %+v, want hello and hi all by Ada", got)
 	}
 }

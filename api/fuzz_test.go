@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -97,6 +98,8 @@ func FuzzCreateDonationBody(f *testing.F) {
 		`{"amount":500,"currency":"EUR"}`, `{"amount":500,"currency":"USD","name":"\u202eevil\u0007"}`,
 		`{"amount":500,"currency":"USD","message":"\ud800"}`, `{"amount":500,"amount":600,"currency":"USD"}`,
 		`{}`, `null`, `[]`, ``, "\xff", `{"amount":500,"currency":"USD","anonymous":"yes"}`,
+		`{"amount":500,"currency":"USD"} x`, `{"amount":500,"currency":"USD"}{"amount":900,"currency":"USD"}`,
+		`{"amount":500,"currency":"USD","name":"a","name":"b"}`, `{"amount":500,"currency":"USD","Amount":900}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -128,6 +131,16 @@ func FuzzCreateDonationBody(f *testing.F) {
 			}
 			if d.Amount < 100 || d.Amount > 1_000_000 || d.Currency != "USD" {
 				t.Fatalf("accepted %+v from %q", d, body)
+			}
+			// What was recorded is what the body says, read by any JSON
+			// reader: one object, nothing after it.
+			dec := json.NewDecoder(bytes.NewReader(body))
+			var sent struct{ Amount int64 }
+			if err := dec.Decode(&sent); err != nil || sent.Amount != d.Amount || dec.More() {
+				t.Fatalf("accepted %q as %d", body, d.Amount)
+			}
+			if _, err := dec.Token(); err != io.EOF {
+				t.Fatalf("accepted %q with bytes after the object", body)
 			}
 			if !utf8.ValidString(d.Name+d.Message) || strings.ContainsFunc(d.Name+d.Message, func(r rune) bool { return r < 0x20 || r == 0x7f || r == 0x202e }) {
 				t.Fatalf("accepted unclean text %q / %q", d.Name, d.Message)

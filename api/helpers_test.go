@@ -358,9 +358,9 @@ func (s *recordingStore) Enqueue(ctx context.Context, room, typ string, data []b
 	return s.Store.Enqueue(ctx, room, typ, data)
 }
 
-func (s *recordingStore) CreateSession(ctx context.Context, name string) (store.Session, error) {
+func (s *recordingStore) CreateSession(ctx context.Context, name, device string) (store.Session, error) {
 	s.note("CreateSession", true)
-	return s.Store.CreateSession(ctx, name)
+	return s.Store.CreateSession(ctx, name, device)
 }
 
 // fixedRooms stands in for the hub, which is not part of this package's

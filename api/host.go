@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -19,11 +18,8 @@ import (
 // site reach /ws and the API as if it were same-origin. Behind a trusted
 // proxy the forwarded host is the one checked. Health checks and metrics
 // answer whatever the host: probes and scrapers address a node by its own
-// address. nodeHosts are further host names this node answers for (its
-// address as the other nodes of a cluster reach it: a browser never sends
-// those for a page it loaded from elsewhere). Without a public URL every
-// host is served.
-func (s *Server) HostGuard(next http.Handler, nodeHosts ...string) http.Handler {
+// address. Without a public URL every host is served.
+func (s *Server) HostGuard(next http.Handler) http.Handler {
 	want := s.origin.publicHost
 	if want == "" {
 		return next
@@ -40,9 +36,7 @@ func (s *Server) HostGuard(next http.Handler, nodeHosts ...string) http.Handler 
 				host = h
 			}
 		}
-		if !strings.EqualFold(hostOnly(host), want) && !slices.ContainsFunc(nodeHosts, func(h string) bool {
-			return strings.EqualFold(hostOnly(host), h)
-		}) {
+		if !strings.EqualFold(hostOnly(host), want) {
 			s.refuseHost(w, r)
 			return
 		}

@@ -133,6 +133,24 @@ func (e MediaMTXHookEvent) Valid() bool {
 	}
 }
 
+// Defines values for PaymentConfigProvider.
+const (
+	PaymentConfigProviderSandbox PaymentConfigProvider = "sandbox"
+	PaymentConfigProviderStripe  PaymentConfigProvider = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PaymentConfigProvider enum.
+func (e PaymentConfigProvider) Valid() bool {
+	switch e {
+	case PaymentConfigProviderSandbox:
+		return true
+	case PaymentConfigProviderStripe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StreamStatus.
 const (
 	StreamStatusEnded   StreamStatus = "ended"
@@ -154,6 +172,23 @@ func (e StreamStatus) Valid() bool {
 	}
 }
 
+// Ban defines model for Ban.
+type Ban struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When a timeout ends; absent for a ban.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name The banned session's name; empty when unknown.
+	Name   string `json:"name"`
+	UserId string `json:"user_id"`
+}
+
+// BanList defines model for BanList.
+type BanList struct {
+	Items []Ban `json:"items"`
+}
+
 // BroadcasterCreated defines model for BroadcasterCreated.
 type BroadcasterCreated struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -170,10 +205,42 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatMessage A chat message, as in the `chat` event, with the time it was sent.
+type ChatMessage struct {
+	Id   string `json:"id"`
+	Text string `json:"text"`
+
+	// Ts When it was sent (Unix ms).
+	Ts   int64    `json:"ts"`
+	User ChatUser `json:"user"`
+}
+
+// ChatModes defines model for ChatModes.
+type ChatModes struct {
+	DonorsOnly            bool `json:"donors_only"`
+	NewChatterWaitSeconds int  `json:"new_chatter_wait_seconds"`
+}
+
 // ChatSettings defines model for ChatSettings.
 type ChatSettings struct {
+	// Closed The fundraiser has ended, and its chat with it.
+	Closed bool `json:"closed"`
+
+	// DonorsOnly Only viewers who have given may chat.
+	DonorsOnly bool `json:"donors_only"`
+
+	// NewChatterWaitSeconds How old a viewer's browser's first session must be before they may chat; 0 is off.
+	NewChatterWaitSeconds int `json:"new_chatter_wait_seconds"`
+
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
+// ChatUser defines model for ChatUser.
+type ChatUser struct {
+	Badges []string `json:"badges"`
+	Id     string   `json:"id"`
+	Name   string   `json:"name"`
 }
 
 // Country ISO 3166-1 alpha-2 country code.
@@ -313,6 +380,9 @@ type DonationReceipt struct {
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
 
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
+
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
 	Payment    PaymentInfo    `json:"payment"`
@@ -335,6 +405,9 @@ type DonationRecord struct {
 
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
+
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
 
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
@@ -368,11 +441,20 @@ type Fundraiser struct {
 	Id   string `json:"id"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
-	Title      string           `json:"title"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Title     string           `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -389,14 +471,23 @@ type FundraiserCreated struct {
 	IngestUrl string `json:"ingest_url"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
 	Title     string `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserList defines model for FundraiserList.
@@ -419,19 +510,38 @@ type FundraiserSnapshot struct {
 	Milestones []int        `json:"milestones"`
 	Nonprofit  NonprofitRef `json:"nonprofit"`
 
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised *int64 `json:"raised,omitempty"`
+
+	// RecentChat The latest chat messages up to `position` (at most 50, oldest
+	// first), as the room's history still holds them (by default the
+	// last 30 minutes), without deleted messages or banned users'
+	// lines: what a new viewer sees first. Absent when the server
+	// keeps no history.
+	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
-	Title           string           `json:"title"`
+
+	// Thanks The broadcaster's closing thanks; empty until set.
+	Thanks string `json:"thanks"`
+	Title  string `json:"title"`
 
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
 	Totals    Totals     `json:"totals"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -507,10 +617,18 @@ type Name = string
 
 // Nonprofit defines model for Nonprofit.
 type Nonprofit struct {
-	Country        string     `json:"country"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Id             string     `json:"id"`
-	Name           string     `json:"name"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DirectPayouts Donations to it are charged straight to its own payment account.
+	DirectPayouts bool   `json:"direct_payouts"`
+	Id            string `json:"id"`
+	Name          string `json:"name"`
+
+	// PayoutAccount Its Stripe Connect account (admin answers only).
+	//
+	// Example: acct_1NkzX2RiverCharity
+	PayoutAccount  *string    `json:"payout_account,omitempty"`
 	RegistrationId string     `json:"registration_id"`
 	Verified       bool       `json:"verified"`
 	VerifiedAt     *time.Time `json:"verified_at"`
@@ -528,6 +646,25 @@ type NonprofitRef struct {
 	Name    string `json:"name"`
 }
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// MaxAmount The largest gift, in minor units.
+	MaxAmount int64 `json:"max_amount"`
+
+	// MinAmount The smallest gift, in minor units of the fundraiser's currency.
+	MinAmount int64                 `json:"min_amount"`
+	Provider  PaymentConfigProvider `json:"provider"`
+
+	// PublishableKey Stripe's publishable key (stripe only).
+	PublishableKey *string `json:"publishable_key,omitempty"`
+
+	// StripeJsUrl Where the page loads Stripe.js from (stripe only).
+	StripeJsUrl *string `json:"stripe_js_url,omitempty"`
+}
+
+// PaymentConfigProvider defines model for PaymentConfig.Provider.
+type PaymentConfigProvider string
+
 // PaymentInfo defines model for PaymentInfo.
 type PaymentInfo struct {
 	// ClientSecret For a pending Stripe payment, the PaymentIntent's client secret for Stripe.js.
@@ -539,14 +676,31 @@ type PaymentInfo struct {
 
 // Payout defines model for Payout.
 type Payout struct {
-	Currency    string       `json:"currency"`
+	Currency string `json:"currency"`
+
+	// Direct Of raised, what was charged straight to the nonprofit's own account; already with it.
+	Direct      int64        `json:"direct"`
 	Donations   int64        `json:"donations"`
 	Fundraisers int64        `json:"fundraisers"`
 	Nonprofit   NonprofitRef `json:"nonprofit"`
 
+	// Owed Of raised, what the platform collected and must pay out (raised minus direct).
+	Owed int64 `json:"owed"`
+
+	// PayoutAccount The nonprofit's Stripe Connect account today; empty when the platform collects its donations.
+	PayoutAccount string `json:"payout_account"`
+
 	// Raised Owed to the nonprofit, refunds taken off, minor units.
 	Raised   int64 `json:"raised"`
 	Refunded int64 `json:"refunded"`
+}
+
+// PayoutAccountRequest defines model for PayoutAccountRequest.
+type PayoutAccountRequest struct {
+	// Account A Stripe Connect account id.
+	//
+	// Example: acct_1NkzX2RiverCharity
+	Account string `json:"account"`
 }
 
 // PayoutList defines model for PayoutList.
@@ -590,6 +744,27 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Receipt defines model for Receipt.
+type Receipt struct {
+	// Direct Charged straight to the nonprofit's own payment account.
+	Direct bool `json:"direct"`
+
+	// Donation A donation as its donor, the broadcaster and admins see it. Never the real name of an anonymous donor.
+	Donation   DonationRecord `json:"donation"`
+	Fundraiser struct {
+		Broadcaster BroadcasterRef   `json:"broadcaster"`
+		Id          string           `json:"id"`
+		Status      FundraiserStatus `json:"status"`
+		Title       string           `json:"title"`
+	} `json:"fundraiser"`
+	Nonprofit struct {
+		Country        string `json:"country"`
+		Id             string `json:"id"`
+		Name           string `json:"name"`
+		RegistrationId string `json:"registration_id"`
+	} `json:"nonprofit"`
+}
+
 // SessionCreated defines model for SessionCreated.
 type SessionCreated struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -619,6 +794,73 @@ type Stream struct {
 
 // StreamStatus defines model for Stream.Status.
 type StreamStatus string
+
+// StreamHealth defines model for StreamHealth.
+type StreamHealth struct {
+	Audio *StreamHealthAudio `json:"audio,omitempty"`
+
+	// BehindMs How much later than real time the stream now arrives, compared with its start (an upload or encoder that cannot keep up makes it grow).
+	BehindMs *int64 `json:"behind_ms,omitempty"`
+
+	// Bitrate Bits per second arriving, all tracks, over the last 5 s.
+	//
+	// Example: 3150000
+	Bitrate *int64 `json:"bitrate,omitempty"`
+
+	// DroppedFrames Frames the server could not use.
+	DroppedFrames *int64 `json:"dropped_frames,omitempty"`
+
+	// Live Whether the server receives the stream now.
+	Live bool `json:"live"`
+
+	// Since When the publish started.
+	Since *time.Time         `json:"since,omitempty"`
+	Video *StreamHealthVideo `json:"video,omitempty"`
+
+	// Warnings What to change in the encoder, in plain words, most important first. Empty when all is well.
+	Warnings []string `json:"warnings"`
+}
+
+// StreamHealthAudio defines model for StreamHealthAudio.
+type StreamHealthAudio struct {
+	// Channels Example: 2
+	Channels int `json:"channels"`
+
+	// Codec Example: AAC
+	Codec string `json:"codec"`
+
+	// SampleRate Example: 48000
+	SampleRate int `json:"sample_rate"`
+}
+
+// StreamHealthVideo defines model for StreamHealthVideo.
+type StreamHealthVideo struct {
+	// Codec Example: H.264
+	Codec string `json:"codec"`
+
+	// FrameRate Frames per second over the last 2 s.
+	//
+	// Example: 30
+	FrameRate *float32 `json:"frame_rate,omitempty"`
+	Height    *int     `json:"height,omitempty"`
+
+	// KeyframeIntervalMs Time between the last two keyframes; absent until two arrived.
+	//
+	// Example: 2000
+	KeyframeIntervalMs *int64 `json:"keyframe_interval_ms,omitempty"`
+	Width              *int   `json:"width,omitempty"`
+}
+
+// Thanks defines model for Thanks.
+type Thanks struct {
+	Text string `json:"text"`
+}
+
+// Timeout defines model for Timeout.
+type Timeout struct {
+	// DurationSeconds How long the timeout lasts (at most two weeks).
+	DurationSeconds int `json:"duration_seconds"`
+}
 
 // Title A fundraiser's title; not blank, no control characters.
 //
@@ -727,6 +969,9 @@ type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
 
+// SetChatModesJSONRequestBody defines body for SetChatModes for application/json ContentType.
+type SetChatModesJSONRequestBody = ChatModes
+
 // CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
 type CreateDonationJSONRequestBody = CreateDonationRequest
 
@@ -739,6 +984,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
 
+// SetThanksJSONRequestBody defines body for SetThanks for application/json ContentType.
+type SetThanksJSONRequestBody = Thanks
+
+// TimeoutUserJSONRequestBody defines body for TimeoutUser for application/json ContentType.
+type TimeoutUserJSONRequestBody = Timeout
+
 // MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
 type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
 
@@ -747,6 +998,9 @@ type MediamtxHookJSONRequestBody = MediaMTXHook
 
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
+
+// SetPayoutAccountJSONRequestBody defines body for SetPayoutAccount for application/json ContentType.
+type SetPayoutAccountJSONRequestBody = PayoutAccountRequest
 
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
@@ -759,6 +1013,9 @@ type ServerInterface interface {
 	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
 	// (GET /broadcasters/me)
 	GetCurrentBroadcaster(ctx echo.Context) error
+	// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+	// (GET /donations/{id})
+	GetReceipt(ctx echo.Context, id ID) error
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	// (GET /fundraisers)
 	ListFundraisers(ctx echo.Context, params ListFundraisersParams) error
@@ -768,12 +1025,18 @@ type ServerInterface interface {
 	// GetFundraiser A fundraiser's snapshot, with the stream position it reflects.
 	// (GET /fundraisers/{id})
 	GetFundraiser(ctx echo.Context, id FundraiserID) error
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/bans)
+	ListBans(ctx echo.Context, id FundraiserID) error
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
 	// (DELETE /fundraisers/{id}/bans/{user_id})
 	UnbanUser(ctx echo.Context, id FundraiserID, userId ID) error
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	// (PUT /fundraisers/{id}/bans/{user_id})
 	BanUser(ctx echo.Context, id FundraiserID, userId ID) error
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/chat-modes)
+	SetChatModes(ctx echo.Context, id FundraiserID) error
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	// (DELETE /fundraisers/{id}/chat/{message_id})
 	DeleteChatMessage(ctx echo.Context, id FundraiserID, messageId ID) error
@@ -792,6 +1055,9 @@ type ServerInterface interface {
 	// RefundDonation Refund a succeeded donation in full (admin).
 	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
 	RefundDonation(ctx echo.Context, id FundraiserID, donationId DonationID) error
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/unhide)
+	UnhideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx echo.Context, id FundraiserID) error
@@ -813,6 +1079,18 @@ type ServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx echo.Context, id FundraiserID) error
+	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+	// (GET /fundraisers/{id}/stream/health)
+	GetStreamHealth(ctx echo.Context, id FundraiserID) error
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/test-alert)
+	SendTestAlert(ctx echo.Context, id FundraiserID) error
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/thanks)
+	SetThanks(ctx echo.Context, id FundraiserID) error
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/timeouts/{user_id})
+	TimeoutUser(ctx echo.Context, id FundraiserID, userId ID) error
 	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
 	// (POST /ingest/mediamtx/auth)
 	MediamtxAuth(ctx echo.Context) error
@@ -825,12 +1103,21 @@ type ServerInterface interface {
 	// CreateNonprofit Register a nonprofit (admin). It starts unverified.
 	// (POST /nonprofits)
 	CreateNonprofit(ctx echo.Context) error
+	// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+	// (DELETE /nonprofits/{id}/payout-account)
+	RemovePayoutAccount(ctx echo.Context, id NonprofitID) error
+	// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+	// (PUT /nonprofits/{id}/payout-account)
+	SetPayoutAccount(ctx echo.Context, id NonprofitID) error
 	// VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 	// (POST /nonprofits/{id}/verify)
 	VerifyNonprofit(ctx echo.Context, id NonprofitID) error
 	// GetOpenAPISpec This document.
 	// (GET /openapi.yaml)
 	GetOpenAPISpec(ctx echo.Context) error
+	// GetPaymentConfig How the donation form collects money here.
+	// (GET /payments/config)
+	GetPaymentConfig(ctx echo.Context) error
 	// ListPayouts What each nonprofit is owed, per currency (admin).
 	// (GET /payouts)
 	ListPayouts(ctx echo.Context) error
@@ -859,6 +1146,22 @@ func (w *ServerInterfaceWrapper) GetCurrentBroadcaster(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCurrentBroadcaster(ctx)
+	return err
+}
+
+// GetReceipt converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReceipt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReceipt(ctx, id)
 	return err
 }
 
@@ -919,6 +1222,22 @@ func (w *ServerInterfaceWrapper) GetFundraiser(ctx echo.Context) error {
 	return err
 }
 
+// ListBans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBans(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBans(ctx, id)
+	return err
+}
+
 // UnbanUser converts echo context to params.
 func (w *ServerInterfaceWrapper) UnbanUser(ctx echo.Context) error {
 	var err error
@@ -964,6 +1283,22 @@ func (w *ServerInterfaceWrapper) BanUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.BanUser(ctx, id, userId)
+	return err
+}
+
+// SetChatModes converts echo context to params.
+func (w *ServerInterfaceWrapper) SetChatModes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetChatModes(ctx, id)
 	return err
 }
 
@@ -1140,6 +1475,30 @@ func (w *ServerInterfaceWrapper) RefundDonation(ctx echo.Context) error {
 	return err
 }
 
+// UnhideDonationMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) UnhideDonationMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "donation_id" -------------
+	var donationId DonationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "donation_id", ctx.Param("donation_id"), &donationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter donation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnhideDonationMessage(ctx, id, donationId)
+	return err
+}
+
 // EndFundraiser converts echo context to params.
 func (w *ServerInterfaceWrapper) EndFundraiser(ctx echo.Context) error {
 	var err error
@@ -1252,6 +1611,78 @@ func (w *ServerInterfaceWrapper) SetSlowMode(ctx echo.Context) error {
 	return err
 }
 
+// GetStreamHealth converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStreamHealth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStreamHealth(ctx, id)
+	return err
+}
+
+// SendTestAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) SendTestAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendTestAlert(ctx, id)
+	return err
+}
+
+// SetThanks converts echo context to params.
+func (w *ServerInterfaceWrapper) SetThanks(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetThanks(ctx, id)
+	return err
+}
+
+// TimeoutUser converts echo context to params.
+func (w *ServerInterfaceWrapper) TimeoutUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TimeoutUser(ctx, id, userId)
+	return err
+}
+
 // MediamtxAuth converts echo context to params.
 func (w *ServerInterfaceWrapper) MediamtxAuth(ctx echo.Context) error {
 	var err error
@@ -1288,6 +1719,38 @@ func (w *ServerInterfaceWrapper) CreateNonprofit(ctx echo.Context) error {
 	return err
 }
 
+// RemovePayoutAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) RemovePayoutAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id NonprofitID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemovePayoutAccount(ctx, id)
+	return err
+}
+
+// SetPayoutAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) SetPayoutAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id NonprofitID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetPayoutAccount(ctx, id)
+	return err
+}
+
 // VerifyNonprofit converts echo context to params.
 func (w *ServerInterfaceWrapper) VerifyNonprofit(ctx echo.Context) error {
 	var err error
@@ -1310,6 +1773,15 @@ func (w *ServerInterfaceWrapper) GetOpenAPISpec(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPISpec(ctx)
+	return err
+}
+
+// GetPaymentConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPaymentConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPaymentConfig(ctx)
 	return err
 }
 
@@ -1383,6 +1855,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/nonprofits", wrapper.ListNonprofits, options.OperationMiddlewares["listNonprofits"]...)
 	router.POST(options.BaseURL+"/nonprofits", wrapper.CreateNonprofit, options.OperationMiddlewares["createNonprofit"]...)
 	router.POST(options.BaseURL+"/nonprofits/:id/verify", wrapper.VerifyNonprofit, options.OperationMiddlewares["verifyNonprofit"]...)
+	router.DELETE(options.BaseURL+"/nonprofits/:id/payout-account", wrapper.RemovePayoutAccount, options.OperationMiddlewares["removePayoutAccount"]...)
+	router.PUT(options.BaseURL+"/nonprofits/:id/payout-account", wrapper.SetPayoutAccount, options.OperationMiddlewares["setPayoutAccount"]...)
 	router.GET(options.BaseURL+"/broadcasters/me", wrapper.GetCurrentBroadcaster, options.OperationMiddlewares["getCurrentBroadcaster"]...)
 	router.POST(options.BaseURL+"/broadcasters", wrapper.CreateBroadcaster, options.OperationMiddlewares["createBroadcaster"]...)
 	router.GET(options.BaseURL+"/fundraisers", wrapper.ListFundraisers, options.OperationMiddlewares["listFundraisers"]...)
@@ -1390,20 +1864,29 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fundraisers/:id", wrapper.GetFundraiser, options.OperationMiddlewares["getFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/ingest", wrapper.GetFundraiserIngest, options.OperationMiddlewares["getFundraiserIngest"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/ingest/rotate", wrapper.RotateStreamKey, options.OperationMiddlewares["rotateStreamKey"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/stream/health", wrapper.GetStreamHealth, options.OperationMiddlewares["getStreamHealth"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/end", wrapper.EndFundraiser, options.OperationMiddlewares["endFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations", wrapper.ListDonations, options.OperationMiddlewares["listDonations"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations", wrapper.CreateDonation, options.OperationMiddlewares["createDonation"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations/:donation_id", wrapper.GetDonation, options.OperationMiddlewares["getDonation"]...)
+	router.GET(options.BaseURL+"/donations/:id", wrapper.GetReceipt, options.OperationMiddlewares["getReceipt"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/refund", wrapper.RefundDonation, options.OperationMiddlewares["refundDonation"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/hide", wrapper.HideDonationMessage, options.OperationMiddlewares["hideDonationMessage"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/unhide", wrapper.UnhideDonationMessage, options.OperationMiddlewares["unhideDonationMessage"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/shoutouts", wrapper.CreateShoutout, options.OperationMiddlewares["createShoutout"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/goal", wrapper.RaiseGoal, options.OperationMiddlewares["raiseGoal"]...)
 	router.DELETE(options.BaseURL+"/fundraisers/:id/chat/:message_id", wrapper.DeleteChatMessage, options.OperationMiddlewares["deleteChatMessage"]...)
 	router.DELETE(options.BaseURL+"/fundraisers/:id/bans/:user_id", wrapper.UnbanUser, options.OperationMiddlewares["unbanUser"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/bans/:user_id", wrapper.BanUser, options.OperationMiddlewares["banUser"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/timeouts/:user_id", wrapper.TimeoutUser, options.OperationMiddlewares["timeoutUser"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/bans", wrapper.ListBans, options.OperationMiddlewares["listBans"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/chat-modes", wrapper.SetChatModes, options.OperationMiddlewares["setChatModes"]...)
+	router.PUT(options.BaseURL+"/fundraisers/:id/thanks", wrapper.SetThanks, options.OperationMiddlewares["setThanks"]...)
+	router.POST(options.BaseURL+"/fundraisers/:id/test-alert", wrapper.SendTestAlert, options.OperationMiddlewares["sendTestAlert"]...)
 	router.PUT(options.BaseURL+"/fundraisers/:id/slow-mode", wrapper.SetSlowMode, options.OperationMiddlewares["setSlowMode"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/report.csv", wrapper.GetFundraiserReport, options.OperationMiddlewares["getFundraiserReport"]...)
 	router.GET(options.BaseURL+"/payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
+	router.GET(options.BaseURL+"/payments/config", wrapper.GetPaymentConfig, options.OperationMiddlewares["getPaymentConfig"]...)
 	router.POST(options.BaseURL+"/ingest/mediamtx/auth", wrapper.MediamtxAuth, options.OperationMiddlewares["mediamtxAuth"]...)
 	router.POST(options.BaseURL+"/ingest/mediamtx/hook", wrapper.MediamtxHook, options.OperationMiddlewares["mediamtxHook"]...)
 
@@ -1584,6 +2067,77 @@ type GetCurrentBroadcasterdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetCurrentBroadcasterdefaultApplicationProblemPlusJSONResponse) VisitGetCurrentBroadcasterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceiptRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetReceiptResponseObject interface {
+	VisitGetReceiptResponse(w http.ResponseWriter) error
+}
+
+type GetReceipt200JSONResponse Receipt
+
+func (response GetReceipt200JSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceipt400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReceipt400ApplicationProblemPlusJSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceipt404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReceipt404ApplicationProblemPlusJSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReceiptdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReceiptdefaultApplicationProblemPlusJSONResponse) VisitGetReceiptResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1827,6 +2381,112 @@ func (response GetFundraiserdefaultApplicationProblemPlusJSONResponse) VisitGetF
 	return err
 }
 
+type ListBansRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type ListBansResponseObject interface {
+	VisitListBansResponse(w http.ResponseWriter) error
+}
+
+type ListBans200JSONResponse BanList
+
+func (response ListBans200JSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans400ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans401ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans403ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBans404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListBans404ApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBansdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListBansdefaultApplicationProblemPlusJSONResponse) VisitListBansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnbanUserRequestObject struct {
 	Id     FundraiserID `json:"id"`
 	UserId ID           `json:"user_id"`
@@ -2034,6 +2694,113 @@ type BanUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response BanUserdefaultApplicationProblemPlusJSONResponse) VisitBanUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModesRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *SetChatModesJSONRequestBody
+}
+
+type SetChatModesResponseObject interface {
+	VisitSetChatModesResponse(w http.ResponseWriter) error
+}
+
+type SetChatModes200JSONResponse ChatSettings
+
+func (response SetChatModes200JSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes400ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes401ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes403ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModes404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetChatModes404ApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetChatModesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetChatModesdefaultApplicationProblemPlusJSONResponse) VisitSetChatModesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2724,6 +3491,113 @@ type RefundDonationdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RefundDonationdefaultApplicationProblemPlusJSONResponse) VisitRefundDonationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessageRequestObject struct {
+	Id         FundraiserID `json:"id"`
+	DonationId DonationID   `json:"donation_id"`
+}
+
+type UnhideDonationMessageResponseObject interface {
+	VisitUnhideDonationMessageResponse(w http.ResponseWriter) error
+}
+
+type UnhideDonationMessage200JSONResponse DonationRecord
+
+func (response UnhideDonationMessage200JSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage400ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage401ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage403ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnhideDonationMessage404ApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnhideDonationMessagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UnhideDonationMessagedefaultApplicationProblemPlusJSONResponse) VisitUnhideDonationMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3534,6 +4408,447 @@ func (response SetSlowModedefaultApplicationProblemPlusJSONResponse) VisitSetSlo
 	return err
 }
 
+type GetStreamHealthRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type GetStreamHealthResponseObject interface {
+	VisitGetStreamHealthResponse(w http.ResponseWriter) error
+}
+
+type GetStreamHealth200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type GetStreamHealth200JSONResponse struct {
+	Body    StreamHealth
+	Headers GetStreamHealth200ResponseHeaders
+}
+
+func (response GetStreamHealth200JSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth400ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth401ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth403ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealth404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStreamHealth404ApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStreamHealthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetStreamHealthdefaultApplicationProblemPlusJSONResponse) VisitGetStreamHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlertRequestObject struct {
+	Id FundraiserID `json:"id"`
+}
+
+type SendTestAlertResponseObject interface {
+	VisitSendTestAlertResponse(w http.ResponseWriter) error
+}
+
+type SendTestAlert204Response struct {
+}
+
+func (response SendTestAlert204Response) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SendTestAlert400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert400ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert401ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert403ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlert404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SendTestAlert404ApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTestAlertdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SendTestAlertdefaultApplicationProblemPlusJSONResponse) VisitSendTestAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanksRequestObject struct {
+	Id   FundraiserID `json:"id"`
+	Body *SetThanksJSONRequestBody
+}
+
+type SetThanksResponseObject interface {
+	VisitSetThanksResponse(w http.ResponseWriter) error
+}
+
+type SetThanks200JSONResponse Thanks
+
+func (response SetThanks200JSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks400ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks401ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks403ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanks404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetThanks404ApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetThanksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetThanksdefaultApplicationProblemPlusJSONResponse) VisitSetThanksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUserRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	UserId ID           `json:"user_id"`
+	Body   *TimeoutUserJSONRequestBody
+}
+
+type TimeoutUserResponseObject interface {
+	VisitTimeoutUserResponse(w http.ResponseWriter) error
+}
+
+type TimeoutUser204Response struct {
+}
+
+func (response TimeoutUser204Response) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type TimeoutUser400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser400ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser401ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser403ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser404ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response TimeoutUser422ApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TimeoutUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TimeoutUserdefaultApplicationProblemPlusJSONResponse) VisitTimeoutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type MediamtxAuthRequestObject struct {
 	Body *MediamtxAuthJSONRequestBody
 }
@@ -3862,6 +5177,251 @@ func (response CreateNonprofitdefaultApplicationProblemPlusJSONResponse) VisitCr
 	return err
 }
 
+type RemovePayoutAccountRequestObject struct {
+	Id NonprofitID `json:"id"`
+}
+
+type RemovePayoutAccountResponseObject interface {
+	VisitRemovePayoutAccountResponse(w http.ResponseWriter) error
+}
+
+type RemovePayoutAccount200JSONResponse Nonprofit
+
+func (response RemovePayoutAccount200JSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount400ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount401ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount403ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePayoutAccount404ApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePayoutAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemovePayoutAccountdefaultApplicationProblemPlusJSONResponse) VisitRemovePayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccountRequestObject struct {
+	Id   NonprofitID `json:"id"`
+	Body *SetPayoutAccountJSONRequestBody
+}
+
+type SetPayoutAccountResponseObject interface {
+	VisitSetPayoutAccountResponse(w http.ResponseWriter) error
+}
+
+type SetPayoutAccount200JSONResponse Nonprofit
+
+func (response SetPayoutAccount200JSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount400ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount401ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount403ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount404ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount422ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccount502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SetPayoutAccount502ApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPayoutAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetPayoutAccountdefaultApplicationProblemPlusJSONResponse) VisitSetPayoutAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyNonprofitRequestObject struct {
 	Id NonprofitID `json:"id"`
 }
@@ -4012,6 +5572,44 @@ func (response GetOpenAPISpecdefaultApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetPaymentConfigRequestObject struct {
+}
+
+type GetPaymentConfigResponseObject interface {
+	VisitGetPaymentConfigResponse(w http.ResponseWriter) error
+}
+
+type GetPaymentConfig200JSONResponse PaymentConfig
+
+func (response GetPaymentConfig200JSONResponse) VisitGetPaymentConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentConfigdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetPaymentConfigdefaultApplicationProblemPlusJSONResponse) VisitGetPaymentConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPayoutsRequestObject struct {
 }
 
@@ -4148,6 +5746,9 @@ type StrictServerInterface interface {
 	// GetCurrentBroadcaster The broadcaster the token belongs to (for the studio's sign-in).
 	// (GET /broadcasters/me)
 	GetCurrentBroadcaster(ctx context.Context, request GetCurrentBroadcasterRequestObject) (GetCurrentBroadcasterResponseObject, error)
+	// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+	// (GET /donations/{id})
+	GetReceipt(ctx context.Context, request GetReceiptRequestObject) (GetReceiptResponseObject, error)
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	// (GET /fundraisers)
 	ListFundraisers(ctx context.Context, request ListFundraisersRequestObject) (ListFundraisersResponseObject, error)
@@ -4157,12 +5758,18 @@ type StrictServerInterface interface {
 	// GetFundraiser A fundraiser's snapshot, with the stream position it reflects.
 	// (GET /fundraisers/{id})
 	GetFundraiser(ctx context.Context, request GetFundraiserRequestObject) (GetFundraiserResponseObject, error)
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	// (GET /fundraisers/{id}/bans)
+	ListBans(ctx context.Context, request ListBansRequestObject) (ListBansResponseObject, error)
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
 	// (DELETE /fundraisers/{id}/bans/{user_id})
 	UnbanUser(ctx context.Context, request UnbanUserRequestObject) (UnbanUserResponseObject, error)
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	// (PUT /fundraisers/{id}/bans/{user_id})
 	BanUser(ctx context.Context, request BanUserRequestObject) (BanUserResponseObject, error)
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/chat-modes)
+	SetChatModes(ctx context.Context, request SetChatModesRequestObject) (SetChatModesResponseObject, error)
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	// (DELETE /fundraisers/{id}/chat/{message_id})
 	DeleteChatMessage(ctx context.Context, request DeleteChatMessageRequestObject) (DeleteChatMessageResponseObject, error)
@@ -4181,6 +5788,9 @@ type StrictServerInterface interface {
 	// RefundDonation Refund a succeeded donation in full (admin).
 	// (POST /fundraisers/{id}/donations/{donation_id}/refund)
 	RefundDonation(ctx context.Context, request RefundDonationRequestObject) (RefundDonationResponseObject, error)
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/donations/{donation_id}/unhide)
+	UnhideDonationMessage(ctx context.Context, request UnhideDonationMessageRequestObject) (UnhideDonationMessageResponseObject, error)
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	// (POST /fundraisers/{id}/end)
 	EndFundraiser(ctx context.Context, request EndFundraiserRequestObject) (EndFundraiserResponseObject, error)
@@ -4202,6 +5812,18 @@ type StrictServerInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	// (PUT /fundraisers/{id}/slow-mode)
 	SetSlowMode(ctx context.Context, request SetSlowModeRequestObject) (SetSlowModeResponseObject, error)
+	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+	// (GET /fundraisers/{id}/stream/health)
+	GetStreamHealth(ctx context.Context, request GetStreamHealthRequestObject) (GetStreamHealthResponseObject, error)
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	// (POST /fundraisers/{id}/test-alert)
+	SendTestAlert(ctx context.Context, request SendTestAlertRequestObject) (SendTestAlertResponseObject, error)
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/thanks)
+	SetThanks(ctx context.Context, request SetThanksRequestObject) (SetThanksResponseObject, error)
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	// (PUT /fundraisers/{id}/timeouts/{user_id})
+	TimeoutUser(ctx context.Context, request TimeoutUserRequestObject) (TimeoutUserResponseObject, error)
 	// MediamtxAuth mediamtx's HTTP authentication callback (with mediamtx in front).
 	// (POST /ingest/mediamtx/auth)
 	MediamtxAuth(ctx context.Context, request MediamtxAuthRequestObject) (MediamtxAuthResponseObject, error)
@@ -4214,12 +5836,21 @@ type StrictServerInterface interface {
 	// CreateNonprofit Register a nonprofit (admin). It starts unverified.
 	// (POST /nonprofits)
 	CreateNonprofit(ctx context.Context, request CreateNonprofitRequestObject) (CreateNonprofitResponseObject, error)
+	// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+	// (DELETE /nonprofits/{id}/payout-account)
+	RemovePayoutAccount(ctx context.Context, request RemovePayoutAccountRequestObject) (RemovePayoutAccountResponseObject, error)
+	// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+	// (PUT /nonprofits/{id}/payout-account)
+	SetPayoutAccount(ctx context.Context, request SetPayoutAccountRequestObject) (SetPayoutAccountResponseObject, error)
 	// VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 	// (POST /nonprofits/{id}/verify)
 	VerifyNonprofit(ctx context.Context, request VerifyNonprofitRequestObject) (VerifyNonprofitResponseObject, error)
 	// GetOpenAPISpec This document.
 	// (GET /openapi.yaml)
 	GetOpenAPISpec(ctx context.Context, request GetOpenAPISpecRequestObject) (GetOpenAPISpecResponseObject, error)
+	// GetPaymentConfig How the donation form collects money here.
+	// (GET /payments/config)
+	GetPaymentConfig(ctx context.Context, request GetPaymentConfigRequestObject) (GetPaymentConfigResponseObject, error)
 	// ListPayouts What each nonprofit is owed, per currency (admin).
 	// (GET /payouts)
 	ListPayouts(ctx context.Context, request ListPayoutsRequestObject) (ListPayoutsResponseObject, error)
@@ -4303,6 +5934,31 @@ func (sh *strictHandler) GetCurrentBroadcaster(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetCurrentBroadcasterResponseObject); ok {
 		return validResponse.VisitGetCurrentBroadcasterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReceipt operation middleware
+func (sh *strictHandler) GetReceipt(ctx echo.Context, id ID) error {
+	var request GetReceiptRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReceipt(ctx.Request().Context(), request.(GetReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReceipt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReceiptResponseObject); ok {
+		return validResponse.VisitGetReceiptResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4405,6 +6061,31 @@ func (sh *strictHandler) GetFundraiser(ctx echo.Context, id FundraiserID) error 
 	return nil
 }
 
+// ListBans operation middleware
+func (sh *strictHandler) ListBans(ctx echo.Context, id FundraiserID) error {
+	var request ListBansRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBans(ctx.Request().Context(), request.(ListBansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBansResponseObject); ok {
+		return validResponse.VisitListBansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UnbanUser operation middleware
 func (sh *strictHandler) UnbanUser(ctx echo.Context, id FundraiserID, userId ID) error {
 	var request UnbanUserRequestObject
@@ -4451,6 +6132,54 @@ func (sh *strictHandler) BanUser(ctx echo.Context, id FundraiserID, userId ID) e
 		return err
 	} else if validResponse, ok := response.(BanUserResponseObject); ok {
 		return validResponse.VisitBanUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetChatModes operation middleware
+func (sh *strictHandler) SetChatModes(ctx echo.Context, id FundraiserID) error {
+	var request SetChatModesRequestObject
+
+	request.Id = id
+
+	var body SetChatModesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetChatModes(ctx.Request().Context(), request.(SetChatModesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetChatModes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetChatModesResponseObject); ok {
+		return validResponse.VisitSetChatModesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4630,6 +6359,32 @@ func (sh *strictHandler) RefundDonation(ctx echo.Context, id FundraiserID, donat
 		return err
 	} else if validResponse, ok := response.(RefundDonationResponseObject); ok {
 		return validResponse.VisitRefundDonationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnhideDonationMessage operation middleware
+func (sh *strictHandler) UnhideDonationMessage(ctx echo.Context, id FundraiserID, donationId DonationID) error {
+	var request UnhideDonationMessageRequestObject
+
+	request.Id = id
+	request.DonationId = donationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnhideDonationMessage(ctx.Request().Context(), request.(UnhideDonationMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnhideDonationMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnhideDonationMessageResponseObject); ok {
+		return validResponse.VisitUnhideDonationMessageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4880,6 +6635,153 @@ func (sh *strictHandler) SetSlowMode(ctx echo.Context, id FundraiserID) error {
 	return nil
 }
 
+// GetStreamHealth operation middleware
+func (sh *strictHandler) GetStreamHealth(ctx echo.Context, id FundraiserID) error {
+	var request GetStreamHealthRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStreamHealth(ctx.Request().Context(), request.(GetStreamHealthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStreamHealth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStreamHealthResponseObject); ok {
+		return validResponse.VisitGetStreamHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendTestAlert operation middleware
+func (sh *strictHandler) SendTestAlert(ctx echo.Context, id FundraiserID) error {
+	var request SendTestAlertRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendTestAlert(ctx.Request().Context(), request.(SendTestAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendTestAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendTestAlertResponseObject); ok {
+		return validResponse.VisitSendTestAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetThanks operation middleware
+func (sh *strictHandler) SetThanks(ctx echo.Context, id FundraiserID) error {
+	var request SetThanksRequestObject
+
+	request.Id = id
+
+	var body SetThanksJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetThanks(ctx.Request().Context(), request.(SetThanksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetThanks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetThanksResponseObject); ok {
+		return validResponse.VisitSetThanksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TimeoutUser operation middleware
+func (sh *strictHandler) TimeoutUser(ctx echo.Context, id FundraiserID, userId ID) error {
+	var request TimeoutUserRequestObject
+
+	request.Id = id
+	request.UserId = userId
+
+	var body TimeoutUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TimeoutUser(ctx.Request().Context(), request.(TimeoutUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TimeoutUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TimeoutUserResponseObject); ok {
+		return validResponse.VisitTimeoutUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // MediamtxAuth operation middleware
 func (sh *strictHandler) MediamtxAuth(ctx echo.Context) error {
 	var request MediamtxAuthRequestObject
@@ -5041,6 +6943,79 @@ func (sh *strictHandler) CreateNonprofit(ctx echo.Context) error {
 	return nil
 }
 
+// RemovePayoutAccount operation middleware
+func (sh *strictHandler) RemovePayoutAccount(ctx echo.Context, id NonprofitID) error {
+	var request RemovePayoutAccountRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemovePayoutAccount(ctx.Request().Context(), request.(RemovePayoutAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemovePayoutAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemovePayoutAccountResponseObject); ok {
+		return validResponse.VisitRemovePayoutAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetPayoutAccount operation middleware
+func (sh *strictHandler) SetPayoutAccount(ctx echo.Context, id NonprofitID) error {
+	var request SetPayoutAccountRequestObject
+
+	request.Id = id
+
+	var body SetPayoutAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetPayoutAccount(ctx.Request().Context(), request.(SetPayoutAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetPayoutAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetPayoutAccountResponseObject); ok {
+		return validResponse.VisitSetPayoutAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // VerifyNonprofit operation middleware
 func (sh *strictHandler) VerifyNonprofit(ctx echo.Context, id NonprofitID) error {
 	var request VerifyNonprofitRequestObject
@@ -5083,6 +7058,29 @@ func (sh *strictHandler) GetOpenAPISpec(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetOpenAPISpecResponseObject); ok {
 		return validResponse.VisitGetOpenAPISpecResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPaymentConfig operation middleware
+func (sh *strictHandler) GetPaymentConfig(ctx echo.Context) error {
+	var request GetPaymentConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPaymentConfig(ctx.Request().Context(), request.(GetPaymentConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPaymentConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPaymentConfigResponseObject); ok {
+		return validResponse.VisitGetPaymentConfigResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"github.com/labstack/echo/v4"
 
@@ -148,6 +149,19 @@ func toProblem(err error) *problem {
 // fromHTTPError turns Echo's errors (router, body limit, middleware, auth)
 // into problems, replacing Echo's terse messages with sentences.
 func fromHTTPError(he *echo.HTTPError) *problem {
+	var ute *json.UnmarshalTypeError
+	if errors.As(he.Internal, &ute) && ute.Field != "" {
+		// Binding met a value the validator let through (5e2 for an
+		// integer): name the field in plain words, not Go's.
+		fe := FieldError{Field: ute.Field, Message: typeMessage(ute.Type.Kind())}
+		return &problem{
+			status: http.StatusBadRequest,
+			typ:    typeValidation,
+			detail: "The request is not valid. " + fe.Field + ": " + fe.Message + ".",
+			fields: []FieldError{fe},
+			cause:  he.Internal,
+		}
+	}
 	p := &problem{status: he.Code, cause: he.Internal}
 	if msg, ok := he.Message.(string); ok && msg != http.StatusText(he.Code) {
 		p.detail = msg
@@ -159,6 +173,20 @@ func fromHTTPError(he *echo.HTTPError) *problem {
 		p.detail = "The request took too long; try again."
 	}
 	return p
+}
+
+// typeMessage says what a value bound into a field of kind k must be.
+func typeMessage(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "must be a whole number, written without a decimal point or exponent"
+	case reflect.String:
+		return "must be a string"
+	case reflect.Bool:
+		return "must be true or false"
+	}
+	return "is not of the right type"
 }
 
 func defaultDetail(status int) string {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/givelive/givelive/internal/money"
 	"github.com/givelive/givelive/internal/store"
 )
 
@@ -34,6 +34,9 @@ func (h *handlers) GetFundraiserReport(ctx context.Context, req GetFundraiserRep
 		before = ds[len(ds)-1].ID
 	}
 	var buf bytes.Buffer
+	// A UTF-8 byte order mark: without it Excel reads the file in the
+	// local code page and garbles every name outside ASCII.
+	buf.WriteString("\uFEFF")
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"donation_id", "created_at", "settled_at", "refunded_at", "status", "amount", "currency",
 		"amount_decimal", "name", "anonymous", "message", "provider", "provider_ref"})
@@ -41,7 +44,7 @@ func (h *handlers) GetFundraiserReport(ctx context.Context, req GetFundraiserRep
 		d := all[i]
 		_ = w.Write([]string{
 			d.ID, csvTime(d.CreatedAt), csvTime(d.SettledAt), csvTime(d.RefundedAt), d.Status,
-			strconv.FormatInt(d.Amount, 10), d.Currency, decimal(d.Amount, d.Currency),
+			strconv.FormatInt(d.Amount, 10), d.Currency, money.Decimal(d.Amount, d.Currency),
 			csvText(d.PublicName()), strconv.FormatBool(d.Anonymous), csvText(d.PublicMessage),
 			d.Provider, d.ProviderRef,
 		})
@@ -69,22 +72,6 @@ func csvText(s string) string {
 	return s
 }
 
-// zeroDecimalCurrencies have no minor unit (ISO 4217 exponent 0) among the
-// currencies GiveLive accepts.
-var zeroDecimalCurrencies = map[string]bool{"JPY": true}
-
-// decimal writes minor units as a decimal amount in major units.
-func decimal(amount int64, currency string) string {
-	if zeroDecimalCurrencies[currency] {
-		return strconv.FormatInt(amount, 10)
-	}
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, amount/100, amount%100)
-}
-
 // ListPayouts sums what each nonprofit is owed (admin).
 func (h *handlers) ListPayouts(ctx context.Context, _ ListPayoutsRequestObject) (ListPayoutsResponseObject, error) {
 	ps, err := h.store.Payouts(ctx)
@@ -101,6 +88,7 @@ func (h *handlers) ListPayouts(ctx context.Context, _ ListPayoutsRequestObject) 
 			Nonprofit: NonprofitRef{Id: np.ID, Name: np.Name, Country: np.Country},
 			Currency:  p.Currency, Raised: p.Raised, Refunded: p.Refunded,
 			Donations: p.Donations, Fundraisers: p.Fundraisers,
+			Direct: p.Direct, Owed: p.Raised - p.Direct, PayoutAccount: np.PayoutAccount,
 		}
 	}
 	return ListPayouts200JSONResponse{Items: items}, nil

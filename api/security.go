@@ -33,18 +33,25 @@ func schemeKind(name string) (auth.Kind, bool) {
 // anonymous callers learn nothing from validation messages.
 func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error) {
 	owners := map[string]echo.MiddlewareFunc{
-		"getFundraiserIngest": auth.RequireOwner(s.fundraiserOwner, false),
-		"rotateStreamKey":     auth.RequireOwner(s.fundraiserOwner, false),
-		"endFundraiser":       auth.RequireOwner(s.fundraiserOwner, true),
-		"listDonations":       auth.RequireOwner(s.fundraiserOwner, true),
-		"hideDonationMessage": auth.RequireOwner(s.fundraiserOwner, true),
-		"createShoutout":      auth.RequireOwner(s.fundraiserOwner, false),
-		"raiseGoal":           auth.RequireOwner(s.fundraiserOwner, true),
-		"deleteChatMessage":   auth.RequireOwner(s.fundraiserOwner, true),
-		"banUser":             auth.RequireOwner(s.fundraiserOwner, true),
-		"unbanUser":           auth.RequireOwner(s.fundraiserOwner, true),
-		"setSlowMode":         auth.RequireOwner(s.fundraiserOwner, true),
-		"getFundraiserReport": auth.RequireOwner(s.fundraiserOwner, true),
+		"getFundraiserIngest":   auth.RequireOwner(s.fundraiserOwner, false),
+		"getStreamHealth":       auth.RequireOwner(s.fundraiserOwner, false),
+		"rotateStreamKey":       auth.RequireOwner(s.fundraiserOwner, false),
+		"endFundraiser":         auth.RequireOwner(s.fundraiserOwner, true),
+		"listDonations":         auth.RequireOwner(s.fundraiserOwner, true),
+		"hideDonationMessage":   auth.RequireOwner(s.fundraiserOwner, true),
+		"unhideDonationMessage": auth.RequireOwner(s.fundraiserOwner, true),
+		"createShoutout":        auth.RequireOwner(s.fundraiserOwner, false),
+		"raiseGoal":             auth.RequireOwner(s.fundraiserOwner, true),
+		"deleteChatMessage":     auth.RequireOwner(s.fundraiserOwner, true),
+		"banUser":               auth.RequireOwner(s.fundraiserOwner, true),
+		"unbanUser":             auth.RequireOwner(s.fundraiserOwner, true),
+		"setSlowMode":           auth.RequireOwner(s.fundraiserOwner, true),
+		"listBans":              auth.RequireOwner(s.fundraiserOwner, true),
+		"timeoutUser":           auth.RequireOwner(s.fundraiserOwner, true),
+		"sendTestAlert":         auth.RequireOwner(s.fundraiserOwner, true),
+		"setChatModes":          auth.RequireOwner(s.fundraiserOwner, true),
+		"setThanks":             auth.RequireOwner(s.fundraiserOwner, true),
+		"getFundraiserReport":   auth.RequireOwner(s.fundraiserOwner, true),
 	}
 	v := newValidator()
 	out := make(map[string][]echo.MiddlewareFunc)
@@ -64,6 +71,9 @@ func (s *Server) operationMiddleware() (map[string][]echo.MiddlewareFunc, error)
 			if owner, ok := owners[op.OperationID]; ok {
 				mws = append(mws, owner)
 				delete(owners, op.OperationID)
+			}
+			if op.OperationID == "createSession" {
+				mws = append(mws, s.deviceCookies)
 			}
 			out[op.OperationID] = mws
 		}

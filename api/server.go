@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/givelive/givelive/hub"
 	"github.com/givelive/givelive/hub/wire"
 	"github.com/givelive/givelive/internal/auth"
 	"github.com/givelive/givelive/internal/donation"
@@ -40,6 +41,17 @@ type Rooms interface {
 	Position(ctx context.Context, room string) (wire.Position, error)
 }
 
+// ChatHistory is the part of the hub that remembers a room's latest chat.
+type ChatHistory interface {
+	RecentChat(ctx context.Context, room string, pos wire.Position, n int) ([]hub.ChatLine, error)
+}
+
+// Audience is the part of the hub that knows how many viewers watch a
+// room; ok is false when this node does not know.
+type Audience interface {
+	Viewers(room string) (n int64, ok bool)
+}
+
 // RateLimit configures the per-client-IP token bucket on /api/v1.
 type RateLimit struct {
 	// PerSecond is the sustained rate. Zero means DefaultRateLimit.
@@ -50,6 +62,18 @@ type RateLimit struct {
 	Disabled bool
 }
 
+// DefaultStripeJSURL is where browsers load Stripe.js from.
+const DefaultStripeJSURL = "https://js.stripe.com/v3/"
+
+// Payments configures the donation form for the payment provider.
+type Payments struct {
+	// PublishableKey is Stripe's publishable key (pk_…), given to the page.
+	PublishableKey string
+	// StripeJSURL is where the page loads Stripe.js. Empty means
+	// DefaultStripeJSURL; tests point it at a stand-in.
+	StripeJSURL string
+}
+
 // Config configures New. Store and Auth are required; every other zero
 // value means the default documented on the field.
 type Config struct {
@@ -57,6 +81,9 @@ type Config struct {
 	Store store.Store
 	// Donations runs the money path and the owners' actions. Required.
 	Donations *donation.Service
+	// Payments is what the donation form needs to collect money with the
+	// configured provider (GET /payments/config).
+	Payments Payments
 	// Webhooks verifies payment providers' webhooks by provider name
 	// ("stripe" serves POST /payments/stripe/webhook). A provider missing
 	// here answers 404.
@@ -67,10 +94,18 @@ type Config struct {
 	// every room at the empty position {"", 0}, which clients treat as
 	// "re-read the snapshot after subscribing".
 	Rooms Rooms
+	// Chat gives the latest chat lines a snapshot shows a new viewer. Nil
+	// leaves recent_chat out of snapshots.
+	Chat ChatHistory
+	// Audience counts a room's viewers for lists. Nil leaves viewers out.
+	Audience Audience
 	// Streams is each fundraiser's stream status: snapshots show it,
 	// ending a fundraiser stops its stream, and the mediamtx hook sets it.
 	// Nil shows every stream offline (and the hook answers 500).
 	Streams Streams
+	// StreamHealth reports how the streams this node ingests arrive, for
+	// their owners. Nil answers every fundraiser "not live".
+	StreamHealth StreamHealthSource
 	// MediaMTXSecret turns on the mediamtx auth callback and hook
 	// (/api/v1/ingest/mediamtx/...), which must present it. Empty leaves
 	// them off (404).
@@ -178,6 +213,9 @@ func (c *Config) setDefaults() error {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Payments.StripeJSURL == "" {
+		c.Payments.StripeJSURL = DefaultStripeJSURL
+	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
@@ -244,9 +282,13 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		auth:      s.cfg.Auth,
 		donations: s.cfg.Donations,
 		rooms:     s.cfg.Rooms,
+		chat:      s.cfg.Chat,
+		audience:  s.cfg.Audience,
 		streams:   s.cfg.Streams,
+		health:    s.cfg.StreamHealth,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
+		payments:  s.cfg.Payments,
 		log:       s.cfg.Logger,
 	}
 	// The webhook reads its raw body to check the signature, so it has the
@@ -272,9 +314,13 @@ type handlers struct {
 	auth      *auth.Service
 	donations *donation.Service
 	rooms     Rooms
+	chat      ChatHistory
+	audience  Audience
 	streams   Streams
+	health    StreamHealthSource
 	origin    origin
 	ingest    string // Config.IngestURL
+	payments  Payments
 	log       *slog.Logger
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/givelive/givelive/api"
+	"github.com/givelive/givelive/internal/money"
 )
 
 func TestSpecServed(t *testing.T) {
@@ -30,6 +31,16 @@ func TestSpecServed(t *testing.T) {
 	}
 	if doc.OpenAPI != "3.0.3" || doc.Paths.Find("/fundraisers/{id}") == nil {
 		t.Errorf("unexpected document: openapi %s", doc.OpenAPI)
+	}
+	// Every currency the API accepts is one donors' messages can name.
+	enum := doc.Components.Schemas["Currency"].Value.Enum
+	if len(enum) == 0 {
+		t.Fatal("the spec lists no currencies")
+	}
+	for _, c := range enum {
+		if code, _ := c.(string); !money.Known(code) {
+			t.Errorf("currency %v is accepted but package money cannot write it", c)
+		}
 	}
 }
 

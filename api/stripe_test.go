@@ -53,7 +53,7 @@ func (f *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func newStripeEnv(t *testing.T) (*donationEnv, *fakeStripe) {
+func newStripeEnv(t *testing.T, edit ...func(*api.Config)) (*donationEnv, *fakeStripe) {
 	t.Helper()
 	fake := &fakeStripe{intents: map[string]string{}}
 	srv := httptest.NewServer(fake)
@@ -63,7 +63,7 @@ func newStripeEnv(t *testing.T) (*donationEnv, *fakeStripe) {
 		t.Fatal(err)
 	}
 	e := newEnvWithDonations(t, func(c *donation.Config) { c.Provider = p },
-		func(c *api.Config) { c.Webhooks = map[string]payment.Webhook{"stripe": p} })
+		append([]func(*api.Config){func(c *api.Config) { c.Webhooks = map[string]payment.Webhook{"stripe": p} }}, edit...)...)
 	np := e.nonprofit(t, true)
 	owner, token := e.broadcaster(t, "Streamer")
 	f := e.fundraiser(t, token, np)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +50,7 @@ func (v *validator) middleware(route *routers.Route) echo.MiddlewareFunc {
 				if err := checkContentType(req); err != nil {
 					return err
 				}
-				if err := checkUTF8(req); err != nil {
+				if err := checkBody(req); err != nil {
 					return err
 				}
 			}
@@ -83,10 +84,13 @@ func checkContentType(r *http.Request) error {
 	}
 }
 
-// checkUTF8 refuses a body that is not valid UTF-8 with 400. JSON decoders
-// would quietly turn bad bytes into U+FFFD, storing text the sender never
-// wrote. The body is read here (the body limit applies) and put back.
-func checkUTF8(r *http.Request) error {
+// checkBody refuses with 400 a body that is not valid UTF-8, or not
+// exactly one JSON value, or that names a member twice. JSON decoders would
+// quietly turn bad bytes into U+FFFD, stop after the first value, and keep
+// the last of two members, so the request validated, the request recorded
+// and the request the sender meant could all differ. The body is read here
+// (the body limit applies) and put back.
+func checkBody(r *http.Request) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
@@ -107,7 +111,85 @@ func checkUTF8(r *http.Request) error {
 			fields: []FieldError{{Field: fieldBody, Message: "is not valid UTF-8"}},
 		}
 	}
+	if fe := oneJSONValue(body); fe != nil {
+		return &problem{
+			status: http.StatusBadRequest,
+			typ:    typeValidation,
+			detail: "The request is not valid. " + fe.Field + ": " + fe.Message + ".",
+			fields: []FieldError{*fe},
+		}
+	}
 	return nil
+}
+
+// oneJSONValue checks that body is one JSON value with nothing but white
+// space after it, and that no object in it names a member twice. Syntax
+// errors are left to the validator, which names them in its own words.
+func oneJSONValue(body []byte) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	fe, err := checkValue(dec, "", 0)
+	if fe != nil || err != nil {
+		return fe // err: a syntax error, for the validator to report
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &FieldError{Field: fieldBody, Message: "must be one JSON object with nothing after it"}
+	}
+	return nil
+}
+
+// maxJSONDepth bounds how deeply a request body may nest; no request of
+// the API nests more than a few levels.
+const maxJSONDepth = 16
+
+// checkValue reads one JSON value from dec, at path, and checks its
+// objects for members named twice.
+func checkValue(dec *json.Decoder, path string, depth int) (*FieldError, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	open, ok := tok.(json.Delim)
+	if !ok {
+		return nil, nil
+	}
+	if depth >= maxJSONDepth {
+		return &FieldError{Field: pathOr(path, fieldBody), Message: "is nested too deeply"}, nil
+	}
+	seen := map[string]bool{}
+	for i := 0; dec.More(); i++ {
+		child := strconv.Itoa(i)
+		if open == '{' {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			child, _ = tok.(string)
+			if seen[child] {
+				return &FieldError{Field: joinPath(path, child), Message: "appears more than once"}, nil
+			}
+			seen[child] = true
+		}
+		if fe, err := checkValue(dec, joinPath(path, child), depth+1); fe != nil || err != nil {
+			return fe, err
+		}
+	}
+	_, err = dec.Token() // the closing } or ]
+	return nil, err
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func pathOr(path, otherwise string) string {
+	if path == "" {
+		return otherwise
+	}
+	return path
 }
 
 // validationProblem turns kin-openapi's errors into one 400 problem, or

@@ -420,3 +420,45 @@ func TestCloseLeavesNothingRunning(t *testing.T) {
 	}
 	goleak.VerifyNone(t, baseline)
 }
+
+// TestAnonymousGiftEarnsNoBadge: a viewer whose only gift is anonymous
+// chats without the donor badge (it would point at the giver), yet may send
+// the i-donated sticker by their own choice. A named gift then earns the
+// badge.
+func TestAnonymousGiftEarnsNoBadge(t *testing.T) {
+	s := startServer(t)
+	room, _ := s.fundraiser(t)
+	token, userID := s.viewer(t, "Ada")
+	c := dial(t, s.URL, token)
+	sub := subscribe(t, c, room)
+	nextOf[*client.Snapshot](t, sub, client.TypeSnapshot)
+	ctx := t.Context()
+
+	if _, err := c.API().Donate(ctx, room, client.DonationRequest{Amount: 2500, Currency: "USD", Anonymous: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, d := nextOf[wire.DonationData](t, sub, wire.TypeDonation); d.Name != "Anonymous" {
+		t.Fatalf("anonymous donation announced as %q", d.Name)
+	}
+	if err := c.Chat(ctx, room, "great stream"); err != nil {
+		t.Fatal(err)
+	}
+	if _, chat := nextOf[wire.ChatData](t, sub, wire.TypeChat); chat.User.ID != userID || len(chat.User.Badges) != 0 {
+		t.Fatalf("chat after an anonymous gift: %+v, want no badge", chat.User)
+	}
+	if err := c.Sticker(ctx, room, wire.StickerIDonated); err != nil {
+		t.Fatalf("i-donated after an anonymous gift: %v", err)
+	}
+	nextOf[wire.StickerData](t, sub, wire.TypeSticker)
+
+	if _, err := c.API().Donate(ctx, room, client.DonationRequest{Amount: 1000, Currency: "USD", Name: "Ada"}); err != nil {
+		t.Fatal(err)
+	}
+	nextOf[wire.DonationData](t, sub, wire.TypeDonation)
+	if err := c.Chat(ctx, room, "and once more, by name"); err != nil {
+		t.Fatal(err)
+	}
+	if _, chat := nextOf[wire.ChatData](t, sub, wire.TypeChat); !slices.Equal(chat.User.Badges, []string{wire.BadgeDonor}) {
+		t.Fatalf("chat after a named gift: badges %v, want donor", chat.User.Badges)
+	}
+}

@@ -40,6 +40,10 @@ type Event struct {
 	//	stream             wire.StreamData
 	//	fundraiser         wire.FundraiserData
 	//	user.banned        wire.UserBannedData
+	//	user.unbanned      wire.UserUnbannedData
+	//	chat.settings      wire.ChatSettingsData
+	//	alert.test         wire.TestAlertData
+	//	donation.unhidden  wire.DonationUnhiddenData
 	//	sticker            wire.StickerData
 	//	viewers            wire.ViewersData
 	//	snapshot           *Snapshot
@@ -74,6 +78,14 @@ func decodeData(typ string, raw json.RawMessage) (any, error) {
 		return decodeAs[wire.FundraiserData](raw)
 	case wire.TypeUserBanned:
 		return decodeAs[wire.UserBannedData](raw)
+	case wire.TypeUserUnbanned:
+		return decodeAs[wire.UserUnbannedData](raw)
+	case wire.TypeChatSettings:
+		return decodeAs[wire.ChatSettingsData](raw)
+	case wire.TypeDonationUnhidden:
+		return decodeAs[wire.DonationUnhiddenData](raw)
+	case wire.TypeTestAlert:
+		return decodeAs[wire.TestAlertData](raw)
 	case wire.TypeSticker:
 		return decodeAs[wire.StickerData](raw)
 	case wire.TypeViewers:

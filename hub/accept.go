@@ -76,6 +76,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.addr, counted = addr, false // released when the connection ends
+	c.role = requestRole(r)
 	h.addConn(c)
 	served = true
 	switch {

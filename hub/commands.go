@@ -241,11 +241,11 @@ func (c *Conn) badges(ctx context.Context, s *subscription) ([]string, error) {
 	if c.ident.Broadcaster && c.ident.UserID == s.room.info.OwnerID {
 		badges = append(badges, wire.BadgeBroadcaster)
 	}
-	donated, err := c.hub.hasDonated(ctx, s.room.id, c.ident.UserID)
+	_, named, err := c.hub.donorStatus(ctx, s.room.id, c.ident.UserID)
 	if err != nil {
 		return nil, err
 	}
-	if donated {
+	if named {
 		badges = append(badges, wire.BadgeDonor)
 	}
 	return badges, nil
@@ -276,7 +276,7 @@ func (c *Conn) sticker(ctx context.Context, cmd wire.Command) error {
 		return err
 	}
 	if cmd.Sticker == wire.StickerIDonated {
-		donated, err := c.hub.hasDonated(ctx, cmd.Room, c.ident.UserID)
+		donated, _, err := c.hub.donorStatus(ctx, cmd.Room, c.ident.UserID)
 		if err != nil {
 			return err
 		}
@@ -292,15 +292,15 @@ func (c *Conn) sticker(ctx context.Context, cmd wire.Command) error {
 	return err
 }
 
-func (h *Hub) hasDonated(ctx context.Context, room, userID string) (bool, error) {
+func (h *Hub) donorStatus(ctx context.Context, room, userID string) (donated, named bool, err error) {
 	if h.cfg.Donors == nil {
-		return false, nil
+		return false, false, nil
 	}
-	ok, err := h.cfg.Donors.HasDonated(ctx, room, userID)
+	donated, named, err = h.cfg.Donors.DonorStatus(ctx, room, userID)
 	if err != nil {
-		return false, fmt.Errorf("failed to check donations: %w", err)
+		return false, false, fmt.Errorf("failed to check donations: %w", err)
 	}
-	return ok, nil
+	return donated, named, nil
 }
 
 // compactUUID returns a UUIDv7 as 32 hex digits.

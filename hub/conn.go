@@ -34,6 +34,7 @@ type Conn struct {
 	id    uint64
 	addr  string // client address key, counted in hub.addrs
 	ident Identity
+	role  string // what the handshake declared (see RoleViewer); set before serving
 
 	// readMu is held by the reader while it runs commands, and by the
 	// clean-up, which must not run beside them. The fields after it

@@ -60,10 +60,10 @@ func (d *donors) add(room, user string) {
 	d.set[room+"/"+user] = true
 }
 
-func (d *donors) HasDonated(_ context.Context, room, user string) (bool, error) {
+func (d *donors) DonorStatus(_ context.Context, room, user string) (donated, named bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.set[room+"/"+user], nil
+	return d.set[room+"/"+user], d.set[room+"/"+user], nil
 }
 
 // rooms is a test RoomDirectory: rooms starting with "f_" exist, owned by "b1".

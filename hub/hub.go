@@ -47,9 +47,11 @@ type RoomDirectory interface {
 var ErrRoomNotFound = errors.New("room not found")
 
 // DonorChecker tells whether a user has a succeeded donation to a
-// fundraiser; it unlocks the i-donated sticker and the donor badge.
+// fundraiser, which unlocks the i-donated sticker, and whether one of them
+// was given under their name, which earns the public donor badge (an
+// anonymous gift must not point at its giver).
 type DonorChecker interface {
-	HasDonated(ctx context.Context, room, userID string) (bool, error)
+	DonorStatus(ctx context.Context, room, userID string) (donated, named bool, err error)
 }
 
 // ChatPolicy decides, beyond rate limits, whether a user may post in a room
@@ -303,6 +305,9 @@ func (h *Hub) HandlePublication(roomID string, p Publication) {
 	if r == nil || len(r.subs) == 0 {
 		sh.mu.RUnlock()
 		return
+	}
+	if p.Type == wire.TypeViewers {
+		r.noteViewers(p) // for Hub.Viewers (viewers.go)
 	}
 	fb := newFrameBuilder(96 + len(roomID) + len(p.Data))
 	fb.buf = wire.AppendEvent(fb.buf, roomID, p.Type, p.Offset, p.Time, p.Data)

@@ -46,7 +46,7 @@ func (h *Hub) publishTotals(vc ViewerCounter) {
 		sh := &h.shards[i]
 		sh.mu.RLock()
 		for id, r := range sh.rooms {
-			local = append(local, roomCount{id, int64(len(r.subs))})
+			local = append(local, roomCount{id, r.viewers})
 		}
 		sh.mu.RUnlock()
 	}
@@ -87,7 +87,7 @@ func (h *Hub) changedCounts(dst []roomCount) []roomCount {
 		sh := &h.shards[i]
 		sh.mu.RLock()
 		for id, r := range sh.rooms {
-			n := int64(len(r.subs))
+			n := r.viewers
 			if r.sentViewers.Swap(n) != n {
 				dst = append(dst, roomCount{id, n})
 			}

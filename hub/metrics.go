@@ -25,6 +25,7 @@ var knownTypes = []string{
 	wire.TypeChat, wire.TypeChatDeleted, wire.TypeDonation, wire.TypeDonationRefunded,
 	wire.TypeMilestone, wire.TypeShoutout, wire.TypeStream, wire.TypeFundraiser,
 	wire.TypeUserBanned, wire.TypeSticker, wire.TypeViewers,
+	wire.TypeDonationHidden, wire.TypeUserUnbanned, wire.TypeChatSettings, wire.TypeDonationUnhidden,
 }
 
 // metrics are the hub's counters. Gauges are kept current with atomics so

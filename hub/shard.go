@@ -24,8 +24,14 @@ type room struct {
 	id   string
 	info RoomInfo
 	subs []*subscription // order is irrelevant; removal swaps with the last
+	// viewers counts the subs that watch (see Conn.watches): the room's
+	// viewer count. Guarded by the shard's mu.
+	viewers int64
 	// sentViewers is the last viewer count published for this room.
 	sentViewers atomic.Int64
+	// seenViewers is the last viewer count that reached this node (-1:
+	// none yet), for Hub.Viewers.
+	seenViewers atomic.Int64
 
 	// The room's publications waiting for its dispatcher, which fans them
 	// out in order, one round at a time: what arrives during a round goes
@@ -38,9 +44,10 @@ type room struct {
 // subscription is one connection's membership in one room. idx is guarded
 // by the shard's mu; the delivery state by the connection's mu.
 type subscription struct {
-	conn *Conn
-	room *room
-	idx  int
+	conn    *Conn
+	room    *room
+	idx     int
+	watches bool // counted in room.viewers
 
 	// Delivery state, guarded by conn.mu.
 	left         bool     // unsubscribed: deliver nothing more
@@ -65,11 +72,15 @@ func (h *Hub) join(ctx context.Context, c *Conn, roomID string, info RoomInfo) (
 	if created {
 		r = &room{id: roomID, info: info}
 		r.sentViewers.Store(-1)
+		r.seenViewers.Store(-1)
 		sh.rooms[roomID] = r
 		h.metrics.rooms.Add(1)
 	}
-	s := &subscription{conn: c, room: r, idx: len(r.subs), joining: true}
+	s := &subscription{conn: c, room: r, idx: len(r.subs), joining: true, watches: c.watches(r.info)}
 	r.subs = append(r.subs, s)
+	if s.watches {
+		r.viewers++
+	}
 	sh.mu.Unlock()
 
 	if created {
@@ -108,6 +119,9 @@ func (h *Hub) removeLocked(sh *shard, s *subscription) bool {
 	r.subs[last] = nil
 	r.subs = r.subs[:last]
 	s.idx = -1
+	if s.watches {
+		r.viewers--
+	}
 	if len(r.subs) > 0 {
 		return false
 	}

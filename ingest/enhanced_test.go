@@ -1,247 +1,83 @@
 package ingest_test
 
 import (
-	"encoding/binary"
-	"fmt"
+	"log/slog"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/givelive/givelive/ingest/flv"
-	"github.com/givelive/givelive/ingest/rtmp"
+	mp4 "github.com/abema/go-mp4"
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+	"github.com/bluenviron/gortmplib/pkg/bytecounter"
+	rtmpcodecs "github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/gortmplib/pkg/handshake"
+	"github.com/bluenviron/gortmplib/pkg/message"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/givelive/givelive/ingest"
 )
 
-// flvTag is one tag of an FLV file.
-type flvTag struct {
-	typ  uint8
-	ts   uint32
-	body []byte
+// enhancedCases are the codecs OBS 30+ sends over Enhanced RTMP, each as a
+// Go publisher (gortmplib's client) sends them, and what ffprobe must read
+// back from the HLS.
+var enhancedCases = []struct {
+	name         string
+	video, audio []string
+	want         string
+}{
+	{"hevc+aac", []string{"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "keyint=60:min-keyint=60:bframes=2:log-level=error"},
+		[]string{"-c:a", "aac", "-b:a", "64k"}, "audio:aac,video:hevc"},
+	{"hevc+opus", []string{"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "keyint=60:min-keyint=60:log-level=error"},
+		[]string{"-c:a", "libopus", "-b:a", "64k"}, "audio:opus,video:hevc"},
+	{"av1+opus", []string{"-c:v", "libsvtav1", "-preset", "12", "-g", "60"},
+		[]string{"-c:a", "libopus", "-b:a", "64k"}, "audio:opus,video:av1"},
 }
 
-// readFLV reads the tags of an FLV file (test-only: the server never reads
-// files).
-func readFLV(t testing.TB, path string) []flvTag {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 13 || string(b[:3]) != "FLV" {
-		t.Fatalf("%s is not FLV", path)
-	}
-	p := b[binary.BigEndian.Uint32(b[5:9])+4:]
-	var tags []flvTag
-	for len(p) >= 11 {
-		size := int(p[1])<<16 | int(p[2])<<8 | int(p[3])
-		ts := uint32(p[4])<<16 | uint32(p[5])<<8 | uint32(p[6]) | uint32(p[7])<<24
-		if len(p) < 11+size+4 {
-			break
-		}
-		tags = append(tags, flvTag{typ: p[0] & 0x1f, ts: ts, body: p[11 : 11+size]})
-		p = p[11+size+4:]
-	}
-	return tags
-}
-
-// testStream has ffmpeg write a few seconds of x264 (B-frames) and AAC to
-// an FLV file.
-func testStream(t *testing.T, seconds int) []flvTag {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "test.flv")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", fmt.Sprint(seconds), "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-f", "flv", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	return readFLV(t, out)
-}
-
-// goPublisher is a minimal RTMP publisher built on the rtmp package, for
-// what ffmpeg 5.1 cannot send (Enhanced RTMP).
-type goPublisher struct {
-	t    testing.TB
-	conn net.Conn
-	r    *rtmp.Reader
-	w    *rtmp.Writer
-}
-
-func dialPublisher(t testing.TB, rtmpURL, key string, connectObj rtmp.Object) *goPublisher {
-	t.Helper()
-	addr := strings.TrimSuffix(strings.TrimPrefix(rtmpURL, "rtmp://"), "/live")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if err := rtmp.ClientHandshake(conn, nil); err != nil {
-		t.Fatalf("handshake: %v", err)
-	}
-	p := &goPublisher{t: t, conn: conn, r: rtmp.NewReader(conn, rtmp.ReaderConfig{}), w: rtmp.NewWriter(conn)}
-	p.send(rtmp.SetChunkSizeMessage(4096))
-	p.w.SetChunkSize(4096)
-	p.command(rtmp.Command{Name: "connect", TransactionID: 1, Object: connectObj})
-	p.expect("_result", "NetConnection.Connect.Success")
-	p.command(rtmp.Command{Name: "createStream", TransactionID: 2})
-	p.expect("_result", "")
-	m, err := rtmp.CommandMessage(8, 1, rtmp.Command{Name: "publish", TransactionID: 3, Args: []any{key, "live"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.send(m)
-	p.expect("onStatus", "NetStream.Publish.Start")
-	return p
-}
-
-func (p *goPublisher) send(m rtmp.Message) {
-	p.t.Helper()
-	if err := p.w.WriteMessage(m); err != nil {
-		p.t.Fatalf("write: %v", err)
-	}
-}
-
-func (p *goPublisher) command(c rtmp.Command) {
-	p.t.Helper()
-	m, err := rtmp.CommandMessage(3, 0, c)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.send(m)
-}
-
-// expect reads until a command named name arrives, and checks its status
-// code when code is not empty.
-func (p *goPublisher) expect(name, code string) {
-	p.t.Helper()
-	for {
-		m, err := p.r.ReadMessage()
-		if err != nil {
-			p.t.Fatalf("waiting for %s %s: %v", name, code, err)
-		}
-		if m.Type != rtmp.TypeCommandAMF0 {
-			continue
-		}
-		c, err := rtmp.ParseCommand(m.Payload)
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		if c.Name != name {
-			if c.Name == "_error" || c.Name == "onStatus" {
-				p.t.Fatalf("got %s %v, want %s %s", c.Name, c.Args, name, code)
-			}
-			continue
-		}
-		if code == "" {
-			return
-		}
-		for _, a := range c.Args {
-			if o, ok := a.(rtmp.Object); ok {
-				if got, _ := o.String("code"); got != code {
-					p.t.Fatalf("%s code %q, want %q (%v)", name, got, code, o)
-				}
-				return
-			}
-		}
-		p.t.Fatalf("%s without a status object: %+v", name, c)
-	}
-}
-
-// statusAfter reads until the server closes, returning the last onStatus
-// code and description it sent.
-func (p *goPublisher) statusAfter() (code, desc string) {
-	for {
-		m, err := p.r.ReadMessage()
-		if err != nil {
-			return code, desc
-		}
-		if c, err := rtmp.ParseCommand(m.Payload); err == nil && m.Type == rtmp.TypeCommandAMF0 && c.Name == "onStatus" {
-			for _, a := range c.Args {
-				if o, ok := a.(rtmp.Object); ok {
-					code, _ = o.String("code")
-					desc, _ = o.String("description")
-				}
-			}
-		}
-	}
-}
-
-// enhance rewrites a legacy AVC or AAC tag in the Enhanced RTMP form
-// (FourCC avc1 / mp4a), as OBS sends HEVC and AV1 and newer encoders send
-// H.264.
-func enhance(t *testing.T, tag flvTag) []byte {
-	t.Helper()
-	switch tag.typ {
-	case rtmp.TypeVideo:
-		v, err := flv.ParseVideo(tag.body)
-		if err != nil {
-			t.Fatalf("video tag: %v", err)
-		}
-		v.Enhanced, v.FourCC = true, "avc1"
-		return flv.AppendVideoTag(nil, v)
-	case rtmp.TypeAudio:
-		a, err := flv.ParseAudio(tag.body)
-		if err != nil {
-			t.Fatalf("audio tag: %v", err)
-		}
-		a.Enhanced, a.FourCC = true, "mp4a"
-		return flv.AppendAudioTag(nil, a)
-	}
-	return tag.body
-}
-
-// TestEnhancedRTMPPublishPlaysAsHLS: a publisher speaking Enhanced RTMP
-// (FourCC avc1 and mp4a, with a fourCcList in connect) plays like a legacy
-// one. Timestamps start past 24 bits, so every chunk header carries an
-// extended timestamp.
-func TestEnhancedRTMPPublishPlaysAsHLS(t *testing.T) {
+// TestEnhancedRTMPPlaysAsHLS: H.265 and AV1 video with AAC or Opus audio,
+// over Enhanced RTMP (FourCC hvc1, av01, Opus), come out as LL-HLS that
+// ffprobe reads with the same codecs and about the published duration.
+// Timestamps start past 24 bits, so every chunk header carries an extended
+// timestamp.
+func TestEnhancedRTMPPlaysAsHLS(t *testing.T) {
 	needTools(t)
-	r := newRig(t)
-	tags := testStream(t, 4)
-	p := dialPublisher(t, r.rtmp, "key-1", rtmp.Object{
-		{Name: "app", Value: "live"},
-		{Name: "tcUrl", Value: r.rtmp},
-		{Name: "fourCcList", Value: []any{"avc1", "hvc1", "av01", "mp4a"}},
-	})
-	const base = 0x01000000 // past the 24-bit timestamp field
-	for _, tag := range tags {
-		if tag.typ != rtmp.TypeVideo && tag.typ != rtmp.TypeAudio {
-			continue
-		}
-		csid := uint32(6)
-		if tag.typ == rtmp.TypeAudio {
-			csid = 4
-		}
-		p.send(rtmp.Message{ChunkStreamID: csid, Type: tag.typ, StreamID: 1, Timestamp: base + tag.ts, Payload: enhance(t, tag)})
-	}
-	p.conn.Close()
-	r.events.wait(t, "live f1", 10*time.Second)
-	r.events.wait(t, "offline f1", 10*time.Second)
+	for _, tc := range enhancedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ffmpegMedia(t, 4, tc.video, tc.audio)
+			r := newRig(t)
+			p := dialPublisher(t, r.rtmp, "key-1")
+			p.publishMedia(m, 0x01000000*time.Millisecond, false)
+			p.c.Close()
+			r.events.wait(t, "live f1", 10*time.Second)
+			r.events.wait(t, "offline f1", 10*time.Second)
 
-	pr := ffprobe(t, r.playlistURL("f1"))
-	if got := pr.codecs(); got != "video:h264,audio:aac" && got != "audio:aac,video:h264" {
-		t.Fatalf("ffprobe sees %q", got)
+			pr := ffprobe(t, r.playlistURL("f1"))
+			if got := codecsOf(pr); got != tc.want {
+				t.Fatalf("ffprobe sees %q, want %q", got, tc.want)
+			}
+			if d := pr.duration(); d < 3.5 || d > 5 {
+				t.Fatalf("HLS duration %.2f s, want about 4", d)
+			}
+			dts := videoDTS(t, r.playlistURL("f1"))
+			checkForward(t, dts, 4)
+		})
 	}
-	decode(t, r.playlistURL("f1"))
-	checkForward(t, videoDTS(t, r.playlistURL("f1")), 4)
 }
 
-// TestEnhancedHEVCIsRefusedClearly: an Enhanced RTMP hvc1 stream gets an
-// onStatus error that names the codec and what to use instead.
-func TestEnhancedHEVCIsRefusedClearly(t *testing.T) {
+// TestRefusedCodecsSayWhatToUse: audio in a codec browsers do not take in
+// HLS (MP3, sent the legacy way) is refused with a status naming it and
+// what to use instead, and never goes live.
+func TestRefusedCodecsSayWhatToUse(t *testing.T) {
 	r := newRig(t)
-	p := dialPublisher(t, r.rtmp, "key-1", rtmp.Object{{Name: "app", Value: "live"}})
-	hevc := flv.AppendVideoTag(nil, flv.VideoTag{Enhanced: true, FourCC: "hvc1", Keyframe: true,
-		PacketType: flv.VideoSequenceStart, Data: []byte{1, 2, 3, 4}})
-	p.send(rtmp.Message{ChunkStreamID: 6, Type: rtmp.TypeVideo, StreamID: 1, Payload: hevc})
+	p := dialPublisher(t, r.rtmp, "key-1")
+	for _, ts := range []time.Duration{0, 1000 * time.Millisecond, 2100 * time.Millisecond} {
+		p.send(&message.Audio{ChunkStreamID: 4, MessageStreamID: 0x1000000, Codec: message.CodecMPEG1Audio,
+			Rate: message.AudioRate44100, Depth: message.AudioDepth16, IsStereo: true,
+			AU: []byte{0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0}, DTS: ts})
+	}
 	code, desc := p.statusAfter()
-	if code != "NetStream.Publish.Rejected" || !strings.Contains(desc, "HEVC") && !strings.Contains(desc, "hvc1") || !strings.Contains(desc, "H.264") {
-		t.Fatalf("refusal %q %q, want Rejected naming HEVC and H.264", code, desc)
+	if code != "NetStream.Publish.Rejected" || !strings.Contains(desc, "MP3") || !strings.Contains(desc, "AAC") {
+		t.Fatalf("refusal %q %q, want Rejected naming MP3 and AAC", code, desc)
 	}
 	if got := r.refusals("codec"); got != 1 {
 		t.Fatalf("codec refusals %v", got)
@@ -251,38 +87,126 @@ func TestEnhancedHEVCIsRefusedClearly(t *testing.T) {
 	}
 }
 
-// TestWrongAppIsRefused: connect to another application than live is
-// answered with _error NetConnection.Connect.Rejected.
-func TestWrongAppIsRefused(t *testing.T) {
-	r := newRig(t)
-	addr := strings.TrimSuffix(strings.TrimPrefix(r.rtmp, "rtmp://"), "/live")
+// rawClient is a connection after the handshake, for what gortmplib's
+// client would not send.
+func rawClient(t *testing.T, rtmpURL string) (net.Conn, *message.ReadWriter) {
+	t.Helper()
+	addr := strings.TrimSuffix(strings.TrimPrefix(rtmpURL, "rtmp://"), "/live")
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := rtmp.ClientHandshake(conn, nil); err != nil {
+	bc := bytecounter.NewReadWriter(conn)
+	if _, _, err := handshake.DoClient(bc, false, false); err != nil {
 		t.Fatal(err)
 	}
-	p := &goPublisher{t: t, conn: conn, r: rtmp.NewReader(conn, rtmp.ReaderConfig{}), w: rtmp.NewWriter(conn)}
-	p.command(rtmp.Command{Name: "connect", TransactionID: 1, Object: rtmp.Object{{Name: "app", Value: "vod"}}})
+	return conn, message.NewReadWriter(bc, bc, false)
+}
+
+// TestWrongAppIsRefused: connect to another application than live is
+// answered with _error NetConnection.Connect.Rejected.
+func TestWrongAppIsRefused(t *testing.T) {
+	r := newRig(t)
+	_, mrw := rawClient(t, r.rtmp)
+	if err := mrw.Write(&message.CommandAMF0{ChunkStreamID: 3, Name: "connect", CommandID: 1,
+		Arguments: []any{amf0.Object{{Key: "app", Value: "vod"}, {Key: "tcUrl", Value: "rtmp://x/vod"}}}}); err != nil {
+		t.Fatal(err)
+	}
 	for {
-		m, err := p.r.ReadMessage()
+		m, err := mrw.Read()
 		if err != nil {
 			t.Fatalf("no _error before the close: %v", err)
 		}
-		c, err := rtmp.ParseCommand(m.Payload)
-		if err != nil || m.Type != rtmp.TypeCommandAMF0 {
+		c, ok := m.(*message.CommandAMF0)
+		if !ok {
 			continue
 		}
 		if c.Name != "_error" {
 			t.Fatalf("got %s, want _error", c.Name)
 		}
-		o, _ := c.Args[0].(rtmp.Object)
-		if code, _ := o.String("code"); code != "NetConnection.Connect.Rejected" {
+		o, _ := c.Arguments[1].(amf0.Object)
+		if code, _ := o.GetString("code"); code != "NetConnection.Connect.Rejected" {
 			t.Fatalf("code %q", code)
 		}
 		return
+	}
+}
+
+// TestEnhancedAVCAndAACPlay: H.264 and AAC sent the Enhanced RTMP way
+// (FourCC avc1 and mp4a, as newer encoders may), rather than the legacy
+// tags OBS still uses for them, play the same.
+func TestEnhancedAVCAndAACPlay(t *testing.T) {
+	needTools(t)
+	m := ffmpegMedia(t, 4,
+		[]string{"-c:v", "libx264", "-profile:v", "baseline", "-preset", "veryfast", "-g", "60"},
+		[]string{"-c:a", "aac", "-b:a", "64k"})
+	var logs syncBuffer
+	r := newRig(t, func(c *ingest.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
+	p := dialPublisher(t, r.rtmp, "key-1")
+	h := m.video.Codec.(*rtmpcodecs.H264)
+	aac := m.audio.Codec.(*rtmpcodecs.MPEG4Audio)
+	p.send(&message.VideoExSequenceStart{ChunkStreamID: 6, MessageStreamID: 0x1000000, FourCC: message.FourCCAVC,
+		AVCConfig: &mp4.AVCDecoderConfiguration{
+			AnyTypeBox:           mp4.AnyTypeBox{Type: mp4.BoxTypeAvcC()},
+			ConfigurationVersion: 1, Profile: h.SPS[1], ProfileCompatibility: h.SPS[2], Level: h.SPS[3],
+			Reserved: 0b111111, LengthSizeMinusOne: 3, Reserved2: 0b111,
+			NumOfSequenceParameterSets: 1, SequenceParameterSets: []mp4.AVCParameterSet{{Length: uint16(len(h.SPS)), NALUnit: h.SPS}},
+			NumOfPictureParameterSets: 1, PictureParameterSets: []mp4.AVCParameterSet{{Length: uint16(len(h.PPS)), NALUnit: h.PPS}},
+		}})
+	p.send(&message.AudioExSequenceStart{ChunkStreamID: 4, MessageStreamID: 0x1000000, FourCC: message.FourCCMP4A, AACConfig: aac.Config})
+	for _, f := range m.frames {
+		if f.video {
+			avcc, err := h264.AVCC(f.data).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.send(&message.VideoExCodedFrames{ChunkStreamID: 6, MessageStreamID: 0x1000000, FourCC: message.FourCCAVC,
+				DTS: f.dts, PTSDelta: f.pts - f.dts, Payload: avcc})
+			continue
+		}
+		p.send(&message.AudioExCodedFrames{ChunkStreamID: 4, MessageStreamID: 0x1000000, FourCC: message.FourCCMP4A,
+			DTS: f.dts, Payload: f.data[0]})
+	}
+	p.c.Close()
+	r.events.wait(t, "live f1", 10*time.Second)
+	r.events.wait(t, "offline f1", 10*time.Second)
+	pr := ffprobe(t, r.playlistURL("f1"))
+	if got := codecsOf(pr); got != "audio:aac,video:h264" {
+		t.Fatalf("ffprobe sees %q", got)
+	}
+	decode(t, r.playlistURL("f1"))
+	checkForward(t, videoDTS(t, r.playlistURL("f1")), 4)
+}
+
+// TestTracksMustShowEarly: a publisher whose timestamps never reach two
+// seconds (gortmplib's Reader keeps every message until they do) is
+// refused after 32 MiB instead of being held in memory without end.
+func TestTracksMustShowEarly(t *testing.T) {
+	r := newRig(t)
+	p := dialPublisher(t, r.rtmp, "key-1")
+	sendAudio(p, 0)
+	frame := make([]byte, 1<<20)
+	frame[0] = 0x27
+	for range 40 {
+		if err := p.c.Write(&message.Video{ChunkStreamID: 6, MessageStreamID: 0x1000000, Codec: message.CodecH264,
+			Type: message.VideoTypeAU, AU: frame}); err != nil {
+			break // the server hung up
+		}
+	}
+	code, desc := p.statusAfter()
+	if code != "NetStream.Publish.Rejected" || !strings.Contains(desc, "timestamps") {
+		t.Fatalf("refusal %q %q", code, desc)
+	}
+	if ev := r.events.all(); len(ev) != 0 {
+		t.Fatalf("events %q", ev)
 	}
 }

@@ -14,11 +14,14 @@ const maxTracked = 10_000
 
 // ipLimiter counts failed publishes (unknown stream keys) per client
 // address, so a stream key cannot be guessed by trying many: each address
-// has a token bucket that failures drain, and an address with an empty
-// bucket is refused before any lookup. It is safe for concurrent use.
+// has a token bucket that failures drain, and a publish from an address
+// with an empty bucket is answered after a delay. It is never refused
+// unheard: a broadcaster behind the same NAT as a guesser still goes live
+// with the right key. It is safe for concurrent use.
 type ipLimiter struct {
 	every time.Duration
 	burst int
+	wait  time.Duration
 	now   func() time.Time
 
 	mu       sync.Mutex
@@ -26,25 +29,33 @@ type ipLimiter struct {
 	overflow *rate.Limiter
 }
 
-func newIPLimiter(burst int, every time.Duration, now func() time.Time) *ipLimiter {
+func newIPLimiter(burst int, every, wait time.Duration, now func() time.Time) *ipLimiter {
 	return &ipLimiter{
 		every:    every,
 		burst:    burst,
+		wait:     wait,
 		now:      now,
 		buckets:  map[netip.Addr]*rate.Limiter{},
 		overflow: rate.NewLimiter(rate.Every(every), burst),
 	}
 }
 
-// blocked reports whether addr has no failures left.
-func (l *ipLimiter) blocked(addr netip.Addr) bool {
+// delay returns how long to wait before looking up a key from addr: zero
+// while it has failures left.
+func (l *ipLimiter) delay(addr netip.Addr) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[addr]
 	if !ok {
-		return len(l.buckets) >= maxTracked && l.overflow.TokensAt(l.now()) < 1
+		b = l.overflow
+		if len(l.buckets) < maxTracked {
+			return 0
+		}
 	}
-	return b.TokensAt(l.now()) < 1
+	if b.TokensAt(l.now()) < 1 {
+		return l.wait
+	}
+	return 0
 }
 
 // failed records one failure from addr.

@@ -14,14 +14,13 @@ var refusalReasons = []string{
 
 // metrics are the ingest's counters.
 type metrics struct {
-	connections    prometheus.Gauge
-	publishers     prometheus.Gauge
-	bytesIn        prometheus.Counter
-	publishes      prometheus.Counter
-	revoked        prometheus.Counter
-	refusals       *prometheus.CounterVec
-	droppedFrames  *prometheus.CounterVec
-	segmentLatency prometheus.Histogram
+	connections   prometheus.Gauge
+	publishers    prometheus.Gauge
+	bytesIn       prometheus.Counter
+	publishes     prometheus.Counter
+	revoked       prometheus.Counter
+	refusals      *prometheus.CounterVec
+	droppedFrames *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -45,21 +44,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "givelive_ingest_refused_total", Help: "Connections and publishes refused, by reason.",
 		}, []string{"reason"}),
 		droppedFrames: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "givelive_ingest_dropped_frames_total", Help: "Audio and video messages dropped, by reason.",
+			Name: "givelive_ingest_dropped_frames_total", Help: "Audio and video messages dropped, by reason (malformed: unreadable; muxer: the stream could not carry it).",
 		}, []string{"reason"}),
-		segmentLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "givelive_ingest_segment_delay_seconds",
-			Help:    "From the arrival of a segment's first keyframe to the segment appearing in the playlist.",
-			Buckets: []float64{0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10},
-		}),
 	}
 	for _, r := range refusalReasons {
 		m.refusals.WithLabelValues(r)
 	}
+	for _, r := range []string{"malformed", "muxer"} {
+		m.droppedFrames.WithLabelValues(r)
+	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.publishers, m.bytesIn, m.publishes, m.revoked, m.refusals, m.droppedFrames, m.segmentLatency} {
+	for _, c := range []prometheus.Collector{m.connections, m.publishers, m.bytesIn, m.publishes, m.revoked, m.refusals, m.droppedFrames} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: failed to register metrics: %w", err)
 		}

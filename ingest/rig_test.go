@@ -94,7 +94,7 @@ func newRig(t testing.TB, edit ...func(*ingest.Config)) *rig {
 	t.Helper()
 	r := &rig{events: newEvents(), reg: prometheus.NewRegistry()}
 	var err error
-	r.hls, err = hls.NewServer(hls.Config{TargetDuration: 2 * time.Second})
+	r.hls, err = hls.NewServer(hls.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

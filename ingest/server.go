@@ -18,16 +18,15 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultApp              = "live"
-	DefaultSegmentDuration  = 2 * time.Second
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultIdleTimeout      = 10 * time.Second
 	DefaultPublishTimeout   = 30 * time.Second
 	DefaultRecheckInterval  = 5 * time.Second
 	DefaultMaxConnections   = 256
 	DefaultMaxPublishers    = 64
-	DefaultMaxMessageSize   = 8 << 20
 	DefaultBadKeyBurst      = 10
 	DefaultBadKeyEvery      = 6 * time.Second
+	DefaultBadKeyDelay      = 2 * time.Second
 )
 
 // Errors a Keys implementation returns.
@@ -68,14 +67,11 @@ type Config struct {
 	Keys Keys
 	// Events hears of streams going live and offline. Nil means nobody.
 	Events Events
-	// HLS receives the segments. Required.
+	// HLS receives the streams. Required.
 	HLS *hls.Server
 	// App is the RTMP application publishers connect to
 	// (rtmp://host/{App}/{stream_key}). Empty means DefaultApp.
 	App string
-	// SegmentDuration is the HLS target duration: segments are cut at the
-	// first keyframe after it. Zero means DefaultSegmentDuration.
-	SegmentDuration time.Duration
 	// HandshakeTimeout bounds the RTMP handshake. Zero means
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
@@ -100,14 +96,21 @@ type Config struct {
 	// refused with NetStream.Publish.Rejected. Zero means
 	// DefaultMaxPublishers.
 	MaxPublishers int
-	// MaxMessageSize bounds one RTMP message (a video frame). Zero means
-	// DefaultMaxMessageSize.
-	MaxMessageSize int
-	// BadKeyBurst and BadKeyEvery limit unknown stream keys per client IP:
-	// a burst, then one more every BadKeyEvery. Beyond, publishes from
-	// that IP are refused without a lookup. Zero means the defaults.
+	// MaxUnauthorizedBytes bounds what a connection may send before its
+	// publish is authorised (the handshake and a few commands take about
+	// 5 KiB): a stranger cannot make the server hold more. After it, one
+	// message is bounded by gortmplib (10 MiB). Zero means
+	// DefaultMaxUnauthorizedBytes.
+	MaxUnauthorizedBytes int
+	// BadKeyBurst and BadKeyEvery limit unknown stream keys per client
+	// address: a burst, then one more every BadKeyEvery. Beyond, each
+	// publish from that address is answered BadKeyDelay later, so guessing
+	// is slow; its key is still looked up, so the right key from the same
+	// address (a broadcaster behind the guesser's NAT) still goes live.
+	// Zero means the defaults.
 	BadKeyBurst int
 	BadKeyEvery time.Duration
+	BadKeyDelay time.Duration
 	// Logger receives connection logs. Nil discards them. Stream keys are
 	// never logged.
 	Logger *slog.Logger
@@ -153,16 +156,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("ingest: Config.HLS is nil")
 	}
 	setDefault(&cfg.App, DefaultApp)
-	setDefault(&cfg.SegmentDuration, DefaultSegmentDuration)
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.PublishTimeout, DefaultPublishTimeout)
 	setDefault(&cfg.RecheckInterval, DefaultRecheckInterval)
 	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
 	setDefault(&cfg.MaxPublishers, DefaultMaxPublishers)
-	setDefault(&cfg.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&cfg.MaxUnauthorizedBytes, DefaultMaxUnauthorizedBytes)
 	setDefault(&cfg.BadKeyBurst, DefaultBadKeyBurst)
 	setDefault(&cfg.BadKeyEvery, DefaultBadKeyEvery)
+	setDefault(&cfg.BadKeyDelay, DefaultBadKeyDelay)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -177,7 +180,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		metrics:    m,
-		badKeys:    newIPLimiter(cfg.BadKeyBurst, cfg.BadKeyEvery, cfg.Now),
+		badKeys:    newIPLimiter(cfg.BadKeyBurst, cfg.BadKeyEvery, cfg.BadKeyDelay, cfg.Now),
 		listeners:  map[net.Listener]struct{}{},
 		sessions:   map[*session]struct{}{},
 		publishers: map[string]*session{},
@@ -274,8 +277,8 @@ func (s *Server) isClosed() bool {
 }
 
 // Close stops accepting, ends every connection (each publish ends as if the
-// publisher had stopped: its playlist gets EXT-X-ENDLIST and Events hears
-// offline) and waits for them.
+// publisher had stopped: its stream is played out to EXT-X-ENDLIST and
+// Events hears offline) and waits for them.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
@@ -315,10 +318,12 @@ func (s *Server) recheckKeys() {
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			id, err := s.cfg.Keys.PublishKey(ctx, ss.key)
 			cancel()
-			if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != ss.fundraiser {
+			revoked := errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != ss.fundraiser
+			// A publisher cut off at one recheck may still be listed at the
+			// next, while its session winds down: count it once.
+			if revoked && ss.kick("stream key revoked") {
 				s.metrics.revoked.Inc()
 				ss.log.Info("publisher cut off: its stream key no longer publishes this fundraiser (replaced, or the fundraiser ended)")
-				ss.kick("stream key revoked")
 			}
 		}
 	}
@@ -334,6 +339,18 @@ func (s *Server) Stop(fundraiserID string) bool {
 		ss.kick("fundraiser stopped")
 	}
 	return ok
+}
+
+// Health returns the figures of fundraiserID's publish on this node, and
+// false when it has none (or its tracks are not known yet).
+func (s *Server) Health(fundraiserID string) (Health, bool) {
+	s.mu.Lock()
+	ss, ok := s.publishers[fundraiserID]
+	s.mu.Unlock()
+	if !ok || ss.health == nil {
+		return Health{}, false
+	}
+	return ss.health.snapshot(s.cfg.Now()), true
 }
 
 // Publishing reports whether fundraiserID has a publisher on this node.
@@ -403,8 +420,7 @@ func (s *Server) goLive(id string, ss *session) {
 }
 
 // current runs fn while ss is id's publisher, under the server's lock, so
-// a replaced publisher's last segment never lands after its successor's
-// first.
+// a replaced publisher never begins its stream after its successor.
 func (s *Server) current(id string, ss *session, fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

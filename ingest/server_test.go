@@ -3,57 +3,95 @@ package ingest_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/message"
 
 	"github.com/givelive/givelive/ingest"
 )
 
 // TestFFmpegPublishPlaysAsHLS is the whole path with real peers: ffmpeg
 // publishes x264 (with B-frames) and AAC in real time; while it is live the
-// playlist grows without an end; when it stops the playlist ends, the
+// media playlists are Low-Latency HLS (parts, blocking reload, a preload
+// hint, program date-time) without an end; when it stops they end, the
 // server reports offline, and ffprobe and ffmpeg read the HLS cleanly with
-// timestamps that only go forward.
+// timestamps that only go forward, to the last frame published.
 func TestFFmpegPublishPlaysAsHLS(t *testing.T) {
 	needTools(t)
 	r := newRig(t)
 	p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 7, realtime: true})
 	r.events.wait(t, "live f1", 15*time.Second)
 
-	// Live: the first request waits for a segment, then lists some, no end.
+	// Live: the multivariant playlist names a video and an audio playlist.
 	code, hdr, body := get(t, r.playlistURL("f1"))
-	if code != 200 || !strings.Contains(body, "#EXTINF:") || strings.Contains(body, "#EXT-X-ENDLIST") {
-		t.Fatalf("live playlist: %d\n%s", code, body)
+	if code != 200 || !strings.Contains(body, "#EXT-X-STREAM-INF:") || !strings.Contains(body, `CODECS="avc1.`) {
+		t.Fatalf("live multivariant playlist: %d\n%s", code, body)
 	}
 	if ct := hdr.Get("Content-Type"); ct != "application/vnd.apple.mpegurl" {
 		t.Fatalf("playlist Content-Type %q", ct)
 	}
-	if !strings.Contains(body, "#EXT-X-PROGRAM-DATE-TIME:") {
-		t.Fatalf("no program date-time in\n%s", body)
+	media := mediaPlaylists(body)
+	if len(media) != 2 {
+		t.Fatalf("media playlists %q in\n%s", media, body)
+	}
+	_, _, body = get(t, r.web.URL+"/hls/f1/"+media[0])
+	for _, tag := range []string{"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES", "#EXT-X-PART-INF:PART-TARGET=", "#EXT-X-PART:",
+		"#EXT-X-PRELOAD-HINT:TYPE=PART", "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-MAP:"} {
+		if !strings.Contains(body, tag) {
+			t.Fatalf("live media playlist lacks %s:\n%s", tag, body)
+		}
+	}
+	if strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Fatalf("live media playlist ends:\n%s", body)
 	}
 
 	if err := p.wait(t, 30*time.Second); err != nil {
 		t.Fatalf("ffmpeg failed: %v\n%s", err, p.stderr)
 	}
 	r.events.wait(t, "offline f1", 10*time.Second)
-	_, _, body = get(t, r.playlistURL("f1"))
-	if !strings.HasSuffix(strings.TrimSpace(body), "#EXT-X-ENDLIST") {
-		t.Fatalf("ended playlist has no EXT-X-ENDLIST:\n%s", body)
+	for _, m := range media {
+		_, _, body = get(t, r.web.URL+"/hls/f1/"+m)
+		if !strings.HasSuffix(strings.TrimSpace(body), "#EXT-X-ENDLIST") || strings.Contains(body, "PRELOAD-HINT") {
+			t.Fatalf("ended playlist %s does not end:\n%s", m, body)
+		}
 	}
 
 	pr := ffprobe(t, r.playlistURL("f1"))
-	if got := pr.codecs(); got != "video:h264,audio:aac" && got != "audio:aac,video:h264" {
+	if got := codecsOf(pr); got != "audio:aac,video:h264" {
 		t.Fatalf("ffprobe sees %q, want h264 video and aac audio", got)
 	}
-	if d := pr.duration(); d < 6 || d > 8 {
-		t.Fatalf("HLS duration %.2f s, want about 7", d)
+	// Every second is there: the muxer's last frames were pushed out.
+	if d := pr.duration(); d < 6.9 || d > 7.6 {
+		t.Fatalf("HLS duration %.2f s, want 7", d)
 	}
 	decode(t, r.playlistURL("f1"))
-	checkForward(t, videoDTS(t, r.playlistURL("f1")), 7)
+	dts := videoDTS(t, r.playlistURL("f1"))
+	checkForward(t, dts, 7)
+	if n := len(dts); n < 7*30-1 {
+		t.Fatalf("%d video frames of the %d published", n, 7*30)
+	}
+}
+
+// mediaPlaylists lists the media playlists a multivariant playlist names.
+func mediaPlaylists(multivariant string) []string {
+	var out []string
+	for _, line := range strings.Split(multivariant, "\n") {
+		if strings.HasSuffix(line, ".m3u8") && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+		if _, uri, ok := strings.Cut(line, `URI="`); ok && strings.HasPrefix(line, "#EXT-X-MEDIA:") {
+			out = append(out, strings.TrimSuffix(uri, `"`))
+		}
+	}
+	return out
 }
 
 // checkForward checks that decode timestamps never go back and span about
@@ -68,7 +106,7 @@ func checkForward(t *testing.T, dts []float64, seconds float64) {
 			t.Fatalf("video DTS goes back at packet %d: %.3f after %.3f", i, dts[i], dts[i-1])
 		}
 	}
-	if span := dts[len(dts)-1] - dts[0]; span < seconds-1 || span > seconds+0.5 {
+	if span := dts[len(dts)-1] - dts[0]; span < seconds-0.2 || span > seconds+0.5 {
 		t.Fatalf("video DTS span %.2f s, want about %.0f", span, seconds)
 	}
 }
@@ -144,8 +182,9 @@ func TestOtherCodecsAreRefused(t *testing.T) {
 
 // TestNewestPublisherWins: a second publisher with the same key (an
 // encoder reconnecting while its old connection lingers) takes over; the
-// first is disconnected; the room hears no offline in between; the
-// playlist marks the discontinuity.
+// first is disconnected; the room hears no offline in between, but live
+// again (the web app's player starts over on it); the stream is the
+// second publisher's to its end.
 func TestNewestPublisherWins(t *testing.T) {
 	needTools(t)
 	r := newRig(t)
@@ -166,14 +205,10 @@ func TestNewestPublisherWins(t *testing.T) {
 	if ev := r.events.all(); len(ev) != 3 {
 		t.Fatalf("events %q, want live, live, offline", ev)
 	}
-	_, _, body := get(t, r.playlistURL("f1"))
-	if !strings.Contains(body, "#EXT-X-DISCONTINUITY") {
-		t.Fatalf("no discontinuity after the takeover:\n%s", body)
+	if d := ffprobe(t, r.playlistURL("f1")).duration(); d < 4.9 || d > 5.6 {
+		t.Fatalf("the stream after the takeover lasts %.2f s, want the second publisher's 5", d)
 	}
-	// Each publisher's muxer starts its continuity counters afresh, which
-	// ffmpeg's -xerror counts as corrupt at the discontinuity (players
-	// reset their demuxer there). Apart from that the stream must decode.
-	decodeExcept(t, r.playlistURL("f1"), "corrupt input packet")
+	decode(t, r.playlistURL("f1"))
 }
 
 // TestStopEndsThePublish: Stop (the fundraiser ended) disconnects the
@@ -206,7 +241,8 @@ func TestGarbageAndSilenceAreDropped(t *testing.T) {
 	closed := func(name string, c net.Conn) {
 		t.Helper()
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.Copy(io.Discard, c); err != nil {
+		// Closed with data unread, the server's end may answer a reset.
+		if _, err := io.Copy(io.Discard, c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("%s: the server did not close the connection: %v", name, err)
 		}
 		c.Close()
@@ -228,11 +264,21 @@ func TestGarbageAndSilenceAreDropped(t *testing.T) {
 	}
 	closed("silence", c)
 
-	// Still serving publishers.
+	// Still serving publishers. The 300 ms idle timeout above applies to
+	// them too, and on a loaded machine ffmpeg can be silent that long
+	// (x264 starting up): a publisher cut off so is tried again, since
+	// what is asserted is that the server still takes one.
 	needTools(t)
-	p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 2})
-	if err := p.wait(t, 30*time.Second); err != nil {
-		t.Fatalf("ffmpeg after the garbage: %v\n%s", err, p.stderr)
+	for attempt := 1; ; attempt++ {
+		p := publish(t, r.rtmp+"/key-1", publishOpts{seconds: 2})
+		err := p.wait(t, 30*time.Second)
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("ffmpeg after the garbage, 3 tries: %v\n%s", err, p.stderr)
+		}
+		t.Logf("ffmpeg try %d was cut off (%v); trying again", attempt, err)
 	}
 	r.events.wait(t, "live f1", 5*time.Second)
 }
@@ -335,5 +381,27 @@ func TestRevokedKeyCutsThePublisherOff(t *testing.T) {
 				t.Fatalf("givelive_ingest_revoked_total = %v, want 1", got)
 			}
 		})
+	}
+}
+
+// TestOversizedMessageIsRefused: a publisher (authorised) that announces a
+// message over gortmplib's 10 MiB bound is cut off, counted and logged.
+func TestOversizedMessageIsRefused(t *testing.T) {
+	var logs syncBuffer
+	r := newRig(t, func(c *ingest.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	p := dialPublisher(t, r.rtmp, "key-1")
+	big := make([]byte, 11<<20)
+	big[0] = 0x17
+	_ = p.c.Write(&message.Video{ChunkStreamID: 6, MessageStreamID: 0x1000000, Codec: message.CodecH264,
+		IsKeyFrame: true, Type: message.VideoTypeAU, AU: big})
+	_, _ = p.statusAfter() // until the server hangs up
+	waitFor(t, "the refusal", 10*time.Second, func() bool { return r.refusals("protocol") == 1 })
+	if !strings.Contains(logs.String(), "body size") {
+		t.Fatalf("no log line says why:\n%s", logs.String())
+	}
+	if ev := r.events.all(); len(ev) != 0 {
+		t.Fatalf("events %q", ev)
 	}
 }

@@ -82,23 +82,19 @@ ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 metric() { curl -fs "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 sleep "$WARMUP"
 t0=$(ticks); b0=$(metric givelive_ingest_received_bytes_total)
-s0=$(metric givelive_ingest_segment_delay_seconds_sum); c0=$(metric givelive_ingest_segment_delay_seconds_count)
 sleep "$DURATION"
 t1=$(ticks); b1=$(metric givelive_ingest_received_bytes_total)
-s1=$(metric givelive_ingest_segment_delay_seconds_sum); c1=$(metric givelive_ingest_segment_delay_seconds_count)
 hz=$(getconf CLK_TCK)
 publishers=$(metric givelive_ingest_publishers)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
 
 echo "== results (measured over $DURATION s after $WARMUP s of warm-up)"
 awk -v t0="$t0" -v t1="$t1" -v hz="$hz" -v d="$DURATION" -v n="$STREAMS" -v b0="$b0" -v b1="$b1" \
-	-v s0="$s0" -v s1="$s1" -v c0="$c0" -v c1="$c1" -v pub="$publishers" -v rss="$rss" 'BEGIN {
+	-v pub="$publishers" -v rss="$rss" 'BEGIN {
 	cpu = (t1 - t0) / hz / d
 	printf "publishers:            %d (of %d)\n", pub, n
 	printf "ingest bitrate:        %.2f Mbit/s in all, %.2f per stream\n", (b1 - b0) * 8 / d / 1e6, (b1 - b0) * 8 / d / 1e6 / n
 	printf "server CPU:            %.1f %% of a core in all, %.2f %% per stream\n", cpu * 100, cpu * 100 / n
 	printf "server RSS:            %.1f MiB\n", rss / 1024
-	if (c1 > c0) printf "keyframe -> playlist:  %.2f s on average over %d segments\n", (s1 - s0) / (c1 - c0), c1 - c0
 }'
-curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^givelive_ingest_segment_delay_seconds_bucket' >"$OUT/delay-buckets.txt" || true
-echo "histogram: $OUT/delay-buckets.txt; logs: $OUT/server.log $OUT/ffmpeg.log"
+echo "logs: $OUT/server.log $OUT/ffmpeg.log"

@@ -134,6 +134,24 @@ func (e MediaMTXHookEvent) Valid() bool {
 	}
 }
 
+// Defines values for PaymentConfigProvider.
+const (
+	PaymentConfigProviderSandbox PaymentConfigProvider = "sandbox"
+	PaymentConfigProviderStripe  PaymentConfigProvider = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PaymentConfigProvider enum.
+func (e PaymentConfigProvider) Valid() bool {
+	switch e {
+	case PaymentConfigProviderSandbox:
+		return true
+	case PaymentConfigProviderStripe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StreamStatus.
 const (
 	StreamStatusEnded   StreamStatus = "ended"
@@ -155,6 +173,23 @@ func (e StreamStatus) Valid() bool {
 	}
 }
 
+// Ban defines model for Ban.
+type Ban struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt When a timeout ends; absent for a ban.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Name The banned session's name; empty when unknown.
+	Name   string `json:"name"`
+	UserId string `json:"user_id"`
+}
+
+// BanList defines model for BanList.
+type BanList struct {
+	Items []Ban `json:"items"`
+}
+
 // BroadcasterCreated defines model for BroadcasterCreated.
 type BroadcasterCreated struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -171,10 +206,42 @@ type BroadcasterRef struct {
 	Name string `json:"name"`
 }
 
+// ChatMessage A chat message, as in the `chat` event, with the time it was sent.
+type ChatMessage struct {
+	Id   string `json:"id"`
+	Text string `json:"text"`
+
+	// Ts When it was sent (Unix ms).
+	Ts   int64    `json:"ts"`
+	User ChatUser `json:"user"`
+}
+
+// ChatModes defines model for ChatModes.
+type ChatModes struct {
+	DonorsOnly            bool `json:"donors_only"`
+	NewChatterWaitSeconds int  `json:"new_chatter_wait_seconds"`
+}
+
 // ChatSettings defines model for ChatSettings.
 type ChatSettings struct {
+	// Closed The fundraiser has ended, and its chat with it.
+	Closed bool `json:"closed"`
+
+	// DonorsOnly Only viewers who have given may chat.
+	DonorsOnly bool `json:"donors_only"`
+
+	// NewChatterWaitSeconds How old a viewer's browser's first session must be before they may chat; 0 is off.
+	NewChatterWaitSeconds int `json:"new_chatter_wait_seconds"`
+
 	// SlowModeSeconds The wait between one viewer's chat messages; 0 is off.
 	SlowModeSeconds int `json:"slow_mode_seconds"`
+}
+
+// ChatUser defines model for ChatUser.
+type ChatUser struct {
+	Badges []string `json:"badges"`
+	Id     string   `json:"id"`
+	Name   string   `json:"name"`
 }
 
 // Country ISO 3166-1 alpha-2 country code.
@@ -314,6 +381,9 @@ type DonationReceipt struct {
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
 
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
+
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
 	Payment    PaymentInfo    `json:"payment"`
@@ -336,6 +406,9 @@ type DonationRecord struct {
 
 	// Message The message as viewers see it (after moderation; empty when hidden).
 	Message string `json:"message"`
+
+	// MessageHidden The broadcaster hid the message (it can be shown again).
+	MessageHidden *bool `json:"message_hidden,omitempty"`
 
 	// Name The public name, `Anonymous` for anonymous gifts.
 	Name       string         `json:"name"`
@@ -369,11 +442,20 @@ type Fundraiser struct {
 	Id   string `json:"id"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
-	Title      string           `json:"title"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Title     string           `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserCreated The new fundraiser, plus what its broadcaster needs to go live.
@@ -390,14 +472,23 @@ type FundraiserCreated struct {
 	IngestUrl string `json:"ingest_url"`
 
 	// Milestones Milestones in percent of the goal, ascending.
-	Milestones []int            `json:"milestones"`
-	Nonprofit  NonprofitRef     `json:"nonprofit"`
-	StartedAt  *time.Time       `json:"started_at"`
-	Status     FundraiserStatus `json:"status"`
+	Milestones []int        `json:"milestones"`
+	Nonprofit  NonprofitRef `json:"nonprofit"`
+
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised    *int64           `json:"raised,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
 
 	// StreamKey Secret. Publish to `{ingest_url}/{stream_key}`.
 	StreamKey string `json:"stream_key"`
 	Title     string `json:"title"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserList defines model for FundraiserList.
@@ -420,19 +511,38 @@ type FundraiserSnapshot struct {
 	Milestones []int        `json:"milestones"`
 	Nonprofit  NonprofitRef `json:"nonprofit"`
 
+	// OnAir In lists only - whether video is arriving now (a live fundraiser may be between streams).
+	OnAir *bool `json:"on_air,omitempty"`
+
 	// Position A place in a room's stream of recoverable events (PROTOCOL.md section 3).
 	Position Position `json:"position"`
+
+	// Raised In lists only (`GET /fundraisers`) - the amount raised, in minor units of the goal's currency.
+	Raised *int64 `json:"raised,omitempty"`
+
+	// RecentChat The latest chat messages up to `position` (at most 50, oldest
+	// first), as the room's history still holds them (by default the
+	// last 30 minutes), without deleted messages or banned users'
+	// lines: what a new viewer sees first. Absent when the server
+	// keeps no history.
+	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
 	RecentDonations []Donation       `json:"recent_donations"`
 	StartedAt       *time.Time       `json:"started_at"`
 	Status          FundraiserStatus `json:"status"`
 	Stream          Stream           `json:"stream"`
-	Title           string           `json:"title"`
+
+	// Thanks The broadcaster's closing thanks; empty until set.
+	Thanks string `json:"thanks"`
+	Title  string `json:"title"`
 
 	// TopDonors The 10 largest donors, largest first.
 	TopDonors []TopDonor `json:"top_donors"`
 	Totals    Totals     `json:"totals"`
+
+	// Viewers In lists only, and only where the server knows it - how many viewers are watching now.
+	Viewers *int64 `json:"viewers,omitempty"`
 }
 
 // FundraiserStatus defines model for FundraiserStatus.
@@ -508,10 +618,18 @@ type Name = string
 
 // Nonprofit defines model for Nonprofit.
 type Nonprofit struct {
-	Country        string     `json:"country"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Id             string     `json:"id"`
-	Name           string     `json:"name"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DirectPayouts Donations to it are charged straight to its own payment account.
+	DirectPayouts bool   `json:"direct_payouts"`
+	Id            string `json:"id"`
+	Name          string `json:"name"`
+
+	// PayoutAccount Its Stripe Connect account (admin answers only).
+	//
+	// Example: acct_1NkzX2RiverCharity
+	PayoutAccount  *string    `json:"payout_account,omitempty"`
 	RegistrationId string     `json:"registration_id"`
 	Verified       bool       `json:"verified"`
 	VerifiedAt     *time.Time `json:"verified_at"`
@@ -529,6 +647,25 @@ type NonprofitRef struct {
 	Name    string `json:"name"`
 }
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// MaxAmount The largest gift, in minor units.
+	MaxAmount int64 `json:"max_amount"`
+
+	// MinAmount The smallest gift, in minor units of the fundraiser's currency.
+	MinAmount int64                 `json:"min_amount"`
+	Provider  PaymentConfigProvider `json:"provider"`
+
+	// PublishableKey Stripe's publishable key (stripe only).
+	PublishableKey *string `json:"publishable_key,omitempty"`
+
+	// StripeJsUrl Where the page loads Stripe.js from (stripe only).
+	StripeJsUrl *string `json:"stripe_js_url,omitempty"`
+}
+
+// PaymentConfigProvider defines model for PaymentConfig.Provider.
+type PaymentConfigProvider string
+
 // PaymentInfo defines model for PaymentInfo.
 type PaymentInfo struct {
 	// ClientSecret For a pending Stripe payment, the PaymentIntent's client secret for Stripe.js.
@@ -540,14 +677,31 @@ type PaymentInfo struct {
 
 // Payout defines model for Payout.
 type Payout struct {
-	Currency    string       `json:"currency"`
+	Currency string `json:"currency"`
+
+	// Direct Of raised, what was charged straight to the nonprofit's own account; already with it.
+	Direct      int64        `json:"direct"`
 	Donations   int64        `json:"donations"`
 	Fundraisers int64        `json:"fundraisers"`
 	Nonprofit   NonprofitRef `json:"nonprofit"`
 
+	// Owed Of raised, what the platform collected and must pay out (raised minus direct).
+	Owed int64 `json:"owed"`
+
+	// PayoutAccount The nonprofit's Stripe Connect account today; empty when the platform collects its donations.
+	PayoutAccount string `json:"payout_account"`
+
 	// Raised Owed to the nonprofit, refunds taken off, minor units.
 	Raised   int64 `json:"raised"`
 	Refunded int64 `json:"refunded"`
+}
+
+// PayoutAccountRequest defines model for PayoutAccountRequest.
+type PayoutAccountRequest struct {
+	// Account A Stripe Connect account id.
+	//
+	// Example: acct_1NkzX2RiverCharity
+	Account string `json:"account"`
 }
 
 // PayoutList defines model for PayoutList.
@@ -591,6 +745,27 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Receipt defines model for Receipt.
+type Receipt struct {
+	// Direct Charged straight to the nonprofit's own payment account.
+	Direct bool `json:"direct"`
+
+	// Donation A donation as its donor, the broadcaster and admins see it. Never the real name of an anonymous donor.
+	Donation   DonationRecord `json:"donation"`
+	Fundraiser struct {
+		Broadcaster BroadcasterRef   `json:"broadcaster"`
+		Id          string           `json:"id"`
+		Status      FundraiserStatus `json:"status"`
+		Title       string           `json:"title"`
+	} `json:"fundraiser"`
+	Nonprofit struct {
+		Country        string `json:"country"`
+		Id             string `json:"id"`
+		Name           string `json:"name"`
+		RegistrationId string `json:"registration_id"`
+	} `json:"nonprofit"`
+}
+
 // SessionCreated defines model for SessionCreated.
 type SessionCreated struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -620,6 +795,73 @@ type Stream struct {
 
 // StreamStatus defines model for Stream.Status.
 type StreamStatus string
+
+// StreamHealth defines model for StreamHealth.
+type StreamHealth struct {
+	Audio *StreamHealthAudio `json:"audio,omitempty"`
+
+	// BehindMs How much later than real time the stream now arrives, compared with its start (an upload or encoder that cannot keep up makes it grow).
+	BehindMs *int64 `json:"behind_ms,omitempty"`
+
+	// Bitrate Bits per second arriving, all tracks, over the last 5 s.
+	//
+	// Example: 3150000
+	Bitrate *int64 `json:"bitrate,omitempty"`
+
+	// DroppedFrames Frames the server could not use.
+	DroppedFrames *int64 `json:"dropped_frames,omitempty"`
+
+	// Live Whether the server receives the stream now.
+	Live bool `json:"live"`
+
+	// Since When the publish started.
+	Since *time.Time         `json:"since,omitempty"`
+	Video *StreamHealthVideo `json:"video,omitempty"`
+
+	// Warnings What to change in the encoder, in plain words, most important first. Empty when all is well.
+	Warnings []string `json:"warnings"`
+}
+
+// StreamHealthAudio defines model for StreamHealthAudio.
+type StreamHealthAudio struct {
+	// Channels Example: 2
+	Channels int `json:"channels"`
+
+	// Codec Example: AAC
+	Codec string `json:"codec"`
+
+	// SampleRate Example: 48000
+	SampleRate int `json:"sample_rate"`
+}
+
+// StreamHealthVideo defines model for StreamHealthVideo.
+type StreamHealthVideo struct {
+	// Codec Example: H.264
+	Codec string `json:"codec"`
+
+	// FrameRate Frames per second over the last 2 s.
+	//
+	// Example: 30
+	FrameRate *float32 `json:"frame_rate,omitempty"`
+	Height    *int     `json:"height,omitempty"`
+
+	// KeyframeIntervalMs Time between the last two keyframes; absent until two arrived.
+	//
+	// Example: 2000
+	KeyframeIntervalMs *int64 `json:"keyframe_interval_ms,omitempty"`
+	Width              *int   `json:"width,omitempty"`
+}
+
+// Thanks defines model for Thanks.
+type Thanks struct {
+	Text string `json:"text"`
+}
+
+// Timeout defines model for Timeout.
+type Timeout struct {
+	// DurationSeconds How long the timeout lasts (at most two weeks).
+	DurationSeconds int `json:"duration_seconds"`
+}
 
 // Title A fundraiser's title; not blank, no control characters.
 //
@@ -728,6 +970,9 @@ type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 // CreateFundraiserJSONRequestBody defines body for CreateFundraiser for application/json ContentType.
 type CreateFundraiserJSONRequestBody = CreateFundraiserRequest
 
+// SetChatModesJSONRequestBody defines body for SetChatModes for application/json ContentType.
+type SetChatModesJSONRequestBody = ChatModes
+
 // CreateDonationJSONRequestBody defines body for CreateDonation for application/json ContentType.
 type CreateDonationJSONRequestBody = CreateDonationRequest
 
@@ -740,6 +985,12 @@ type CreateShoutoutJSONRequestBody = CreateShoutoutRequest
 // SetSlowModeJSONRequestBody defines body for SetSlowMode for application/json ContentType.
 type SetSlowModeJSONRequestBody = SlowMode
 
+// SetThanksJSONRequestBody defines body for SetThanks for application/json ContentType.
+type SetThanksJSONRequestBody = Thanks
+
+// TimeoutUserJSONRequestBody defines body for TimeoutUser for application/json ContentType.
+type TimeoutUserJSONRequestBody = Timeout
+
 // MediamtxAuthJSONRequestBody defines body for MediamtxAuth for application/json ContentType.
 type MediamtxAuthJSONRequestBody = MediaMTXAuthRequest
 
@@ -748,6 +999,9 @@ type MediamtxHookJSONRequestBody = MediaMTXHook
 
 // CreateNonprofitJSONRequestBody defines body for CreateNonprofit for application/json ContentType.
 type CreateNonprofitJSONRequestBody = CreateNonprofitRequest
+
+// SetPayoutAccountJSONRequestBody defines body for SetPayoutAccount for application/json ContentType.
+type SetPayoutAccountJSONRequestBody = PayoutAccountRequest
 
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
@@ -851,6 +1105,15 @@ type ClientInterface interface {
 	// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
 	GetCurrentBroadcaster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+	//
+	// The donation as viewers may see it (never the real name of an
+	// anonymous donor), with the fundraiser and the nonprofit it went to,
+	// and whether it was charged straight to the nonprofit's own account.
+	//
+	// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+	GetReceipt(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListFundraisers List fundraisers, newest first (public view, no stream keys).
 	//
 	// Corresponds with GET /fundraisers (the `ListFundraisers` operationId).
@@ -888,7 +1151,15 @@ type ClientInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiser(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	//
+	// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+	ListBans(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Lifts the viewer's ban and any ban that holds against their browser;
+	// viewers get `user.unbanned` for each user freed.
 	//
 	// Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
 	UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -896,11 +1167,39 @@ type ClientInterface interface {
 	// BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	//
 	// Viewers get `user.banned`; the user's later chat and sticker commands
-	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-	// ban themselves (422).
+	// are refused with `banned`. The ban also holds against the viewer's
+	// other sessions from the same browser (see `POST /sessions`), and
+	// lasts until lifted; it replaces a running timeout. Banning twice is
+	// fine. A broadcaster cannot ban themselves (422).
 	//
 	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 	BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetChatModesWithBody Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModes(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteChatMessage Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	//
@@ -981,8 +1280,10 @@ type ClientInterface interface {
 
 	// HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
 	//
-	// The message is blanked for good and viewers get `donation.hidden`
-	// (an addition to the v1 events) so they blank it where they show it.
+	// The message is blanked and viewers get `donation.hidden` (an addition
+	// to the v1 events) so they blank it where they show it, until the
+	// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+	// donor's words all along.
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
 	HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -995,6 +1296,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 	RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+	//
+	// The message shows again, moderated as when it was given, and viewers
+	// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+	// addition to the v1 events). A message that is not hidden is left as
+	// it is.
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+	UnhideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndFundraiser End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
@@ -1069,7 +1380,7 @@ type ClientInterface interface {
 	// SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1079,12 +1390,83 @@ type ClientInterface interface {
 	// SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+	//
+	// While the broadcaster publishes: the bitrate arriving, the video and
+	// audio codecs, the frame rate and keyframe interval, how late the
+	// stream arrives and how many frames the server could not use, with
+	// plain-words warnings on what to change in the encoder (a keyframe
+	// interval too long for low latency, an upload that cannot keep up).
+	// `live` is false when the server receives no stream for the
+	// fundraiser (or has not read its first seconds yet). Any node
+	// answers: a node that does not ingest the stream asks the one that
+	// does.
+	//
+	// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+	GetStreamHealth(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	//
+	// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+	// message}`): overlays show it like a donation's alert, so a streamer
+	// can set up OBS; nothing is recorded or counted, and the viewer page
+	// ignores it.
+	//
+	// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+	SendTestAlert(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanks(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TimeoutUserWithBody Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithBody(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUser(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MediamtxAuthWithBody mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -1167,10 +1549,53 @@ type ClientInterface interface {
 	// Corresponds with POST /nonprofits (the `CreateNonprofit` operationId).
 	CreateNonprofit(ctx context.Context, body CreateNonprofitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+	//
+	// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+	RemovePayoutAccount(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPayoutAccountWithBody Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccountWithBody(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccount(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 	//
 	// Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 	VerifyNonprofit(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaymentConfig How the donation form collects money here.
+	//
+	// `sandbox` takes gifts at once without moving money. `stripe` answers
+	// each new donation `pending` with a client secret that the page
+	// confirms with Stripe.js, loaded from `stripe_js_url` with
+	// `publishable_key`.
+	//
+	// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+	GetPaymentConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPayouts What each nonprofit is owed, per currency (admin).
 	//
@@ -1186,6 +1611,13 @@ type ClientInterface interface {
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -1199,6 +1631,13 @@ type ClientInterface interface {
 	// like chat text (control characters and invisible characters that
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
+	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1251,6 +1690,25 @@ func (c *Client) CreateBroadcaster(ctx context.Context, body CreateBroadcasterJS
 // Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
 func (c *Client) GetCurrentBroadcaster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCurrentBroadcasterRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReceipt A donation's receipt, for whoever has its id (the page at /d/{id}).
+//
+// The donation as viewers may see it (never the real name of an
+// anonymous donor), with the fundraiser and the nonprofit it went to,
+// and whether it was charged straight to the nonprofit's own account.
+//
+// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+func (c *Client) GetReceipt(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReceiptRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1338,7 +1796,25 @@ func (c *Client) GetFundraiser(ctx context.Context, id FundraiserID, reqEditors 
 	return c.Client.Do(req)
 }
 
-// UnbanUser Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+// ListBans The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+//
+// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+func (c *Client) ListBans(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBansRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnbanUser Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Lifts the viewer's ban and any ban that holds against their browser;
+// viewers get `user.unbanned` for each user freed.
 //
 // Corresponds with DELETE /fundraisers/{id}/bans/{user_id} (the `UnbanUser` operationId).
 func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1356,12 +1832,60 @@ func (c *Client) UnbanUser(ctx context.Context, id FundraiserID, userId ID, reqE
 // BanUser Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 //
 // Viewers get `user.banned`; the user's later chat and sticker commands
-// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-// ban themselves (422).
+// are refused with `banned`. The ban also holds against the viewer's
+// other sessions from the same browser (see `POST /sessions`), and
+// lasts until lifted; it replaces a running timeout. Banning twice is
+// fine. A broadcaster cannot ban themselves (422).
 //
 // Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 func (c *Client) BanUser(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBanUserRequest(c.Server, id, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetChatModesWithBody Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *Client) SetChatModesWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetChatModesRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetChatModes Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *Client) SetChatModes(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetChatModesRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1501,8 +2025,10 @@ func (c *Client) GetDonation(ctx context.Context, id FundraiserID, donationId Do
 
 // HideDonationMessage Hide a donation's message from everyone (its broadcaster or an admin).
 //
-// The message is blanked for good and viewers get `donation.hidden`
-// (an addition to the v1 events) so they blank it where they show it.
+// The message is blanked and viewers get `donation.hidden` (an addition
+// to the v1 events) so they blank it where they show it, until the
+// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+// donor's words all along.
 //
 // Corresponds with POST /fundraisers/{id}/donations/{donation_id}/hide (the `HideDonationMessage` operationId).
 func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1526,6 +2052,26 @@ func (c *Client) HideDonationMessage(ctx context.Context, id FundraiserID, donat
 // Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 func (c *Client) RefundDonation(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefundDonationRequest(c.Server, id, donationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnhideDonationMessage Show a hidden message again (its broadcaster or an admin).
+//
+// The message shows again, moderated as when it was given, and viewers
+// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+// addition to the v1 events). A message that is not hidden is left as
+// it is.
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+func (c *Client) UnhideDonationMessage(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnhideDonationMessageRequest(c.Server, id, donationId)
 	if err != nil {
 		return nil, err
 	}
@@ -1689,7 +2235,7 @@ func (c *Client) CreateShoutout(ctx context.Context, id FundraiserID, body Creat
 // SetSlowModeWithBody Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1709,13 +2255,144 @@ func (c *Client) SetSlowModeWithBody(ctx context.Context, id FundraiserID, conte
 // SetSlowMode Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 func (c *Client) SetSlowMode(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetSlowModeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStreamHealth How the stream reaches the server (the owning broadcaster only).
+//
+// While the broadcaster publishes: the bitrate arriving, the video and
+// audio codecs, the frame rate and keyframe interval, how late the
+// stream arrives and how many frames the server could not use, with
+// plain-words warnings on what to change in the encoder (a keyframe
+// interval too long for low latency, an upload that cannot keep up).
+// `live` is false when the server receives no stream for the
+// fundraiser (or has not read its first seconds yet). Any node
+// answers: a node that does not ingest the stream asks the one that
+// does.
+//
+// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+func (c *Client) GetStreamHealth(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStreamHealthRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTestAlert Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+//
+// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+// message}`): overlays show it like a donation's alert, so a streamer
+// can set up OBS; nothing is recorded or counted, and the viewer page
+// ignores it.
+//
+// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+func (c *Client) SendTestAlert(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTestAlertRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetThanksWithBody Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *Client) SetThanksWithBody(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetThanksRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetThanks Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *Client) SetThanks(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetThanksRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TimeoutUserWithBody Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *Client) TimeoutUserWithBody(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTimeoutUserRequestWithBody(c.Server, id, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TimeoutUser Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *Client) TimeoutUser(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTimeoutUserRequest(c.Server, id, userId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1877,11 +2554,94 @@ func (c *Client) CreateNonprofit(ctx context.Context, body CreateNonprofitJSONRe
 	return c.Client.Do(req)
 }
 
+// RemovePayoutAccount Collect the nonprofit's donations on the platform again (admin).
+//
+// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+func (c *Client) RemovePayoutAccount(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePayoutAccountRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPayoutAccountWithBody Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *Client) SetPayoutAccountWithBody(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPayoutAccountRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPayoutAccount Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *Client) SetPayoutAccount(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPayoutAccountRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // VerifyNonprofit Mark a nonprofit verified (admin). Verifying twice is not an error.
 //
 // Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 func (c *Client) VerifyNonprofit(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyNonprofitRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaymentConfig How the donation form collects money here.
+//
+// `sandbox` takes gifts at once without moving money. `stripe` answers
+// each new donation `pending` with a client secret that the page
+// confirms with Stripe.js, loaded from `stripe_js_url` with
+// `publishable_key`.
+//
+// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+func (c *Client) GetPaymentConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPaymentConfigRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1916,6 +2676,13 @@ func (c *Client) ListPayouts(ctx context.Context, reqEditors ...RequestEditorFn)
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
 //
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -1939,6 +2706,13 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 // like chat text (control characters and invisible characters that
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
+//
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2005,6 +2779,40 @@ func NewGetCurrentBroadcasterRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/broadcasters/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReceiptRequest constructs an http.Request for the GetReceipt method
+func NewGetReceiptRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/donations/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2174,6 +2982,40 @@ func NewGetFundraiserRequest(server string, id FundraiserID) (*http.Request, err
 	return req, nil
 }
 
+// NewListBansRequest constructs an http.Request for the ListBans method
+func NewListBansRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/bans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewUnbanUserRequest constructs an http.Request for the UnbanUser method
 func NewUnbanUserRequest(server string, id FundraiserID, userId ID) (*http.Request, error) {
 	var err error
@@ -2252,6 +3094,53 @@ func NewBanUserRequest(server string, id FundraiserID, userId ID) (*http.Request
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSetChatModesRequest calls the generic SetChatModes builder with application/json body
+func NewSetChatModesRequest(server string, id FundraiserID, body SetChatModesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetChatModesRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetChatModesRequestWithBody constructs an http.Request for the SetChatModes method, with any body, and a specified content type
+func NewSetChatModesRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/chat-modes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2565,6 +3454,47 @@ func NewRefundDonationRequest(server string, id FundraiserID, donationId Donatio
 	return req, nil
 }
 
+// NewUnhideDonationMessageRequest constructs an http.Request for the UnhideDonationMessage method
+func NewUnhideDonationMessageRequest(server string, id FundraiserID, donationId DonationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "donation_id", donationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/donations/%s/unhide", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEndFundraiserRequest constructs an http.Request for the EndFundraiser method
 func NewEndFundraiserRequest(server string, id FundraiserID) (*http.Request, error) {
 	var err error
@@ -2842,6 +3772,175 @@ func NewSetSlowModeRequestWithBody(server string, id FundraiserID, contentType s
 	return req, nil
 }
 
+// NewGetStreamHealthRequest constructs an http.Request for the GetStreamHealth method
+func NewGetStreamHealthRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/stream/health", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSendTestAlertRequest constructs an http.Request for the SendTestAlert method
+func NewSendTestAlertRequest(server string, id FundraiserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/test-alert", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetThanksRequest calls the generic SetThanks builder with application/json body
+func NewSetThanksRequest(server string, id FundraiserID, body SetThanksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetThanksRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetThanksRequestWithBody constructs an http.Request for the SetThanks method, with any body, and a specified content type
+func NewSetThanksRequestWithBody(server string, id FundraiserID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/thanks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTimeoutUserRequest calls the generic TimeoutUser builder with application/json body
+func NewTimeoutUserRequest(server string, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTimeoutUserRequestWithBody(server, id, userId, "application/json", bodyReader)
+}
+
+// NewTimeoutUserRequestWithBody constructs an http.Request for the TimeoutUser method, with any body, and a specified content type
+func NewTimeoutUserRequestWithBody(server string, id FundraiserID, userId ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/timeouts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMediamtxAuthRequest calls the generic MediamtxAuth builder with application/json body
 func NewMediamtxAuthRequest(server string, body MediamtxAuthJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2989,6 +4088,87 @@ func NewCreateNonprofitRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewRemovePayoutAccountRequest constructs an http.Request for the RemovePayoutAccount method
+func NewRemovePayoutAccountRequest(server string, id NonprofitID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/nonprofits/%s/payout-account", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetPayoutAccountRequest calls the generic SetPayoutAccount builder with application/json body
+func NewSetPayoutAccountRequest(server string, id NonprofitID, body SetPayoutAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetPayoutAccountRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetPayoutAccountRequestWithBody constructs an http.Request for the SetPayoutAccount method, with any body, and a specified content type
+func NewSetPayoutAccountRequestWithBody(server string, id NonprofitID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/nonprofits/%s/payout-account", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewVerifyNonprofitRequest constructs an http.Request for the VerifyNonprofit method
 func NewVerifyNonprofitRequest(server string, id NonprofitID) (*http.Request, error) {
 	var err error
@@ -3016,6 +4196,33 @@ func NewVerifyNonprofitRequest(server string, id NonprofitID) (*http.Request, er
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPaymentConfigRequest constructs an http.Request for the GetPaymentConfig method
+func NewGetPaymentConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/payments/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -3161,6 +4368,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /broadcasters/me (the `GetCurrentBroadcaster` operationId).
 	GetCurrentBroadcasterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentBroadcasterResponse, error)
 
+	// GetReceiptWithResponse A donation's receipt, for whoever has its id (the page at /d/{id}).
+	//
+	// The donation as viewers may see it (never the real name of an
+	// anonymous donor), with the fundraiser and the nonprofit it went to,
+	// and whether it was charged straight to the nonprofit's own account.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+	GetReceiptWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetReceiptResponse, error)
+
 	// ListFundraisersWithResponse List fundraisers, newest first (public view, no stream keys).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3202,7 +4420,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /fundraisers/{id} (the `GetFundraiser` operationId).
 	GetFundraiserWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetFundraiserResponse, error)
 
-	// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+	// ListBansWithResponse The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+	ListBansWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*ListBansResponse, error)
+
+	// UnbanUserWithResponse Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+	//
+	// Lifts the viewer's ban and any ban that holds against their browser;
+	// viewers get `user.unbanned` for each user freed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3212,13 +4440,41 @@ type ClientWithResponsesInterface interface {
 	// BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 	//
 	// Viewers get `user.banned`; the user's later chat and sticker commands
-	// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-	// ban themselves (422).
+	// are refused with `banned`. The ban also holds against the viewer's
+	// other sessions from the same browser (see `POST /sessions`), and
+	// lasts until lifted; it replaces a running timeout. Banning twice is
+	// fine. A broadcaster cannot ban themselves (422).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /fundraisers/{id}/bans/{user_id} (the `BanUser` operationId).
 	BanUserWithResponse(ctx context.Context, id FundraiserID, userId ID, reqEditors ...RequestEditorFn) (*BanUserResponse, error)
+
+	// SetChatModesWithBodyWithResponse Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error)
+
+	// SetChatModesWithResponse Set the optional chat modes (its broadcaster or an admin).
+	//
+	// `donors_only`: only viewers who have given to this fundraiser may chat
+	// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+	// viewer may chat only once their browser's first session is this old
+	// (refused with `too_new`); 0 turns it off. Neither applies to the
+	// broadcaster. Viewers get `chat.settings` with the rules now in force.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+	SetChatModesWithResponse(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error)
 
 	// DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
 	//
@@ -3305,8 +4561,10 @@ type ClientWithResponsesInterface interface {
 
 	// HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
 	//
-	// The message is blanked for good and viewers get `donation.hidden`
-	// (an addition to the v1 events) so they blank it where they show it.
+	// The message is blanked and viewers get `donation.hidden` (an addition
+	// to the v1 events) so they blank it where they show it, until the
+	// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+	// donor's words all along.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3323,6 +4581,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/refund (the `RefundDonation` operationId).
 	RefundDonationWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*RefundDonationResponse, error)
+
+	// UnhideDonationMessageWithResponse Show a hidden message again (its broadcaster or an admin).
+	//
+	// The message shows again, moderated as when it was given, and viewers
+	// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+	// addition to the v1 events). A message that is not hidden is left as
+	// it is.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+	UnhideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*UnhideDonationMessageResponse, error)
 
 	// EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
 	//
@@ -3405,7 +4675,7 @@ type ClientWithResponsesInterface interface {
 	// SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3415,12 +4685,87 @@ type ClientWithResponsesInterface interface {
 	// SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 	//
 	// A viewer who chats again too soon is refused with `slow_mode`. The
-	// broadcaster is never slowed.
+	// broadcaster is never slowed. Viewers get `chat.settings`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /fundraisers/{id}/slow-mode (the `SetSlowMode` operationId).
 	SetSlowModeWithResponse(ctx context.Context, id FundraiserID, body SetSlowModeJSONRequestBody, reqEditors ...RequestEditorFn) (*SetSlowModeResponse, error)
+
+	// GetStreamHealthWithResponse How the stream reaches the server (the owning broadcaster only).
+	//
+	// While the broadcaster publishes: the bitrate arriving, the video and
+	// audio codecs, the frame rate and keyframe interval, how late the
+	// stream arrives and how many frames the server could not use, with
+	// plain-words warnings on what to change in the encoder (a keyframe
+	// interval too long for low latency, an upload that cannot keep up).
+	// `live` is false when the server receives no stream for the
+	// fundraiser (or has not read its first seconds yet). Any node
+	// answers: a node that does not ingest the stream asks the one that
+	// does.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+	GetStreamHealthWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetStreamHealthResponse, error)
+
+	// SendTestAlertWithResponse Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+	//
+	// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+	// message}`): overlays show it like a donation's alert, so a streamer
+	// can set up OBS; nothing is recorded or counted, and the viewer page
+	// ignores it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+	SendTestAlertWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*SendTestAlertResponse, error)
+
+	// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetThanksResponse, error)
+
+	// SetThanksWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+	//
+	// At most 1000 characters; control characters are removed; empty clears
+	// it. Viewers get a `fundraiser` event carrying `thanks`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+	SetThanksWithResponse(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*SetThanksResponse, error)
+
+	// TimeoutUserWithBodyWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithBodyWithResponse(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error)
+
+	// TimeoutUserWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+	//
+	// A ban that ends by itself: viewers get `user.banned` with `until`
+	// (Unix ms), and the user's chat and sticker commands are refused with
+	// `banned` until then, from any of their sessions in the same browser.
+	// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+	// it. A broadcaster cannot time themselves out (422).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+	TimeoutUserWithResponse(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error)
 
 	// MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
 	//
@@ -3505,12 +4850,59 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /nonprofits (the `CreateNonprofit` operationId).
 	CreateNonprofitWithResponse(ctx context.Context, body CreateNonprofitJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateNonprofitResponse, error)
 
+	// RemovePayoutAccountWithResponse Collect the nonprofit's donations on the platform again (admin).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+	RemovePayoutAccountWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*RemovePayoutAccountResponse, error)
+
+	// SetPayoutAccountWithBodyWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccountWithBodyWithResponse(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error)
+
+	// SetPayoutAccountWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+	//
+	// Links the nonprofit to its Stripe Connect account. Donations to its
+	// fundraisers created afterwards are destination charges: the money
+	// lands in that account, not the platform's. Donations created before
+	// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+	// account is looked up first: one that does not exist, or cannot take
+	// transfers yet, is refused with 422.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+	SetPayoutAccountWithResponse(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error)
+
 	// VerifyNonprofitWithResponse Mark a nonprofit verified (admin). Verifying twice is not an error.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /nonprofits/{id}/verify (the `VerifyNonprofit` operationId).
 	VerifyNonprofitWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*VerifyNonprofitResponse, error)
+
+	// GetPaymentConfigWithResponse How the donation form collects money here.
+	//
+	// `sandbox` takes gifts at once without moving money. `stripe` answers
+	// each new donation `pending` with a client secret that the page
+	// confirms with Stripe.js, loaded from `stripe_js_url` with
+	// `publishable_key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+	GetPaymentConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPaymentConfigResponse, error)
 
 	// ListPayoutsWithResponse What each nonprofit is owed, per currency (admin).
 	//
@@ -3528,6 +4920,13 @@ type ClientWithResponsesInterface interface {
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
 	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -3541,6 +4940,13 @@ type ClientWithResponsesInterface interface {
 	// like chat text (control characters and invisible characters that
 	// reorder or hide text removed, spaces folded); a name with nothing
 	// visible left, or one that reads as "GiveLive", is refused with 400.
+	//
+	// The answer also sets the cookie `givelive_device` (HttpOnly, path
+	// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+	// with its later sessions, so a ban holds against the banned viewer's
+	// new sessions from the same browser, and the wait of new chatters
+	// counts from the browser's first session. It names nobody and is sent
+	// nowhere else.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3687,6 +5093,68 @@ func (r GetCurrentBroadcasterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCurrentBroadcasterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReceiptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Receipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReceiptResponse) GetJSON200() *Receipt {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetReceiptResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReceiptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReceiptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReceiptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReceiptResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3893,6 +5361,89 @@ func (r GetFundraiserResponse) ContentType() string {
 	return ""
 }
 
+// ListBansResponse401Headers the declared response headers of an HTTP 401 response for ListBans
+type ListBansResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListBansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BanList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListBansResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBansResponse) GetJSON200() *BanList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListBansResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBansResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBansResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UnbanUserResponse401Headers the declared response headers of an HTTP 401 response for UnbanUser
 type UnbanUserResponse401Headers struct {
 	WWWAuthenticate *string
@@ -4046,6 +5597,89 @@ func (r BanUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BanUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetChatModesResponse401Headers the declared response headers of an HTTP 401 response for SetChatModes
+type SetChatModesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetChatModesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetChatModesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetChatModesResponse) GetJSON200() *ChatSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetChatModesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetChatModesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetChatModesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetChatModesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetChatModesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4558,6 +6192,89 @@ func (r RefundDonationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefundDonationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnhideDonationMessageResponse401Headers the declared response headers of an HTTP 401 response for UnhideDonationMessage
+type UnhideDonationMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UnhideDonationMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DonationRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnhideDonationMessageResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnhideDonationMessageResponse) GetJSON200() *DonationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnhideDonationMessageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnhideDonationMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnhideDonationMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnhideDonationMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnhideDonationMessageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5159,6 +6876,338 @@ func (r SetSlowModeResponse) ContentType() string {
 	return ""
 }
 
+// GetStreamHealthResponse200Headers the declared response headers of an HTTP 200 response for GetStreamHealth
+type GetStreamHealthResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetStreamHealthResponse401Headers the declared response headers of an HTTP 401 response for GetStreamHealth
+type GetStreamHealthResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetStreamHealthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StreamHealth
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetStreamHealthResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetStreamHealthResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStreamHealthResponse) GetJSON200() *StreamHealth {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetStreamHealthResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStreamHealthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStreamHealthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStreamHealthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStreamHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendTestAlertResponse401Headers the declared response headers of an HTTP 401 response for SendTestAlert
+type SendTestAlertResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SendTestAlertResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendTestAlertResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SendTestAlertResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SendTestAlertResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendTestAlertResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendTestAlertResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendTestAlertResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetThanksResponse401Headers the declared response headers of an HTTP 401 response for SetThanks
+type SetThanksResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetThanksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Thanks
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetThanksResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetThanksResponse) GetJSON200() *Thanks {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetThanksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetThanksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetThanksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetThanksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetThanksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TimeoutUserResponse401Headers the declared response headers of an HTTP 401 response for TimeoutUser
+type TimeoutUserResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type TimeoutUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TimeoutUserResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TimeoutUserResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TimeoutUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TimeoutUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TimeoutUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TimeoutUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MediamtxAuthResponse401Headers the declared response headers of an HTTP 401 response for MediamtxAuth
 type MediamtxAuthResponse401Headers struct {
 	WWWAuthenticate *string
@@ -5435,6 +7484,186 @@ func (r CreateNonprofitResponse) ContentType() string {
 	return ""
 }
 
+// RemovePayoutAccountResponse401Headers the declared response headers of an HTTP 401 response for RemovePayoutAccount
+type RemovePayoutAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RemovePayoutAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Nonprofit
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemovePayoutAccountResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemovePayoutAccountResponse) GetJSON200() *Nonprofit {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RemovePayoutAccountResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RemovePayoutAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemovePayoutAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemovePayoutAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemovePayoutAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetPayoutAccountResponse401Headers the declared response headers of an HTTP 401 response for SetPayoutAccount
+type SetPayoutAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SetPayoutAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Nonprofit
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetPayoutAccountResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetPayoutAccountResponse) GetJSON200() *Nonprofit {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetPayoutAccountResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetPayoutAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetPayoutAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetPayoutAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetPayoutAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // VerifyNonprofitResponse401Headers the declared response headers of an HTTP 401 response for VerifyNonprofit
 type VerifyNonprofitResponse401Headers struct {
 	WWWAuthenticate *string
@@ -5512,6 +7741,54 @@ func (r VerifyNonprofitResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifyNonprofitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPaymentConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentConfig
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPaymentConfigResponse) GetJSON200() *PaymentConfig {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPaymentConfigResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPaymentConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPaymentConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPaymentConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPaymentConfigResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5687,6 +7964,23 @@ func (c *ClientWithResponses) GetCurrentBroadcasterWithResponse(ctx context.Cont
 	return ParseGetCurrentBroadcasterResponse(rsp)
 }
 
+// GetReceiptWithResponse A donation's receipt, for whoever has its id (the page at /d/{id}).
+//
+// The donation as viewers may see it (never the real name of an
+// anonymous donor), with the fundraiser and the nonprofit it went to,
+// and whether it was charged straight to the nonprofit's own account.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /donations/{id} (the `GetReceipt` operationId).
+func (c *ClientWithResponses) GetReceiptWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetReceiptResponse, error) {
+	rsp, err := c.GetReceipt(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReceiptResponse(rsp)
+}
+
 // ListFundraisersWithResponse List fundraisers, newest first (public view, no stream keys).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5752,7 +8046,23 @@ func (c *ClientWithResponses) GetFundraiserWithResponse(ctx context.Context, id 
 	return ParseGetFundraiserResponse(rsp)
 }
 
-// UnbanUserWithResponse Lift a ban (its broadcaster or an admin). Lifting a missing ban is fine.
+// ListBansWithResponse The fundraiser's banned and timed-out viewers, newest first (its broadcaster or an admin).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/bans (the `ListBans` operationId).
+func (c *ClientWithResponses) ListBansWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*ListBansResponse, error) {
+	rsp, err := c.ListBans(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBansResponse(rsp)
+}
+
+// UnbanUserWithResponse Lift a ban or a timeout (its broadcaster or an admin). Lifting a missing ban is fine.
+//
+// Lifts the viewer's ban and any ban that holds against their browser;
+// viewers get `user.unbanned` for each user freed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5768,8 +8078,10 @@ func (c *ClientWithResponses) UnbanUserWithResponse(ctx context.Context, id Fund
 // BanUserWithResponse Ban a viewer from the fundraiser's chat and stickers (its broadcaster or an admin).
 //
 // Viewers get `user.banned`; the user's later chat and sticker commands
-// are refused with `banned`. Banning twice is fine. A broadcaster cannot
-// ban themselves (422).
+// are refused with `banned`. The ban also holds against the viewer's
+// other sessions from the same browser (see `POST /sessions`), and
+// lasts until lifted; it replaces a running timeout. Banning twice is
+// fine. A broadcaster cannot ban themselves (422).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5780,6 +8092,44 @@ func (c *ClientWithResponses) BanUserWithResponse(ctx context.Context, id Fundra
 		return nil, err
 	}
 	return ParseBanUserResponse(rsp)
+}
+
+// SetChatModesWithBodyWithResponse Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *ClientWithResponses) SetChatModesWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error) {
+	rsp, err := c.SetChatModesWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetChatModesResponse(rsp)
+}
+
+// SetChatModesWithResponse Set the optional chat modes (its broadcaster or an admin).
+//
+// `donors_only`: only viewers who have given to this fundraiser may chat
+// (others are refused with `donors_only`). `new_chatter_wait_seconds`: a
+// viewer may chat only once their browser's first session is this old
+// (refused with `too_new`); 0 turns it off. Neither applies to the
+// broadcaster. Viewers get `chat.settings` with the rules now in force.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/chat-modes (the `SetChatModes` operationId).
+func (c *ClientWithResponses) SetChatModesWithResponse(ctx context.Context, id FundraiserID, body SetChatModesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetChatModesResponse, error) {
+	rsp, err := c.SetChatModes(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetChatModesResponse(rsp)
 }
 
 // DeleteChatMessageWithResponse Delete a chat message (its broadcaster or an admin); viewers get `chat.deleted`.
@@ -5897,8 +8247,10 @@ func (c *ClientWithResponses) GetDonationWithResponse(ctx context.Context, id Fu
 
 // HideDonationMessageWithResponse Hide a donation's message from everyone (its broadcaster or an admin).
 //
-// The message is blanked for good and viewers get `donation.hidden`
-// (an addition to the v1 events) so they blank it where they show it.
+// The message is blanked and viewers get `donation.hidden` (an addition
+// to the v1 events) so they blank it where they show it, until the
+// broadcaster shows it again (`…/unhide`). The CSV report keeps the
+// donor's words all along.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5926,6 +8278,24 @@ func (c *ClientWithResponses) RefundDonationWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseRefundDonationResponse(rsp)
+}
+
+// UnhideDonationMessageWithResponse Show a hidden message again (its broadcaster or an admin).
+//
+// The message shows again, moderated as when it was given, and viewers
+// of a succeeded donation get `donation.unhidden` (`{id, message}`, an
+// addition to the v1 events). A message that is not hidden is left as
+// it is.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/donations/{donation_id}/unhide (the `UnhideDonationMessage` operationId).
+func (c *ClientWithResponses) UnhideDonationMessageWithResponse(ctx context.Context, id FundraiserID, donationId DonationID, reqEditors ...RequestEditorFn) (*UnhideDonationMessageResponse, error) {
+	rsp, err := c.UnhideDonationMessage(ctx, id, donationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnhideDonationMessageResponse(rsp)
 }
 
 // EndFundraiserWithResponse End a fundraiser (its broadcaster or an admin). Ending twice is fine.
@@ -6057,7 +8427,7 @@ func (c *ClientWithResponses) CreateShoutoutWithResponse(ctx context.Context, id
 // SetSlowModeWithBodyWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6073,7 +8443,7 @@ func (c *ClientWithResponses) SetSlowModeWithBodyWithResponse(ctx context.Contex
 // SetSlowModeWithResponse Set the wait between one viewer's chat messages (its broadcaster or an admin); 0 turns it off.
 //
 // A viewer who chats again too soon is refused with `slow_mode`. The
-// broadcaster is never slowed.
+// broadcaster is never slowed. Viewers get `chat.settings`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6084,6 +8454,117 @@ func (c *ClientWithResponses) SetSlowModeWithResponse(ctx context.Context, id Fu
 		return nil, err
 	}
 	return ParseSetSlowModeResponse(rsp)
+}
+
+// GetStreamHealthWithResponse How the stream reaches the server (the owning broadcaster only).
+//
+// While the broadcaster publishes: the bitrate arriving, the video and
+// audio codecs, the frame rate and keyframe interval, how late the
+// stream arrives and how many frames the server could not use, with
+// plain-words warnings on what to change in the encoder (a keyframe
+// interval too long for low latency, an upload that cannot keep up).
+// `live` is false when the server receives no stream for the
+// fundraiser (or has not read its first seconds yet). Any node
+// answers: a node that does not ingest the stream asks the one that
+// does.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/stream/health (the `GetStreamHealth` operationId).
+func (c *ClientWithResponses) GetStreamHealthWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*GetStreamHealthResponse, error) {
+	rsp, err := c.GetStreamHealth(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStreamHealthResponse(rsp)
+}
+
+// SendTestAlertWithResponse Show a test alert on the fundraiser's overlays (its broadcaster or an admin).
+//
+// Publishes an `alert.test` event (volatile, `{name, amount, currency,
+// message}`): overlays show it like a donation's alert, so a streamer
+// can set up OBS; nothing is recorded or counted, and the viewer page
+// ignores it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /fundraisers/{id}/test-alert (the `SendTestAlert` operationId).
+func (c *ClientWithResponses) SendTestAlertWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*SendTestAlertResponse, error) {
+	rsp, err := c.SendTestAlert(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTestAlertResponse(rsp)
+}
+
+// SetThanksWithBodyWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *ClientWithResponses) SetThanksWithBodyWithResponse(ctx context.Context, id FundraiserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetThanksResponse, error) {
+	rsp, err := c.SetThanksWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetThanksResponse(rsp)
+}
+
+// SetThanksWithResponse Set the broadcaster's closing thanks, shown on the fundraiser's page once it has ended (its broadcaster or an admin).
+//
+// At most 1000 characters; control characters are removed; empty clears
+// it. Viewers get a `fundraiser` event carrying `thanks`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/thanks (the `SetThanks` operationId).
+func (c *ClientWithResponses) SetThanksWithResponse(ctx context.Context, id FundraiserID, body SetThanksJSONRequestBody, reqEditors ...RequestEditorFn) (*SetThanksResponse, error) {
+	rsp, err := c.SetThanks(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetThanksResponse(rsp)
+}
+
+// TimeoutUserWithBodyWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *ClientWithResponses) TimeoutUserWithBodyWithResponse(ctx context.Context, id FundraiserID, userId ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error) {
+	rsp, err := c.TimeoutUserWithBody(ctx, id, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTimeoutUserResponse(rsp)
+}
+
+// TimeoutUserWithResponse Keep a viewer out of the fundraiser's chat and stickers for a while (its broadcaster or an admin).
+//
+// A ban that ends by itself: viewers get `user.banned` with `until`
+// (Unix ms), and the user's chat and sticker commands are refused with
+// `banned` until then, from any of their sessions in the same browser.
+// A new timeout, or a ban, replaces it; `DELETE …/bans/{user_id}` lifts
+// it. A broadcaster cannot time themselves out (422).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /fundraisers/{id}/timeouts/{user_id} (the `TimeoutUser` operationId).
+func (c *ClientWithResponses) TimeoutUserWithResponse(ctx context.Context, id FundraiserID, userId ID, body TimeoutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*TimeoutUserResponse, error) {
+	rsp, err := c.TimeoutUser(ctx, id, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTimeoutUserResponse(rsp)
 }
 
 // MediamtxAuthWithBodyWithResponse mediamtx's HTTP authentication callback (with mediamtx in front).
@@ -6211,6 +8692,59 @@ func (c *ClientWithResponses) CreateNonprofitWithResponse(ctx context.Context, b
 	return ParseCreateNonprofitResponse(rsp)
 }
 
+// RemovePayoutAccountWithResponse Collect the nonprofit's donations on the platform again (admin).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /nonprofits/{id}/payout-account (the `RemovePayoutAccount` operationId).
+func (c *ClientWithResponses) RemovePayoutAccountWithResponse(ctx context.Context, id NonprofitID, reqEditors ...RequestEditorFn) (*RemovePayoutAccountResponse, error) {
+	rsp, err := c.RemovePayoutAccount(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemovePayoutAccountResponse(rsp)
+}
+
+// SetPayoutAccountWithBodyWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *ClientWithResponses) SetPayoutAccountWithBodyWithResponse(ctx context.Context, id NonprofitID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error) {
+	rsp, err := c.SetPayoutAccountWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPayoutAccountResponse(rsp)
+}
+
+// SetPayoutAccountWithResponse Send the nonprofit's donations straight to its own Stripe account (admin).
+//
+// Links the nonprofit to its Stripe Connect account. Donations to its
+// fundraisers created afterwards are destination charges: the money
+// lands in that account, not the platform's. Donations created before
+// keep the way they were charged. With `GIVELIVE_PAYMENTS=stripe` the
+// account is looked up first: one that does not exist, or cannot take
+// transfers yet, is refused with 422.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /nonprofits/{id}/payout-account (the `SetPayoutAccount` operationId).
+func (c *ClientWithResponses) SetPayoutAccountWithResponse(ctx context.Context, id NonprofitID, body SetPayoutAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPayoutAccountResponse, error) {
+	rsp, err := c.SetPayoutAccount(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPayoutAccountResponse(rsp)
+}
+
 // VerifyNonprofitWithResponse Mark a nonprofit verified (admin). Verifying twice is not an error.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6222,6 +8756,24 @@ func (c *ClientWithResponses) VerifyNonprofitWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseVerifyNonprofitResponse(rsp)
+}
+
+// GetPaymentConfigWithResponse How the donation form collects money here.
+//
+// `sandbox` takes gifts at once without moving money. `stripe` answers
+// each new donation `pending` with a client secret that the page
+// confirms with Stripe.js, loaded from `stripe_js_url` with
+// `publishable_key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /payments/config (the `GetPaymentConfig` operationId).
+func (c *ClientWithResponses) GetPaymentConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPaymentConfigResponse, error) {
+	rsp, err := c.GetPaymentConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPaymentConfigResponse(rsp)
 }
 
 // ListPayoutsWithResponse What each nonprofit is owed, per currency (admin).
@@ -6246,6 +8798,13 @@ func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, reqEd
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
 //
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /sessions (the `CreateSession` operationId).
@@ -6265,6 +8824,13 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 // like chat text (control characters and invisible characters that
 // reorder or hide text removed, spaces folded); a name with nothing
 // visible left, or one that reads as "GiveLive", is refused with 400.
+//
+// The answer also sets the cookie `givelive_device` (HttpOnly, path
+// `/api/v1/sessions`, one year): an opaque id of the browser, sent back
+// with its later sessions, so a ban holds against the banned viewer's
+// new sessions from the same browser, and the wait of new chatters
+// counts from the browser's first session. It names nobody and is sent
+// nowhere else.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6399,6 +8965,53 @@ func ParseGetCurrentBroadcasterResponse(rsp *http.Response) (*GetCurrentBroadcas
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReceiptResponse parses an HTTP response from a GetReceiptWithResponse call
+func ParseGetReceiptResponse(rsp *http.Response) (*GetReceiptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReceiptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Receipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -6565,6 +9178,80 @@ func ParseGetFundraiserResponse(rsp *http.Response) (*GetFundraiserResponse, err
 	return response, nil
 }
 
+// ParseListBansResponse parses an HTTP response from a ListBansWithResponse call
+func ParseListBansResponse(rsp *http.Response) (*ListBansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BanList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListBansResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUnbanUserResponse parses an HTTP response from a UnbanUserWithResponse call
 func ParseUnbanUserResponse(rsp *http.Response) (*UnbanUserResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6699,6 +9386,80 @@ func ParseBanUserResponse(rsp *http.Response) (*BanUserResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers BanUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetChatModesResponse parses an HTTP response from a SetChatModesWithResponse call
+func ParseSetChatModesResponse(rsp *http.Response) (*SetChatModesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetChatModesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetChatModesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -7157,6 +9918,80 @@ func ParseRefundDonationResponse(rsp *http.Response) (*RefundDonationResponse, e
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RefundDonationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnhideDonationMessageResponse parses an HTTP response from a UnhideDonationMessageWithResponse call
+func ParseUnhideDonationMessageResponse(rsp *http.Response) (*UnhideDonationMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnhideDonationMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DonationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnhideDonationMessageResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -7702,6 +10537,311 @@ func ParseSetSlowModeResponse(rsp *http.Response) (*SetSlowModeResponse, error) 
 	return response, nil
 }
 
+// ParseGetStreamHealthResponse parses an HTTP response from a GetStreamHealthWithResponse call
+func ParseGetStreamHealthResponse(rsp *http.Response) (*GetStreamHealthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStreamHealthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StreamHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetStreamHealthResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetStreamHealthResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendTestAlertResponse parses an HTTP response from a SendTestAlertWithResponse call
+func ParseSendTestAlertResponse(rsp *http.Response) (*SendTestAlertResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendTestAlertResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SendTestAlertResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetThanksResponse parses an HTTP response from a SetThanksWithResponse call
+func ParseSetThanksResponse(rsp *http.Response) (*SetThanksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetThanksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Thanks
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetThanksResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTimeoutUserResponse parses an HTTP response from a TimeoutUserWithResponse call
+func ParseTimeoutUserResponse(rsp *http.Response) (*TimeoutUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TimeoutUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TimeoutUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMediamtxAuthResponse parses an HTTP response from a MediamtxAuthWithResponse call
 func ParseMediamtxAuthResponse(rsp *http.Response) (*MediamtxAuthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7942,6 +11082,168 @@ func ParseCreateNonprofitResponse(rsp *http.Response) (*CreateNonprofitResponse,
 	return response, nil
 }
 
+// ParseRemovePayoutAccountResponse parses an HTTP response from a RemovePayoutAccountWithResponse call
+func ParseRemovePayoutAccountResponse(rsp *http.Response) (*RemovePayoutAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemovePayoutAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Nonprofit
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RemovePayoutAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetPayoutAccountResponse parses an HTTP response from a SetPayoutAccountWithResponse call
+func ParseSetPayoutAccountResponse(rsp *http.Response) (*SetPayoutAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetPayoutAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Nonprofit
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetPayoutAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseVerifyNonprofitResponse parses an HTTP response from a VerifyNonprofitWithResponse call
 func ParseVerifyNonprofitResponse(rsp *http.Response) (*VerifyNonprofitResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8011,6 +11313,39 @@ func ParseVerifyNonprofitResponse(rsp *http.Response) (*VerifyNonprofitResponse,
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPaymentConfigResponse parses an HTTP response from a GetPaymentConfigWithResponse call
+func ParseGetPaymentConfigResponse(rsp *http.Response) (*GetPaymentConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPaymentConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil

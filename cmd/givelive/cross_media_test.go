@@ -20,9 +20,11 @@ import (
 // stream is live (its viewer hears "stream live", its snapshot shows it),
 // serves the HLS by proxying it from A (ffprobe through B sees h264 and
 // aac; segments keep A's caching, ETag and Range answers), and does not
-// proxy a request that was already proxied once. When ffmpeg stops, B says
-// offline and its HLS is 404. When A is killed mid-stream, its directory
-// entry expires and B's viewer hears "stream offline".
+// proxy a request that was already proxied once; a blocking playlist
+// reload goes through B to A. When ffmpeg stops, B says offline and still
+// serves the stream's end from A (EXT-X-ENDLIST). When A is killed
+// mid-stream, its directory entry expires, B's viewer hears "stream
+// offline" and B's HLS is 404.
 func TestMediaAcrossNodes(t *testing.T) {
 	needFFmpeg(t)
 	redis := testredis.Start(t)
@@ -54,16 +56,27 @@ func TestMediaAcrossNodes(t *testing.T) {
 
 	// The first playlist request waits for the first segment, through B.
 	res, body := get(t, b.base+hlsPath, nil)
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, "#EXTINF") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "#EXT-X-STREAM-INF:") {
 		t.Fatalf("B's playlist: %d %s", res.StatusCode, body)
 	}
 	if ct, cc, acao := res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"), res.Header.Get("Access-Control-Allow-Origin"); ct != "application/vnd.apple.mpegurl" || cc != "no-cache" || acao != "*" {
 		t.Fatalf("B's playlist headers: Content-Type %q, Cache-Control %q, Access-Control-Allow-Origin %q", ct, cc, acao)
 	}
+	videoPath := "/hls/" + room + "/video1_stream.m3u8"
+	res, body = get(t, b.base+videoPath, nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "#EXT-X-PART:") {
+		t.Fatalf("B's media playlist: %d %s", res.StatusCode, body)
+	}
+	// A blocking reload for the next part goes through B to A, which holds it.
+	msn, part := nextPart(t, body)
+	res, next := get(t, b.base+videoPath+"?_HLS_msn="+strconv.Itoa(msn)+"&_HLS_part="+strconv.Itoa(part), nil)
+	if gotMSN, gotPart := nextPart(t, next); res.StatusCode != http.StatusOK || gotMSN*1000+gotPart <= msn*1000+part {
+		t.Fatalf("B's blocking reload for part %d of %d: %d\n%s", part, msn, res.StatusCode, next)
+	}
 	segment := firstSegment(t, body)
 	res, seg := get(t, b.base+"/hls/"+room+"/"+segment, nil)
 	etag := res.Header.Get("ETag")
-	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "video/mp2t" || len(seg) == 0 || seg[0] != 0x47 ||
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "video/mp4" || len(seg) < 8 || seg[4:8] != "moof" ||
 		!strings.Contains(res.Header.Get("Cache-Control"), "immutable") || etag == "" {
 		t.Fatalf("B's segment: %d, headers %v, %d bytes", res.StatusCode, res.Header, len(seg))
 	}
@@ -102,7 +115,10 @@ func TestMediaAcrossNodes(t *testing.T) {
 	}
 	streamEvent(t, onB, wire.StreamOffline)
 	waitFor(t, "B's snapshot says offline", func() bool { return streamStatus(t, b.base, room) == "offline" })
-	waitStatus(t, b.base+hlsPath, http.StatusNotFound)
+	// B's players still reach the stream's end on A, to its last frame.
+	if res, body := get(t, b.base+videoPath, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Fatalf("B's playlist after the end: %d\n%s", res.StatusCode, body)
+	}
 
 	// The key is replaced through node B while A ingests with it: A cuts
 	// the encoder off at its next key check (every 5 s), and the old key no
@@ -186,17 +202,46 @@ func get(t *testing.T, url string, h http.Header) (*http.Response, string) {
 	return res, string(body)
 }
 
-// firstSegment is the first segment a playlist lists.
+// firstSegment is the first segment a media playlist lists, gaps aside.
 func firstSegment(t *testing.T, playlist string) string {
 	t.Helper()
 	sc := bufio.NewScanner(strings.NewReader(playlist))
+	gap := false
 	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
-			return line
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "#EXT-X-GAP":
+			gap = true
+		case line != "" && !strings.HasPrefix(line, "#"):
+			if !gap {
+				return line
+			}
+			gap = false
 		}
 	}
 	t.Fatalf("no segment in the playlist:\n%s", playlist)
 	return ""
+}
+
+// nextPart is the position of the part after the last one a live media
+// playlist lists: the media sequence number of the segment in progress and
+// the index of its next part.
+func nextPart(t *testing.T, playlist string) (msn, part int) {
+	t.Helper()
+	segments := 0
+	for line := range strings.Lines(playlist) {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
+			msn, _ = strconv.Atoi(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"))
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			part++
+		case line != "" && !strings.HasPrefix(line, "#"):
+			segments++
+			part = 0
+		}
+	}
+	return msn + segments, part
 }
 
 // metric reads an unlabelled counter from a node's /metrics.

@@ -12,12 +12,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/givelive/givelive/hub/redisbroker"
+	"github.com/givelive/givelive/ingest/hls"
 	"github.com/givelive/givelive/internal/config"
 	"github.com/givelive/givelive/internal/mediadir"
 )
@@ -98,9 +100,11 @@ type localHLS interface {
 }
 
 // crossNodeHLS serves /hls/ on any node: from the local window when this
-// node ingests the stream, else proxied to the node the directory names,
-// else as the window answers (404 for a stream that is not live). It is
-// safe for concurrent use; close releases idle connections.
+// node ingests the stream, else proxied to the node the directory names
+// (blocking playlist requests go as they are: the ingesting node holds
+// them), else, for an ended stream, to the node that served it while it
+// stays there, else as the window answers (404 for a stream that is not
+// live). It is safe for concurrent use; close releases idle connections.
 type crossNodeHLS struct {
 	local     localHLS
 	dir       streamLocator
@@ -110,7 +114,36 @@ type crossNodeHLS struct {
 	proxied   prometheus.Counter
 	failed    *prometheus.CounterVec
 	lastWarn  atomic.Int64 // unix nanos of the last lookup warning
+
+	// recent remembers the node each stream was last proxied to, for as
+	// long as an ended stream stays served there: when the encoder stops,
+	// the directory forgets the stream at once, but its node keeps its
+	// last window (ending with EXT-X-ENDLIST) so players play it out.
+	recentMu sync.Mutex
+	recent   map[string]recentNode
+
+	// Requests to other nodes shared by this node's viewers, and the
+	// finished files fetched (see coalesce).
+	client    *http.Client
+	upstream  prometheus.Counter
+	flightsMu sync.Mutex
+	flights   map[string]*upstreamFlight
+	cache     answerCache
 }
+
+// recentNode is where a stream was last proxied, and until when to keep
+// asking there.
+type recentNode struct {
+	url   string
+	until time.Time
+}
+
+// Bounds of the recent nodes: how long an ended stream stays served on its
+// node (hls.DefaultLinger), and how many streams are remembered.
+const (
+	recentFor = hls.DefaultLinger
+	maxRecent = 10_000
+)
 
 // proxyTarget is where one request goes; it rides in the request context
 // from ServeHTTP to the proxy's Rewrite.
@@ -118,15 +151,29 @@ type proxyTarget struct {
 	base *url.URL // the ingesting node
 	path string   // /hls/{id}/{name}, checked
 	id   string
+	// ended: the node is only where the stream was; if it cannot answer,
+	// the stream is simply not live.
+	ended bool
+	// host is the Host the viewer asked for (the public one), kept on the
+	// request to the other node, whose host guard (GIVELIVE_PUBLIC_URL)
+	// answers only for it.
+	host string
 }
 
 type proxyTargetKey struct{}
 
 func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registerer, log *slog.Logger) (*crossNodeHLS, error) {
 	h := &crossNodeHLS{
-		local: local,
-		dir:   dir,
-		log:   log,
+		local:   local,
+		dir:     dir,
+		log:     log,
+		recent:  map[string]recentNode{},
+		flights: map[string]*upstreamFlight{},
+		cache:   answerCache{max: proxyCacheBytes, entries: map[string]*upstreamAnswer{}},
+		upstream: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "givelive_hls_proxy_upstream_requests_total",
+			Help: "Requests made to other nodes for their streams' HLS; viewers asking for the same file and part at once share one.",
+		}),
 		proxied: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hls_proxied_requests_total",
 			Help: "HLS requests proxied to the node that ingests the stream.",
@@ -136,7 +183,7 @@ func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registere
 			Help: "HLS requests for another node's stream that failed, by reason (lookup: the media directory; upstream: the other node).",
 		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{h.proxied, h.failed} {
+	for _, c := range []prometheus.Collector{h.proxied, h.failed, h.upstream} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("failed to register HLS proxy metrics: %w", err)
 		}
@@ -150,6 +197,10 @@ func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registere
 		// The ingesting node holds a stream's first playlist request up to
 		// 8 s for the first segment.
 		ResponseHeaderTimeout: 15 * time.Second,
+	}
+	h.client = &http.Client{
+		Transport:     h.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite:      h.rewrite,
@@ -183,9 +234,20 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHLSProblem(w, r, http.StatusServiceUnavailable, "the stream could not be looked up; retry shortly")
 		return
 	}
-	if !found || e.URL == h.dir.Self() {
-		h.local.ServeHTTP(w, r) // not live anywhere, or a leftover of this node's previous run
+	ended := false
+	switch {
+	case found && e.URL == h.dir.Self():
+		h.local.ServeHTTP(w, r) // a leftover of this node's previous run
 		return
+	case found:
+		h.remember(id, e.URL)
+	default:
+		node, ok := h.recentNode(id)
+		if !ok {
+			h.local.ServeHTTP(w, r) // not live anywhere
+			return
+		}
+		e.URL, ended = node, true
 	}
 	base, err := url.Parse(e.URL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -195,7 +257,11 @@ func (h *crossNodeHLS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.proxied.Inc()
-	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id}
+	t := &proxyTarget{base: base, path: "/hls/" + id + "/" + name, id: id, ended: ended, host: r.Host}
+	if coalescable(r) {
+		h.coalesce(w, r, t)
+		return
+	}
 	// A bound on the whole exchange, body included: a stalled node must
 	// not hold this request (and its connection) for as long as the viewer
 	// waits.
@@ -217,6 +283,7 @@ func (h *crossNodeHLS) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Path = strings.TrimSuffix(t.base.Path, "/") + t.path
 	pr.Out.URL.RawPath = ""
 	pr.SetXForwarded()
+	pr.Out.Host = pr.In.Host // the public host, which the other node's host guard answers for
 	pr.Out.Header.Set(hopHeader, "1")
 	pr.Out.Header.Del("Authorization")
 	pr.Out.Header.Del("Cookie")
@@ -228,11 +295,47 @@ func (h *crossNodeHLS) proxyError(w http.ResponseWriter, r *http.Request, err er
 		return // the viewer left
 	}
 	t, _ := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
+	if t != nil && t.ended {
+		// The node that had the stream is gone: it is live nowhere.
+		h.forget(t.id)
+		writeHLSProblem(w, r, http.StatusNotFound, "no stream is live for this fundraiser")
+		return
+	}
 	h.failed.WithLabelValues("upstream").Inc()
 	if t != nil {
 		h.log.Warn("failed to proxy HLS to the stream's node", "fundraiser", t.id, "node", t.base.Host, "err", err)
 	}
 	writeHLSProblem(w, r, http.StatusBadGateway, "the media server is unavailable")
+}
+
+// remember notes that id's stream is served by node.
+func (h *crossNodeHLS) remember(id, node string) {
+	until := time.Now().Add(recentFor)
+	h.recentMu.Lock()
+	defer h.recentMu.Unlock()
+	if len(h.recent) >= maxRecent {
+		clear(h.recent)
+	}
+	h.recent[id] = recentNode{url: node, until: until}
+}
+
+// recentNode returns the node id's stream was served by, while it may
+// still serve its end.
+func (h *crossNodeHLS) recentNode(id string) (string, bool) {
+	h.recentMu.Lock()
+	defer h.recentMu.Unlock()
+	n, ok := h.recent[id]
+	if !ok || time.Now().After(n.until) {
+		delete(h.recent, id)
+		return "", false
+	}
+	return n.url, true
+}
+
+func (h *crossNodeHLS) forget(id string) {
+	h.recentMu.Lock()
+	delete(h.recent, id)
+	h.recentMu.Unlock()
 }
 
 // warnLookup logs a failed directory lookup at most every 10 seconds: while
@@ -286,4 +389,73 @@ func writeHLSProblem(w http.ResponseWriter, r *http.Request, status int, detail 
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// healthPath is the owner's stream health endpoint, answered by the node
+// that ingests the stream.
+const (
+	healthPrefix = "/api/v1/fundraisers/"
+	healthSuffix = "/stream/health"
+)
+
+// publisherNode tells whether this node ingests a fundraiser's stream
+// (ingest.Server).
+type publisherNode interface {
+	Publishing(fundraiserID string) bool
+}
+
+// forwardHealth sends GET /api/v1/fundraisers/{id}/stream/health to the
+// node that ingests the stream when that is another node, so the owner's
+// studio gets the figures whichever node it talks to. The owner's token
+// goes along (that node checks it, as this one would); the hop mark stops a
+// second forward. Everything else goes to next.
+func (h *crossNodeHLS) forwardHealth(local publisherNode, next http.Handler) http.Handler {
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			base := pr.In.Context().Value(proxyTargetKey{}).(*proxyTarget).base
+			path := pr.In.URL.Path
+			pr.SetURL(base)
+			pr.Out.URL.Path = strings.TrimSuffix(base.Path, "/") + path
+			pr.Out.URL.RawPath = ""
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host
+			pr.Out.Header.Set(hopHeader, "1")
+		},
+		Transport:    h.transport,
+		ErrorHandler: h.proxyError,
+		ErrorLog:     slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := healthID(r.URL.Path)
+		if !ok || r.Method != http.MethodGet || r.Header.Get(hopHeader) != "" || (local != nil && local.Publishing(id)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e, found, err := h.dir.Lookup(r.Context(), id)
+		if err != nil || !found || e.URL == h.dir.Self() {
+			next.ServeHTTP(w, r) // this node's answer: not live here
+			return
+		}
+		base, err := url.Parse(e.URL)
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, &proxyTarget{base: base, id: id}), 10*time.Second)
+		defer cancel()
+		proxy.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// healthID returns the fundraiser id of a stream health path.
+func healthID(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, healthPrefix)
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, healthSuffix)
+	if !ok || id == "" || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+		return "", false
+	}
+	return id, true
 }

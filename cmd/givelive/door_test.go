@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/coder/websocket"
 
 	"github.com/givelive/givelive/hub/wire"
-	"github.com/givelive/givelive/internal/config"
 )
 
 // With GIVELIVE_PUBLIC_URL set, the binary answers only for its public
@@ -63,22 +61,4 @@ func TestPublicURLRefusesOtherHosts(t *testing.T) {
 		t.Fatalf("a WebSocket to the public host: %v", err)
 	}
 	ws.CloseNow()
-}
-
-// In a cluster the node also answers for its advertised address, which the
-// other nodes use when they proxy HLS to it.
-func TestNodeHosts(t *testing.T) {
-	cases := []struct {
-		cfg  config.Config
-		want []string
-	}{
-		{config.Config{HTTPAddr: ":8080"}, nil}, // one node
-		{config.Config{RedisURL: "redis://r", AdvertiseURL: "http://10.0.1.12:8080"}, []string{"10.0.1.12"}},
-		{config.Config{RedisURL: "redis://r", HTTPAddr: "127.0.0.1:18000"}, []string{"127.0.0.1"}},
-	}
-	for _, tc := range cases {
-		if got := nodeHosts(tc.cfg); !slices.Equal(got, tc.want) {
-			t.Errorf("nodeHosts(%+v) = %v, want %v", tc.cfg, got, tc.want)
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/givelive/givelive/api"
 	"github.com/givelive/givelive/ingest"
 	"github.com/givelive/givelive/ingest/hls"
 	"github.com/givelive/givelive/internal/config"
@@ -58,22 +59,22 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 	}
 
 	window, err := hls.NewServer(hls.Config{
-		WindowSize:     cfg.HLSWindow,
-		TargetDuration: cfg.HLSSegment,
-		Registerer:     reg,
-		Logger:         log.With("component", "hls"),
+		SegmentCount:    cfg.HLSWindow,
+		SegmentDuration: cfg.HLSSegment,
+		PartDuration:    cfg.HLSPart,
+		Registerer:      reg,
+		Logger:          log.With("component", "hls"),
 	})
 	if err != nil {
 		return nil, err
 	}
 	srv, err := ingest.New(ingest.Config{
-		Keys:            streamKeys{ledger},
-		Events:          tracker,
-		HLS:             window,
-		SegmentDuration: cfg.HLSSegment,
-		MaxPublishers:   cfg.RTMPMaxStreams,
-		Logger:          log.With("component", "rtmp"),
-		Registerer:      reg,
+		Keys:          streamKeys{ledger},
+		Events:        tracker,
+		HLS:           window,
+		MaxPublishers: cfg.RTMPMaxStreams,
+		Logger:        log.With("component", "rtmp"),
+		Registerer:    reg,
 	})
 	if err != nil {
 		window.Close()
@@ -206,4 +207,55 @@ func routeHLS(hlsHandler, rest http.Handler) http.Handler {
 		}
 		rest.ServeHTTP(w, r)
 	})
+}
+
+// StreamHealth reports, for the API, how a stream this node ingests
+// arrives (api.StreamHealthSource).
+func (m *media) StreamHealth(_ context.Context, id string) (api.StreamHealth, bool) {
+	if m == nil || m.rtmp == nil {
+		return api.StreamHealth{}, false
+	}
+	h, ok := m.rtmp.Health(id)
+	if !ok {
+		return api.StreamHealth{}, false
+	}
+	since, behind := h.Since, h.Behind.Milliseconds()
+	out := api.StreamHealth{
+		Since:         &since,
+		Bitrate:       &h.Bitrate,
+		BehindMs:      &behind,
+		DroppedFrames: &h.Dropped,
+		Warnings:      h.Warnings,
+	}
+	if v := h.Video; v != nil {
+		out.Video = &api.StreamHealthVideo{Codec: v.Codec}
+		if v.Width > 0 {
+			out.Video.Width, out.Video.Height = &v.Width, &v.Height
+		}
+		if v.FrameRate > 0 {
+			fps := float32(v.FrameRate)
+			out.Video.FrameRate = &fps
+		}
+		if v.KeyframeInterval > 0 {
+			ms := v.KeyframeInterval.Milliseconds()
+			out.Video.KeyframeIntervalMs = &ms
+		}
+	}
+	if a := h.Audio; a != nil {
+		out.Audio = &api.StreamHealthAudio{Codec: a.Codec, SampleRate: a.SampleRate, Channels: a.Channels}
+	}
+	return out, true
+}
+
+// routeAPI sends the API's requests to api, but a stream's health to the
+// node that ingests it, in a cluster.
+func (m *media) routeAPI(api http.Handler) http.Handler {
+	if m.cross == nil {
+		return api
+	}
+	var local publisherNode
+	if m.rtmp != nil {
+		local = m.rtmp
+	}
+	return m.cross.forwardHealth(local, api)
 }

@@ -130,7 +130,7 @@ func TestGoLiveWithFFmpeg(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(body), "#EXTINF") {
+	if res.StatusCode != 200 || !strings.Contains(string(body), "#EXT-X-STREAM-INF:") {
 		t.Fatalf("live playlist: %d %s", res.StatusCode, body)
 	}
 	if cc := res.Header.Get("Cache-Control"); strings.Contains(cc, "no-store") && res.Header.Get("Access-Control-Allow-Origin") != "*" {

@@ -194,9 +194,13 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Webhooks:       webhooks,
 		Auth:           tokens,
 		Rooms:          rooms,
+		Chat:           rooms,
+		Audience:       rooms,
 		Streams:        tracker,
+		StreamHealth:   med,
 		MediaMTXSecret: cfg.MediaMTXSecret,
 		IngestURL:      cfg.IngestURL,
+		Payments:       api.Payments{PublishableKey: cfg.StripePublishableKey, StripeJSURL: cfg.StripeJSURL},
 		WebSocket:      rooms,
 		Registry:       reg,
 		Ready:          ready,
@@ -217,7 +221,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.HostGuard(routeWeb(newWebApp(log), routeHLS(med.hls, srv.Handler())), nodeHosts(cfg)...),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, med.routeAPI(srv.Handler())))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
@@ -264,7 +268,12 @@ func paymentProvider(cfg config.Config, log *slog.Logger) (payment.Provider, map
 	if cfg.Payments != "stripe" {
 		return payment.Sandbox{}, nil, nil
 	}
-	p, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, Logger: log.With("component", "stripe")})
+	p, err := stripe.New(stripe.Config{
+		SecretKey:     cfg.StripeSecretKey,
+		WebhookSecret: cfg.StripeWebhookSecret,
+		APIURL:        cfg.StripeAPIURL,
+		Logger:        log.With("component", "stripe"),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -315,22 +324,4 @@ func apiRateLimit(cfg config.Config) api.RateLimit {
 		return api.RateLimit{Disabled: true}
 	}
 	return api.RateLimit{PerSecond: cfg.APIRate, Burst: cfg.APIBurst}
-}
-
-// nodeHosts are the host names this node answers for besides its public
-// one: in a cluster, its own address as the other nodes reach it (they
-// proxy HLS there).
-func nodeHosts(cfg config.Config) []string {
-	if cfg.RedisURL == "" {
-		return nil
-	}
-	self, err := advertiseURL(cfg)
-	if err != nil {
-		return nil
-	}
-	u, err := url.Parse(self)
-	if err != nil || u.Hostname() == "" {
-		return nil
-	}
-	return []string{u.Hostname()}
 }

@@ -291,6 +291,13 @@ func TestStudioInBrowser(t *testing.T) {
 		return ev.Type == "donation.hidden" && strings.Contains(string(ev.Data), msgGift.ID)
 	})
 	b.waitFor(t, "the message gone from the feed", `!document.querySelector('`+msgRow+`').textContent.includes('read this out please')`, 10*time.Second)
+	// Shown again, for everyone.
+	b.waitFor(t, "the hidden message, to show again", `document.querySelector('`+msgRow+` [data-testid=unhide-message]')`, 10*time.Second)
+	b.do(t, "show it again", chromedp.Click(chromedp.CSS(msgRow+` [data-testid=unhide-message]`)))
+	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
+		return ev.Type == wire.TypeDonationUnhidden && strings.Contains(string(ev.Data), "read this out please")
+	})
+	b.waitFor(t, "the message back in the feed", `document.querySelector('`+msgRow+`').textContent.includes('read this out please')`, 10*time.Second)
 	b.do(t, "raise the goal",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=goal-amount]`), "6000"),
 		chromedp.Click(chromedp.CSS(`[data-testid=goal-raise]`)),
@@ -346,12 +353,14 @@ func TestStudioInBrowser(t *testing.T) {
 	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
 		return ev.Type == "chat.deleted" && strings.Contains(string(ev.Data), first)
 	})
-	b.waitFor(t, "the message gone from the studio", `!`+line("first <b>message</b>"), 10*time.Second)
-	b.do(t, "ban Ada", chromedp.Click(chromedp.CSS(`[data-testid=chat-ban]`)))
+	// The studio keeps the deleted line, marked, so its writer can still be banned from it.
+	b.waitFor(t, "the message marked deleted in the studio", line("first <b>message</b>")+`?.dataset.deleted === 'true'`, 10*time.Second)
+	b.do(t, "ban Ada from the deleted line", chromedp.Click(chromedp.CSS(`[data-testid=studio-chat-line][data-id="`+first+`"] [data-testid=chat-ban]`)))
 	readUntil(t, watcher, func(ev wire.Event, _ wire.Reply) bool {
 		return ev.Type == "user.banned" && strings.Contains(string(ev.Data), ada.User.ID)
 	})
-	b.waitFor(t, "Ada's lines gone from the studio", `!`+line("second message"), 10*time.Second)
+	b.waitFor(t, "Ada's lines marked banned in the studio", line("second message")+`?.classList.contains('banned')`, 10*time.Second)
+	b.waitFor(t, "Ada in the list of bans", fmt.Sprintf(`document.querySelector('[data-testid=ban][data-user="%s"]')?.textContent.includes('Ada')`, ada.User.ID), 10*time.Second)
 	b.do(t, "slow mode",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=slow-seconds]`), "10"),
 		chromedp.Click(chromedp.CSS(`[data-testid=slow-set]`)),

@@ -211,6 +211,8 @@ func TestViewerPageInBrowser(t *testing.T) {
 	// The home page lists the fundraiser that is live; its link opens the viewer page.
 	b.do(t, "open the home page", chromedp.Navigate(s.base+"/"))
 	b.waitFor(t, "the live list", fmt.Sprintf(`document.querySelector('a[data-testid=live-link][href="/f/%s"]')`, s.fundraiser), 20*time.Second)
+	// A live card: its picture, LIVE, how many watch (the WebSocket watcher) and what it raised.
+	b.waitFor(t, "the live card", `(() => { const c = document.querySelector('[data-testid=live-list] [data-testid=card]'); return c && c.querySelector('img').naturalWidth === 1200 && c.querySelector('.live-badge') && c.querySelector('[data-testid=card-viewers]')?.textContent === '1 watching' && c.querySelector('[data-testid=card-raised]').textContent.includes('$0.00'); })()`, 20*time.Second)
 	b.screenshot(t, "1-home")
 	if _, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(`a[data-testid=live-link]`))); err != nil {
 		b.screenshot(t, "failed")
@@ -230,6 +232,23 @@ func TestViewerPageInBrowser(t *testing.T) {
 		t.Fatalf("the video's src starts %q: Chromium should play through hls.js (Media Source Extensions)", mode)
 	}
 	b.screenshot(t, "2-playing")
+
+	// The player's own controls: LIVE at the live edge, volume once
+	// unmuted, full screen; behind the edge, Jump to live.
+	b.waitFor(t, "LIVE at the edge", `document.querySelector('[data-testid=live-badge]')?.dataset.edge === 'true'`, 15*time.Second)
+	b.do(t, "unmute", chromedp.Click(chromedp.CSS(`[data-testid=unmute]`)))
+	b.waitFor(t, "the volume control", `document.querySelector('[data-testid=volume]') && !document.querySelector('[data-testid=video]').muted`, 5*time.Second)
+	b.do(t, "mute", chromedp.Click(chromedp.CSS(`[data-testid=mute]`)))
+	b.waitFor(t, "muted", `document.querySelector('[data-testid=video]').muted && document.querySelector('[data-testid=mute]').getAttribute('aria-pressed') === 'true'`, 5*time.Second)
+	b.do(t, "full screen", chromedp.Click(chromedp.CSS(`[data-testid=fullscreen]`)))
+	b.waitFor(t, "the screen in full screen", `document.fullscreenElement === document.querySelector('.screen')`, 5*time.Second)
+	b.screenshot(t, "2b-fullscreen")
+	b.do(t, "leave full screen", chromedp.Evaluate[chromedp.Void](`document.exitFullscreen()`))
+	b.do(t, "fall behind (pause)", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid=video]').pause()`))
+	b.waitFor(t, "behind live, with a way back", `document.querySelector('[data-testid=live-badge]')?.dataset.edge === 'false' && document.querySelector('[data-testid=jump-live]')`, 15*time.Second)
+	b.screenshot(t, "2c-behind")
+	b.do(t, "jump to live", chromedp.Click(chromedp.CSS(`[data-testid=jump-live]`)))
+	b.waitFor(t, "live again", `document.querySelector('[data-testid=live-badge]')?.dataset.edge === 'true' && !document.querySelector('[data-testid=jump-live]')`, 15*time.Second)
 
 	// A donation through the API: the ticker and the total move at once;
 	// the alert waits for the video to reach the donation's moment.
@@ -319,6 +338,11 @@ func TestViewerPageInBrowser(t *testing.T) {
 	}
 	b.waitFor(t, "the offline card", `document.querySelector('[data-testid=offline]')`, 30*time.Second)
 	b.screenshot(t, "6-offline")
+
+	// Its video stopped, a live fundraiser is not listed as live: it is back soon.
+	b.do(t, "the home page again", chromedp.Navigate(s.base+"/"))
+	b.waitFor(t, "back soon, not live", fmt.Sprintf(`document.querySelector('[data-testid=soon-list] [data-id="%s"]')?.textContent.includes('Back soon') && !document.querySelector('[data-testid=live-list] [data-testid=card]')`, s.fundraiser), 15*time.Second)
+	b.screenshot(t, "7-home-back-soon")
 
 	if v := evaluate[[]string](t, b, `window.__violations`); len(v) > 0 {
 		t.Fatalf("Content-Security-Policy violations: %q", v)
@@ -416,6 +440,12 @@ func TestViewerPageReconnects(t *testing.T) {
 		t.Fatal("the server did not exit after SIGTERM")
 	}
 	b.waitFor(t, "the page to notice", `document.querySelector('[data-testid=conn]')?.dataset.state !== 'live'`, 10*time.Second)
+	// The connection is said apart from the stream: "Reconnecting…", and
+	// the stream is not declared ended.
+	b.waitFor(t, "Reconnecting…", `document.querySelector('[data-testid=conn]')?.textContent === 'Reconnecting…' && document.querySelector('[data-testid=reconnecting]')`, 10*time.Second)
+	if evaluate[bool](t, b, `document.body.textContent.includes('has ended')`) {
+		t.Fatal("while reconnecting, the page says the fundraiser has ended")
+	}
 	b.screenshot(t, "1-reconnecting")
 
 	s = startDemoIn(t, bin, dataDir, addr)
@@ -455,7 +485,7 @@ func TestWebRoutes(t *testing.T) {
 		if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-cache" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "media-src 'self' blob:") {
 			t.Fatalf("GET %s: %d %v", path, res.StatusCode, res.Header)
 		}
-		script := regexp.MustCompile(`src="(/assets/main-[A-Z0-9]{8}\.js)"`).FindStringSubmatch(page)
+		script := regexp.MustCompile(`src="(/assets/[a-z]+-[A-Z0-9]{8}\.js)"`).FindStringSubmatch(page)
 		if script == nil {
 			t.Fatalf("GET %s names no script:\n%s", path, page)
 		}
@@ -470,6 +500,13 @@ func TestWebRoutes(t *testing.T) {
 	}
 	if res, _ := get("/api/v1/nope"); res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("an unknown API path: %d %s, want the API's problem+json 404", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	// Unknown pages and malformed or unknown ids: a page a person can read.
+	for _, path := range []string{"/nope", "/f/not.an.id", "/f/f_00000000000000000000000000000000", "/fundraisers", "/overlay/x/y/z"} {
+		res, page := get(path)
+		if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(page, "See who is live") {
+			t.Fatalf("GET %s: %d %s\n%s", path, res.StatusCode, res.Header.Get("Content-Type"), page)
+		}
 	}
 	for _, path := range []string{"/healthz", "/metrics"} {
 		if res, _ := get(path); res.StatusCode != 200 || res.Header.Get("Content-Security-Policy") != "" {

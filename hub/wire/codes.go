@@ -14,6 +14,11 @@ const (
 	ErrStickerLocked   = "sticker_locked"
 	ErrRoomLimit       = "room_limit"
 	ErrInternal        = "internal"
+
+	// Additions to the v1 contract: the chat modes a fundraiser may set.
+	ErrDonorsOnly = "donors_only" // only donors may chat now
+	ErrTooNew     = "too_new"     // new chatters wait before their first message
+	ErrChatClosed = "chat_closed" // the fundraiser has ended
 )
 
 // WebSocket close codes used by the server (PROTOCOL.md section 5).

@@ -95,11 +95,37 @@ type StreamData struct {
 type FundraiserData struct {
 	Status string `json:"status"`
 	Goal   Money  `json:"goal"`
+	// Thanks is the broadcaster's closing message, present only when it
+	// changed ("" when cleared). An addition to the v1 contract.
+	Thanks *string `json:"thanks,omitempty"`
 }
 
 // UserBannedData is the data of a "user.banned" event.
 type UserBannedData struct {
 	UserID string `json:"user_id"`
+	// Until is when a timeout ends (Unix ms); absent for a ban. An
+	// addition to the v1 contract.
+	Until int64 `json:"until,omitempty"`
+}
+
+// UserUnbannedData is the data of a "user.unbanned" event (an addition to
+// the v1 contract): the viewer may chat again.
+type UserUnbannedData struct {
+	UserID string `json:"user_id"`
+}
+
+// ChatSettingsData is the data of a "chat.settings" event (an addition to
+// the v1 contract) and the snapshot's chat member: the rules a viewer's
+// chat message meets, so pages can say them before anyone hits them.
+type ChatSettingsData struct {
+	SlowModeSeconds int `json:"slow_mode_seconds"`
+	// DonorsOnly: only viewers who have given may chat.
+	DonorsOnly bool `json:"donors_only"`
+	// NewChatterWaitSeconds: a viewer's first session must be this old
+	// before they may chat.
+	NewChatterWaitSeconds int `json:"new_chatter_wait_seconds"`
+	// Closed: the fundraiser has ended and its chat with it.
+	Closed bool `json:"closed"`
 }
 
 // StickerData is the data of a "sticker" event.
@@ -111,4 +137,20 @@ type StickerData struct {
 // ViewersData is the data of a "viewers" event.
 type ViewersData struct {
 	Count int64 `json:"count"`
+}
+
+// TestAlertData is the data of an "alert.test" event: a made-up gift for
+// setting up an overlay.
+type TestAlertData struct {
+	Name     string `json:"name"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Message  string `json:"message"`
+}
+
+// DonationUnhiddenData is the data of a "donation.unhidden" event: the
+// donation's message shows again.
+type DonationUnhiddenData struct {
+	ID      string `json:"id"`
+	Message string `json:"message"`
 }

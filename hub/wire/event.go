@@ -21,8 +21,18 @@ const (
 	// TypeDonationHidden is an addition to the v1 contract: the owner hid
 	// a donation's message; clients blank it where they show it.
 	TypeDonationHidden = "donation.hidden"
-	TypeSticker        = "sticker"
-	TypeViewers        = "viewers"
+	// TypeUserUnbanned and TypeChatSettings are additions to the v1
+	// contract: a ban or timeout was lifted; the chat's rules changed.
+	TypeUserUnbanned = "user.unbanned"
+	TypeChatSettings = "chat.settings"
+	// TypeDonationUnhidden is an addition to the v1 contract: the owner
+	// showed a hidden message again (DonationUnhiddenData).
+	TypeDonationUnhidden = "donation.unhidden"
+	// TypeTestAlert is an addition to the v1 contract: the broadcaster
+	// asked overlays for a test alert (volatile, TestAlertData).
+	TypeTestAlert = "alert.test"
+	TypeSticker   = "sticker"
+	TypeViewers   = "viewers"
 )
 
 // Recoverable reports whether events of type typ are recoverable (kept in
@@ -30,7 +40,7 @@ const (
 // recoverable: losing an event is worse than keeping one.
 func Recoverable(typ string) bool {
 	switch typ {
-	case TypeSticker, TypeViewers:
+	case TypeSticker, TypeViewers, TypeTestAlert:
 		return false
 	}
 	return true

@@ -9,6 +9,3 @@ func (s *Server) Sweep() { s.sweep() }
 // waiting for a first segment and with the wait's result when it ends.
 // Call it before the Server serves.
 func (s *Server) SetWaitHook(fn func(event string)) { s.waitHook = fn }
-
-// Generation returns the prefix of the Stream's segment names.
-func (st *Stream) Generation() string { return st.w.gen }

@@ -2,7 +2,6 @@ package hls
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -13,17 +12,19 @@ import (
 // pathPrefix is where the handlers are mounted; they see the full path.
 const pathPrefix = "/hls/"
 
+// playlistName is the multivariant playlist every player starts from.
 const playlistName = "index.m3u8"
 
-// Response header values, shared by every response (see segment for why
-// sharing is safe). Keys are set in canonical form, directly in the map.
+// Response header values, shared by every response: net/http never
+// modifies a header value slice, and these have len == cap, so an append
+// elsewhere copies rather than writing into them. Keys are set in
+// canonical form, directly in the map.
 var (
 	hdrPlaylistType  = []string{"application/vnd.apple.mpegurl"}
-	hdrSegmentType   = []string{"video/mp2t"}
 	hdrProblemType   = []string{"application/problem+json"}
 	hdrPlaylistLive  = []string{"no-cache"}
-	hdrPlaylistEnded = []string{"public, max-age=5"} // short: a restart reopens it
-	hdrSegmentCache  = []string{"public, max-age=86400, immutable"}
+	hdrPlaylistEnded = []string{"public, max-age=5"} // short: a new publish reopens it
+	hdrFileCache     = []string{"public, max-age=86400, immutable"}
 	hdrNoStore       = []string{"no-store"}
 	hdrAnyOrigin     = []string{"*"}
 	hdrExpose        = []string{"Content-Length, Content-Range, Accept-Ranges, ETag, Retry-After"}
@@ -32,34 +33,39 @@ var (
 	hdrAllowHeaders  = []string{"Range"}
 	hdrPreflightAge  = []string{"86400"}
 	hdrRetryAfter    = []string{"1"}
+	hdrVideoMP4      = []string{"video/mp4"}
 )
 
 // Problem details viewers see.
 const (
-	detailNotLive      = "no stream is live for this fundraiser"
-	detailEndedEarly   = "the stream ended before its first segment was ready"
-	detailNotYet       = "the stream has begun but its first segment is not ready yet; retry shortly"
-	detailLeftWindow   = "segment has left the live window"
-	detailNoSegment    = "no such segment in this stream"
-	detailNoResource   = "no HLS resource at this path: expected /hls/{fundraiser_id}/index.m3u8 or a segment it lists"
-	detailBadMethod    = "only GET, HEAD and OPTIONS are allowed"
-	detailBadRange     = "the requested range is not satisfiable"
-	detailPrecondition = "a precondition of the request failed"
+	detailNotLive        = "no stream is live for this fundraiser"
+	detailEndedEarly     = "the stream ended before its first segment was ready"
+	detailNotYet         = "the stream has begun but its first segment is not ready yet; retry shortly"
+	detailBlockedTooLong = "the requested part did not arrive in time; retry shortly"
+	detailBadBlocking    = "the _HLS_msn, _HLS_part or _HLS_skip parameter is malformed or asks too far ahead"
+	detailNoSegment      = "no such file in this stream (it may have left the live window)"
+	detailMuxer          = "the stream could not be served"
+	detailNoResource     = "no HLS resource at this path: expected /hls/{fundraiser_id}/index.m3u8 or a file it names"
+	detailBadMethod      = "only GET, HEAD and OPTIONS are allowed"
+	detailBadRange       = "the requested range is not satisfiable"
+	detailPrecondition   = "a precondition of the request failed"
 )
 
-// ServeHTTP serves "/hls/{id}/index.m3u8" and "/hls/{id}/{segment}", where
-// the id matches [A-Za-z0-9_-]{1,64}; anything else is 404.
+// ServeHTTP serves "/hls/{id}/index.m3u8" and every file the playlists
+// name, where the id matches [A-Za-z0-9_-]{1,64}; anything else is 404.
 //
 // Answers: playlists as application/vnd.apple.mpegurl with Cache-Control
-// no-cache while live (max-age=5 once ended), segments as video/mp2t,
-// cacheable as immutable since their names are never reused, with Range
-// support. Every response allows any origin (HLS is public video played
-// from the web app and from OBS browser sources). Errors are RFC 9457
-// problem documents, never cached: 404 for an unknown or ended stream and
-// for a segment that left the window, 503 with Retry-After: 1 when a
-// stream's first segment did not arrive within FirstSegmentWait (503,
-// not 404, because players retry 5xx but give up on 4xx, and the segment is
-// coming).
+// no-cache while live (max-age=5 once ended); segments, parts and init
+// sections as video/mp4 (audio/mp4 for an audio-only stream), cacheable as
+// immutable since their names are never reused, with Range support.
+// Blocking playlist reloads (_HLS_msn, _HLS_part) and preload hints wait
+// for their part, up to BlockingWait. Every response allows any origin (HLS
+// is public video played from the web app and from OBS browser sources).
+// Errors are RFC 9457 problem documents, never cached: 404 for an unknown
+// or ended stream and for a file that left the window, 503 with
+// Retry-After: 1 when a stream's first segment did not arrive within
+// FirstSegmentWait (503, not 404, because players retry 5xx but give up on
+// 4xx, and the segment is coming).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	waited := -1
 	kind, code := s.serve(w, r, &waited)
@@ -70,129 +76,89 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve answers r. waited receives the result of a wait for a first
-// segment, if the request waited.
+// segment, if the request waited and did not get one.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, waited *int) (kind, code int) {
 	setCORS(w.Header())
-	id, rest, ok := splitPath(r)
+	id, name, ok := splitPath(r)
 	if !ok {
 		return kindOther, writeProblem(w, r, http.StatusNotFound, detailNoResource)
 	}
-	kind = kindPlaylist
-	var gen string
-	var seq uint64
-	if rest != playlistName {
-		kind = kindSegment
-		if gen, seq, ok = parseSegmentName(rest); !ok {
-			return kindOther, writeProblem(w, r, http.StatusNotFound, detailNoResource)
-		}
-	}
+	kind = kindOf(name)
 	if code, done := checkMethod(w, r); done {
 		return kind, code
 	}
-	win := s.window(id)
-	if win == nil {
-		return kind, writeProblem(w, r, http.StatusNotFound, detailNotLive)
-	}
-	if kind == kindPlaylist {
-		return kind, s.servePlaylist(w, r, win, waited)
-	}
-	return kind, s.serveSegment(w, r, win, gen, seq)
-}
-
-func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, win *window, waited *int) int {
-	snap := win.snap.Load()
-	if snap.playlist == nil {
-		if snap.ended {
-			return writeProblem(w, r, http.StatusNotFound, detailEndedEarly)
+	// A stream that closes under a request (superseded, or ended and
+	// frozen) sends it back here; the next state answers it.
+	for try := range 3 {
+		win := s.window(id)
+		if win == nil {
+			return kind, writeProblem(w, r, http.StatusNotFound, detailNotLive)
 		}
-		var result int
-		snap, result = s.awaitFirst(r.Context(), win, snap)
-		s.m.waits[result].Inc()
-		*waited = result
-		switch result {
-		case waitTimeout, waitClosed:
-			w.Header()["Retry-After"] = hdrRetryAfter
-			return writeProblem(w, r, http.StatusServiceUnavailable, detailNotYet)
-		case waitEnded:
-			return writeProblem(w, r, http.StatusNotFound, detailEndedEarly)
-		case waitCanceled:
-			return 499 // nobody to answer
-		}
-	}
-	h := w.Header()
-	h["Content-Type"] = hdrPlaylistType
-	h["Cache-Control"] = snap.cacheControl
-	h["Etag"] = snap.etag
-	if inm := h0(r.Header, "If-None-Match"); inm != "" && etagListed(inm, snap.etag[0]) {
-		w.WriteHeader(http.StatusNotModified)
-		return http.StatusNotModified
-	}
-	h["Content-Length"] = snap.contentLength
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		n, _ := w.Write(snap.playlist)
-		s.m.served(n)
-	}
-	return http.StatusOK
-}
-
-// awaitFirst waits until the stream lists a segment or ends, the request
-// is canceled, FirstSegmentWait passes or the Server closes. Each publish
-// closes the previous snapshot's channel, so there is no polling.
-func (s *Server) awaitFirst(ctx context.Context, win *window, snap *snapshot) (*snapshot, int) {
-	t := time.NewTimer(s.cfg.FirstSegmentWait)
-	defer t.Stop()
-	if s.waitHook != nil {
-		s.waitHook("start")
-	}
-	for {
-		select {
-		case <-snap.changed:
-			snap = win.snap.Load()
-			switch {
-			case snap.playlist != nil:
-				return snap, waitSegment
-			case snap.ended:
-				return snap, waitEnded
+		ws := win.state.Load()
+		switch {
+		case ws.live != nil:
+			// A blocking position names a part of the stream it was
+			// asked of; the successor answers with its playlist as is.
+			code, next := s.serveLive(w, r, ws.live, name, try > 0, waited)
+			if next == answered {
+				return kind, code
 			}
-		case <-t.C:
-			return snap, waitTimeout
-		case <-ctx.Done():
-			return snap, waitCanceled
-		case <-s.done:
-			return snap, waitClosed
+		case ws.ended != nil:
+			return kind, s.serveFrozen(w, r, ws.ended, name)
+		default:
+			return kind, writeProblem(w, r, http.StatusNotFound, detailEndedEarly)
 		}
 	}
+	w.Header()["Retry-After"] = hdrRetryAfter
+	return kind, writeProblem(w, r, http.StatusServiceUnavailable, detailNotYet)
 }
 
-func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, win *window, gen string, seq uint64) int {
-	if gen != win.gen { // from an earlier stream of this fundraiser
-		return writeProblem(w, r, http.StatusNotFound, detailLeftWindow)
+func kindOf(name string) int {
+	switch {
+	case isPlaylist(name):
+		return kindPlaylist
+	case strings.HasSuffix(name, ".mp4"):
+		return kindSegment
 	}
-	seg, gone := win.snap.Load().find(seq)
-	if seg == nil {
-		if gone {
-			return writeProblem(w, r, http.StatusNotFound, detailLeftWindow)
-		}
-		return writeProblem(w, r, http.StatusNotFound, detailNoSegment)
-	}
+	return kindOther
+}
+
+// writeRecorded answers with a muxer's answer, with our headers.
+func (s *Server) writeRecorded(w http.ResponseWriter, r *http.Request, name string, res *recorded, live bool) int {
 	h := w.Header()
-	h["Content-Type"] = hdrSegmentType
-	h["Cache-Control"] = hdrSegmentCache
-	h["Etag"] = seg.etag
+	if isPlaylist(name) {
+		h["Content-Type"] = hdrPlaylistType
+		h["Cache-Control"] = hdrPlaylistLive
+		if !live {
+			h["Cache-Control"] = hdrPlaylistEnded
+		}
+		h["Content-Length"] = res.contentLength
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			n, _ := w.Write(res.body)
+			s.m.served(n)
+		}
+		return http.StatusOK
+	}
+	h["Content-Type"] = res.contentType
+	if res.contentType == nil {
+		h["Content-Type"] = hdrVideoMP4
+	}
+	h["Cache-Control"] = hdrFileCache
+	h["Etag"] = res.etag
 	h["Accept-Ranges"] = hdrAcceptRanges
 	if isPlain(r.Header) {
 		// The common case, without http.ServeContent's parsing.
-		h["Content-Length"] = seg.contentLength
+		h["Content-Length"] = res.contentLength
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			n, _ := w.Write(seg.data)
+			n, _ := w.Write(res.body)
 			s.m.served(n)
 		}
 		return http.StatusOK
 	}
 	cw := &contentWriter{ResponseWriter: w, r: r}
-	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(seg.data))
+	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(res.body))
 	s.m.served(cw.n)
 	return cw.code
 }

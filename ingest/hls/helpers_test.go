@@ -3,23 +3,26 @@ package hls_test
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/givelive/givelive/ingest/hls"
 )
 
-// t0 is when the test streams start, in a zone other than UTC so the
-// playlist's conversion to UTC shows.
+// t0 is when the test streams start.
 var t0 = time.Date(2026, 11, 23, 21, 15, 3, 120e6, time.FixedZone("CET", 3600))
 
 // clock is the Server's Now in tests: it moves only when told.
@@ -59,10 +62,68 @@ func newHarness(t *testing.T, cfg hls.Config) *harness {
 		t.Fatal(err)
 	}
 	h.srv = srv
-	t.Cleanup(srv.Close)
 	h.http = httptest.NewServer(srv)
-	t.Cleanup(h.http.Close)
+	t.Cleanup(func() {
+		h.http.Close()
+		srv.Close()
+	})
 	return h
+}
+
+// A baseline x264 stream's parameter sets (pic_order_cnt_type 2, so the
+// muxer takes decode times from presentation times without reading slices).
+var (
+	testSPS, _ = hex.DecodeString("6742c00ad90426c044000003000400000300f03c489920")
+	testPPS, _ = hex.DecodeString("68cb83cb20")
+)
+
+func testTracks() hls.Tracks {
+	return hls.Tracks{
+		Video: &codecs.H264{SPS: testSPS, PPS: testPPS},
+		Audio: &codecs.MPEG4Audio{Config: mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 44100, ChannelCount: 2}},
+	}
+}
+
+// source writes a synthetic stream to a Stream: H.264 at 30 fps with a
+// keyframe every gop frames (SPS and PPS in front), and AAC at 44.1 kHz,
+// interleaved in time.
+type source struct {
+	tb     testing.TB
+	st     *hls.Stream
+	gop    int
+	frames int   // video frames written
+	audio  int64 // audio frames written
+}
+
+func (h *harness) begin(id string, gop int) *source {
+	h.t.Helper()
+	st, err := h.srv.Begin(id, testTracks())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &source{tb: h.t, st: st, gop: gop}
+}
+
+// advance writes d more of media.
+func (s *source) advance(d time.Duration) {
+	s.tb.Helper()
+	end := s.frames + int(d/(time.Second/30))
+	for ; s.frames < end; s.frames++ {
+		pts := int64(s.frames) * 3000
+		for ; s.audio*1024*90000/44100 <= pts; s.audio++ {
+			apts := s.audio * 1024
+			if err := s.st.WriteMPEG4Audio(t0.Add(time.Duration(apts)*time.Second/44100), apts, []byte{0x21, 0x00, 0x49, byte(s.audio)}); err != nil {
+				s.tb.Fatalf("audio frame %d: %v", s.audio, err)
+			}
+		}
+		au := [][]byte{{0x41, 0x9a, byte(s.frames), 0x80}}
+		if s.frames%s.gop == 0 {
+			au = [][]byte{testSPS, testPPS, {0x65, 0x88, 0x84, byte(s.frames), 0x80}}
+		}
+		if err := s.st.WriteH264(t0.Add(time.Duration(pts)*time.Second/90000), pts, au); err != nil {
+			s.tb.Fatalf("video frame %d: %v", s.frames, err)
+		}
+	}
 }
 
 // response is an answer read whole.
@@ -82,6 +143,14 @@ func (h *harness) get(path string, header ...string) response {
 	return h.do(http.MethodGet, path, header...)
 }
 
+// getAsync fetches path in a goroutine, returning the channel its response
+// arrives on.
+func (h *harness) getAsync(ctx context.Context, path string) <-chan response {
+	ch := make(chan response, 1)
+	go func() { ch <- doRequestContext(h.t, ctx, h.http, http.MethodGet, path) }()
+	return ch
+}
+
 // doRequest sends method path to srv with header given as name, value pairs.
 func doRequest(t *testing.T, srv *httptest.Server, method, path string, header ...string) response {
 	t.Helper()
@@ -92,19 +161,23 @@ func doRequestContext(t *testing.T, ctx context.Context, srv *httptest.Server, m
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return response{}
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		if ctx.Err() == nil {
+			t.Errorf("%s %s: %v", method, path, err)
+		}
+		return response{}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, path, err)
+		t.Errorf("%s %s: reading the body: %v", method, path, err)
 	}
 	return response{code: resp.StatusCode, header: resp.Header, body: string(body)}
 }
@@ -135,139 +208,30 @@ func wantProblem(t *testing.T, r response, code int, detail string) {
 	}
 }
 
-// tsData is n bytes shaped like TS packets, distinct for each i.
-func tsData(i, n int) []byte {
-	b := make([]byte, n)
-	for j := range b {
-		if j%188 == 0 {
-			b[j] = 0x47
-		} else {
-			b[j] = byte(i*31 + j)
-		}
-	}
-	return b
-}
-
-// seg is the i-th segment of a stream cut every d from t0.
-func seg(i int, d time.Duration) hls.Segment {
-	return hls.Segment{Data: tsData(i, 1880), Duration: d, Start: t0.Add(time.Duration(i) * 2 * time.Second)}
-}
-
-// entry is a media segment as a playlist lists it.
-type entry struct {
-	disc   bool
-	pdt    string
-	millis int64
-	uri    string
-}
-
-// parsed is a media playlist as a player reads it.
-type parsed struct {
-	target, mediaSeq, discSeq int64
-	independent, ended        bool
-	entries                   []entry
-}
-
-// parsePlaylist reads a media playlist strictly: every line must be one of
-// the tags this package writes, and RFC 8216's rules on them must hold.
-func parsePlaylist(t *testing.T, body string) parsed {
+// rawGet sends a request line as is and returns the status code.
+func rawGet(t *testing.T, addr, path string) int {
 	t.Helper()
-	var p parsed
-	sc := bufio.NewScanner(strings.NewReader(body))
-	var cur entry
-	line := 0
-	for sc.Scan() {
-		l := sc.Text()
-		line++
-		num := func(prefix string) int64 {
-			n, err := strconv.ParseInt(strings.TrimPrefix(l, prefix), 10, 64)
-			if err != nil {
-				t.Fatalf("line %d %q: %v", line, l, err)
-			}
-			return n
-		}
-		switch {
-		case line == 1:
-			if l != "#EXTM3U" {
-				t.Fatalf("first line %q, want #EXTM3U", l)
-			}
-		case l == "#EXT-X-VERSION:3":
-		case strings.HasPrefix(l, "#EXT-X-TARGETDURATION:"):
-			p.target = num("#EXT-X-TARGETDURATION:")
-		case strings.HasPrefix(l, "#EXT-X-MEDIA-SEQUENCE:"):
-			p.mediaSeq = num("#EXT-X-MEDIA-SEQUENCE:")
-		case strings.HasPrefix(l, "#EXT-X-DISCONTINUITY-SEQUENCE:"):
-			p.discSeq = num("#EXT-X-DISCONTINUITY-SEQUENCE:")
-			if p.discSeq == 0 {
-				t.Errorf("EXT-X-DISCONTINUITY-SEQUENCE:0 written")
-			}
-		case l == "#EXT-X-INDEPENDENT-SEGMENTS":
-			p.independent = true
-		case l == "#EXT-X-DISCONTINUITY":
-			cur.disc = true
-		case strings.HasPrefix(l, "#EXT-X-PROGRAM-DATE-TIME:"):
-			cur.pdt = strings.TrimPrefix(l, "#EXT-X-PROGRAM-DATE-TIME:")
-			if _, err := time.Parse(time.RFC3339Nano, cur.pdt); err != nil || len(cur.pdt) != len("2006-01-02T15:04:05.000Z") {
-				t.Errorf("line %d: PROGRAM-DATE-TIME %q is not RFC 3339 UTC with milliseconds", line, cur.pdt)
-			}
-		case strings.HasPrefix(l, "#EXTINF:"):
-			v, ok := strings.CutSuffix(strings.TrimPrefix(l, "#EXTINF:"), ",")
-			whole, frac, dot := strings.Cut(v, ".")
-			if !ok || !dot || len(frac) != 3 {
-				t.Fatalf("line %d %q: want #EXTINF:<seconds with 3 decimals>,", line, l)
-			}
-			s, err1 := strconv.ParseInt(whole, 10, 64)
-			ms, err2 := strconv.ParseInt(frac, 10, 64)
-			if err1 != nil || err2 != nil {
-				t.Fatalf("line %d %q: bad duration", line, l)
-			}
-			cur.millis = s*1000 + ms
-		case l == "#EXT-X-ENDLIST":
-			p.ended = true
-		case strings.HasPrefix(l, "#"):
-			t.Fatalf("line %d: unexpected tag %q", line, l)
-		default:
-			if cur.millis == 0 {
-				t.Fatalf("line %d: URI %q without EXTINF", line, l)
-			}
-			cur.uri = l
-			p.entries = append(p.entries, cur)
-			cur = entry{}
-		}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if p.target == 0 || !p.independent {
-		t.Fatalf("playlist without TARGETDURATION or INDEPENDENT-SEGMENTS:\n%s", body)
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, e := range p.entries {
-		if r := (e.millis + 500) / 1000; r > p.target {
-			t.Errorf("segment %s lasts %dms, rounded %ds > EXT-X-TARGETDURATION %d", e.uri, e.millis, r, p.target)
-		}
-	}
-	return p
-}
-
-// playlist fetches and parses id's playlist, which must be served.
-func (h *harness) playlist(id string) parsed {
-	h.t.Helper()
-	r := h.get("/hls/" + id + "/index.m3u8")
-	if r.code != http.StatusOK {
-		h.t.Fatalf("playlist: %d %s", r.code, r.body)
-	}
-	return parsePlaylist(h.t, r.body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // metric sums the samples of a metric whose labels include the given
 // name, value pairs.
 func (h *harness) metric(name string, labels ...string) float64 {
 	h.t.Helper()
-	return gather(h.t, h.reg, name, labels...)
-}
-
-func gather(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
+	mfs, err := h.reg.Gather()
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	var sum float64
 	for _, mf := range mfs {
@@ -298,4 +262,74 @@ func gather(t *testing.T, reg *prometheus.Registry, name string, labels ...strin
 	return sum
 }
 
-func segURI(gen string, seq int) string { return gen + "-" + strconv.Itoa(seq) + ".ts" }
+// waitFor polls cond until it holds; the timeout only bounds a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// mediaPlaylist is what a player reads from a media playlist.
+type mediaPlaylist struct {
+	seq      int      // EXT-X-MEDIA-SEQUENCE
+	segments []string // URIs, gaps included
+	gaps     int
+	parts    []string // every EXT-X-PART URI
+	trailing int      // parts after the last segment: of the one in progress
+	dated    int      // segments with a program date-time
+	total    time.Duration
+	preload  string
+	ended    bool
+	body     string
+}
+
+var (
+	reSeq     = regexp.MustCompile(`(?m)^#EXT-X-MEDIA-SEQUENCE:(\d+)$`)
+	rePart    = regexp.MustCompile(`#EXT-X-PART:.*URI="([^"]+)"`)
+	rePreload = regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"`)
+	reInf     = regexp.MustCompile(`^#EXTINF:([0-9.]+),`)
+)
+
+func parseMedia(t testing.TB, body string) mediaPlaylist {
+	t.Helper()
+	p := mediaPlaylist{body: body}
+	if m := reSeq.FindStringSubmatch(body); m != nil {
+		fmt.Sscan(m[1], &p.seq)
+	}
+	gap, dated := false, false
+	for _, l := range strings.Split(body, "\n") {
+		switch {
+		case l == "#EXT-X-GAP":
+			gap = true
+		case strings.HasPrefix(l, "#EXT-X-PROGRAM-DATE-TIME:"):
+			dated = true
+		case reInf.MatchString(l):
+			var s float64
+			fmt.Sscan(reInf.FindStringSubmatch(l)[1], &s)
+			p.total += time.Duration(s * float64(time.Second))
+		case strings.HasPrefix(l, "#EXT-X-PART:"):
+			p.parts = append(p.parts, rePart.FindStringSubmatch(l)[1])
+			p.trailing++
+		case strings.HasPrefix(l, "#EXT-X-PRELOAD-HINT:"):
+			p.preload = rePreload.FindStringSubmatch(l)[1]
+		case l == "#EXT-X-ENDLIST":
+			p.ended = true
+		case l != "" && !strings.HasPrefix(l, "#"):
+			p.segments = append(p.segments, l)
+			p.trailing = 0
+			if gap {
+				p.gaps++
+			}
+			if dated {
+				p.dated++
+			}
+			gap, dated = false, false
+		}
+	}
+	return p
+}

@@ -29,7 +29,7 @@ const (
 #EXT-X-STREAM-INF:BANDWIDTH=2400000,AVERAGE-BANDWIDTH=2000000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=30.000
 video1_stream.m3u8
 `
-	mediaPlaylist = `#EXTM3U
+	upstreamMedia = `#EXTM3U
 #EXT-X-VERSION:9
 #EXT-X-TARGETDURATION:2
 #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.60000,CAN-SKIP-UNTIL=12.00000
@@ -67,7 +67,7 @@ func newUpstream(t *testing.T, prefix string) *upstream {
 		}
 	}
 	u.routes[dir+"index.m3u8"] = text("application/vnd.apple.mpegurl", multivariant)
-	u.routes[dir+"video1_stream.m3u8"] = text("application/vnd.apple.mpegurl", mediaPlaylist)
+	u.routes[dir+"video1_stream.m3u8"] = text("application/vnd.apple.mpegurl", upstreamMedia)
 	u.routes[dir+"3f2a_video1_seg7.mp4"] = func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "video/mp4")
 		w.Header().Set("ETag", `"3f2a-7"`)
@@ -206,7 +206,7 @@ func TestProxy(t *testing.T) {
 	}
 
 	r = get("/hls/f1/video1_stream.m3u8?_HLS_msn=8&_HLS_part=1&jwt=stolen&user=x")
-	if r.code != http.StatusOK || r.body != mediaPlaylist {
+	if r.code != http.StatusOK || r.body != upstreamMedia {
 		t.Fatalf("media playlist: %d\n%s", r.code, r.body)
 	}
 	if q := up.last().URL.Query(); len(q) != 2 || q.Get("_HLS_msn") != "8" || q.Get("_HLS_part") != "1" {

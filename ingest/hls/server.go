@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,36 +12,60 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Defaults for the zero values of Config.
+const (
+	DefaultSegmentCount     = 7
+	DefaultSegmentDuration  = time.Second
+	DefaultPartDuration     = 200 * time.Millisecond
+	DefaultFirstSegmentWait = 8 * time.Second
+	DefaultBlockingWait     = 10 * time.Second
+	DefaultLinger           = 2 * time.Minute
+	DefaultMaxSegmentBytes  = 32 << 20
+	DefaultCacheBytes       = 16 << 20
+)
+
 // Config configures NewServer. The zero value of every field means the
 // default its comment names.
 type Config struct {
-	// WindowSize is how many segments the playlist lists; 0 means 6. At
-	// least 3, so a playlist is never shorter than the three target
-	// durations RFC 8216 6.2.2 asks for. Segments that slid out stay
-	// fetchable a little longer (see Stream), so up to about twice as many
-	// are held.
-	WindowSize int
+	// SegmentCount is how many segments a media playlist lists; 0 means 7,
+	// the least Low-Latency HLS allows.
+	SegmentCount int
 
-	// TargetDuration is the duration segments are cut at; 0 means 2s.
-	// EXT-X-TARGETDURATION starts at its ceiling in whole seconds and is
-	// raised, for the rest of the stream's life, by a segment whose rounded
-	// duration exceeds it (see Stream.Append for why).
-	TargetDuration time.Duration
+	// SegmentDuration is the least duration of a segment: a segment is cut
+	// at the first keyframe after it. 0 means 1s, so an encoder's 2 s
+	// keyframe interval makes 2 s segments. Latency does not depend on it
+	// (parts do not wait for keyframes).
+	SegmentDuration time.Duration
+
+	// PartDuration is the least duration of a partial segment; 0 means
+	// 200ms. The muxer rounds it up to a whole number of video frames.
+	// Shorter parts lower the delay and raise the number of requests.
+	PartDuration time.Duration
 
 	// FirstSegmentWait is how long a playlist request for a stream that
 	// has begun but has no segment yet waits for one before it is answered
-	// 503 with Retry-After; 0 means 8s (below hls.js's 10s manifest load
+	// 503 with Retry-After; 0 means 8s (below hls.js's 10 s manifest
 	// timeout, so the player sees our answer, not its own timeout).
 	FirstSegmentWait time.Duration
 
-	// Linger is how long an ended stream's window stays served after End,
-	// so players polling the playlist reach EXT-X-ENDLIST; 0 means 2m.
+	// BlockingWait bounds a blocking playlist reload (_HLS_msn) or a
+	// preload hint request: past it the answer is 503 with Retry-After.
+	// 0 means 10s; a live stream answers within a part.
+	BlockingWait time.Duration
+
+	// Linger is how long an ended stream stays served after End, so
+	// players reach EXT-X-ENDLIST and play out what they buffered; 0 means
+	// 2m.
 	Linger time.Duration
 
-	// MaxStreamBytes bounds the segment bytes held per stream; beyond it
-	// the oldest segments are dropped, though the newest is always kept.
-	// 0 means 64 MiB.
-	MaxStreamBytes int
+	// MaxSegmentBytes bounds one segment (the muxer refuses frames past
+	// it, so an encoder that never sends a keyframe cannot exhaust memory);
+	// 0 means 32 MiB.
+	MaxSegmentBytes int
+
+	// CacheBytes bounds, per stream, the finished segments and parts kept
+	// ready to serve without asking the muxer again; 0 means 16 MiB.
+	CacheBytes int
 
 	// Now is the clock for Linger; nil means time.Now.
 	Now func() time.Time
@@ -56,27 +79,23 @@ type Config struct {
 
 func (c Config) withDefaults() (Config, error) {
 	switch {
-	case c.WindowSize < 0 || (c.WindowSize > 0 && c.WindowSize < 3):
-		return c, fmt.Errorf("hls: WindowSize %d is below 3", c.WindowSize)
-	case c.TargetDuration < 0, c.FirstSegmentWait < 0, c.Linger < 0:
+	case c.SegmentCount < 0 || (c.SegmentCount > 0 && c.SegmentCount < DefaultSegmentCount):
+		return c, fmt.Errorf("hls: SegmentCount %d is below %d, the least Low-Latency HLS allows", c.SegmentCount, DefaultSegmentCount)
+	case c.SegmentDuration < 0, c.PartDuration < 0, c.FirstSegmentWait < 0, c.BlockingWait < 0, c.Linger < 0:
 		return c, errors.New("hls: durations must not be negative")
-	case c.MaxStreamBytes < 0:
-		return c, errors.New("hls: MaxStreamBytes must not be negative")
+	case c.MaxSegmentBytes < 0, c.CacheBytes < 0:
+		return c, errors.New("hls: byte bounds must not be negative")
 	}
-	if c.WindowSize == 0 {
-		c.WindowSize = 6
-	}
-	if c.TargetDuration == 0 {
-		c.TargetDuration = 2 * time.Second
-	}
-	if c.FirstSegmentWait == 0 {
-		c.FirstSegmentWait = 8 * time.Second
-	}
-	if c.Linger == 0 {
-		c.Linger = 2 * time.Minute
-	}
-	if c.MaxStreamBytes == 0 {
-		c.MaxStreamBytes = 64 << 20
+	setDefault(&c.SegmentCount, DefaultSegmentCount)
+	setDefault(&c.SegmentDuration, DefaultSegmentDuration)
+	setDefault(&c.PartDuration, DefaultPartDuration)
+	setDefault(&c.FirstSegmentWait, DefaultFirstSegmentWait)
+	setDefault(&c.BlockingWait, DefaultBlockingWait)
+	setDefault(&c.Linger, DefaultLinger)
+	setDefault(&c.MaxSegmentBytes, DefaultMaxSegmentBytes)
+	setDefault(&c.CacheBytes, DefaultCacheBytes)
+	if c.PartDuration > c.SegmentDuration {
+		return c, fmt.Errorf("hls: PartDuration %s is longer than SegmentDuration %s", c.PartDuration, c.SegmentDuration)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -87,16 +106,22 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Server holds the live windows of this node and serves them over HTTP.
-// All its methods are safe for concurrent use. Close stops its sweeper.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Server holds the streams of this node and serves them over HTTP. All its
+// methods are safe for concurrent use. Close ends it.
 type Server struct {
 	cfg Config
 	log *slog.Logger
 	m   *metrics
 
 	// windows is copied on write (Begin and the sweeper, both rare) so
-	// that the many requests per second read it with one atomic load
-	// rather than contending on a lock's reader count.
+	// that the many requests per second read it with one atomic load.
 	mu      sync.Mutex // serializes writers of windows
 	windows atomic.Pointer[map[string]*window]
 
@@ -105,8 +130,8 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	// waitHook, set only by tests, hears when a playlist request starts
-	// waiting for a first segment ("start") and how the wait ended, so
-	// tests can order events without sleeping.
+	// waiting for a stream's first segment ("start") and how the wait
+	// ended, so tests can order events without sleeping.
 	waitHook func(event string)
 }
 
@@ -134,23 +159,29 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the sweeper and waits for it, and releases playlist requests
-// waiting for a first segment (they are answered 503). Streams stay served;
-// Close is for process shutdown, after the HTTP server stopped taking
-// requests. It is safe to call more than once.
+// Close stops the sweeper, closes every live stream's muxer (requests
+// waiting on one are answered 503) and waits. Close is for process
+// shutdown, after the publishers ended; it is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.done) })
 	s.wg.Wait()
+	s.mu.Lock()
+	ws := *s.windows.Load()
+	s.mu.Unlock()
+	for _, w := range ws {
+		if st := w.state.Load().live; st != nil {
+			st.closeMuxer()
+		}
+	}
 }
 
-// Begin starts the stream for id, or restarts it after a publisher
-// reconnect, and returns the Stream the new publisher appends to. A restart
-// keeps the window and media sequence, clears EXT-X-ENDLIST, and puts
-// EXT-X-DISCONTINUITY before the next segment appended. The Stream of an
-// earlier publish of id is superseded: its Appends and End are ignored, so
-// a replaced publisher that is slow to notice cannot end its successor's
-// stream.
-func (s *Server) Begin(id string) *Stream {
+// Begin starts a stream for id with tracks and returns the Stream its
+// publisher writes to. A stream of id that is still live (a publisher that
+// reconnected before its old connection dropped) is superseded: its muxer
+// closes, its writes and End are ignored from then on, and players asking
+// it are answered from the new one. An ended stream still lingering is
+// replaced.
+func (s *Server) Begin(id string, tracks Tracks) (*Stream, error) {
 	if !validID(id) {
 		// It can never be requested; begin it anyway so the publisher works.
 		s.log.Warn("hls stream id cannot be served: it must match [A-Za-z0-9_-]{1,64}", "fundraiser", id)
@@ -158,33 +189,27 @@ func (s *Server) Begin(id string) *Stream {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := (*s.windows.Load())[id]
-	if w != nil && w.expired(s.cfg.Now(), s.cfg.Linger) {
-		s.forgetLocked([]string{id}, []*window{w})
-		w = nil
-	}
 	if w == nil {
-		w = newWindow(s, id, newGeneration())
+		w = newWindow(s, id)
 		s.storeLocked(func(m map[string]*window) { m[id] = w })
 		s.m.streams.Add(1)
-		s.log.Info("hls stream begun", "fundraiser", id, "generation", w.gen)
 	}
-	return w.begin()
-}
-
-// Lookup returns the current Stream of id: the one the latest Begin
-// returned, while the stream is live or lingering after its End.
-func (s *Server) Lookup(id string) (*Stream, bool) {
-	w := s.window(id)
-	if w == nil {
-		return nil, false
+	st, err := newStream(s, w, tracks)
+	if err != nil {
+		if w.state.Load().empty() {
+			s.forgetLocked([]string{id}, []*window{w})
+		}
+		return nil, err
 	}
-	return w.current(), true
+	w.begin(st)
+	s.log.Info("hls stream begun", "fundraiser", id, "tracks", tracks.String())
+	return st, nil
 }
 
 // Live reports whether id has a stream that has begun and not ended.
 func (s *Server) Live(id string) bool {
 	w := s.window(id)
-	return w != nil && !w.snap.Load().ended
+	return w != nil && w.state.Load().live != nil
 }
 
 // window returns id's window unless it is absent or has lingered past
@@ -195,7 +220,7 @@ func (s *Server) window(id string) *window {
 		return nil
 	}
 	// Only an ended stream can have lingered: the clock is read only then.
-	if snap := w.snap.Load(); snap.ended && snap.lingeredPast(s.cfg.Now(), s.cfg.Linger) {
+	if ws := w.state.Load(); ws.live == nil && ws.lingeredPast(s.cfg.Now(), s.cfg.Linger) {
 		return nil
 	}
 	return w
@@ -215,8 +240,7 @@ func (s *Server) sweepLoop(every time.Duration) {
 	}
 }
 
-// sweep forgets the streams that ended more than Linger ago, freeing their
-// segments.
+// sweep forgets the streams that ended more than Linger ago, freeing them.
 func (s *Server) sweep() {
 	now := s.cfg.Now()
 	s.mu.Lock()
@@ -224,7 +248,7 @@ func (s *Server) sweep() {
 	var ids []string
 	var ws []*window
 	for id, w := range *s.windows.Load() {
-		if w.expired(now, s.cfg.Linger) {
+		if st := w.state.Load(); st.live == nil && st.lingeredPast(now, s.cfg.Linger) {
 			ids = append(ids, id)
 			ws = append(ws, w)
 		}
@@ -234,7 +258,7 @@ func (s *Server) sweep() {
 	}
 }
 
-// forgetLocked removes the windows ws of ids and frees their segments.
+// forgetLocked removes the windows ws of ids.
 func (s *Server) forgetLocked(ids []string, ws []*window) {
 	s.storeLocked(func(m map[string]*window) {
 		for _, id := range ids {
@@ -244,7 +268,7 @@ func (s *Server) forgetLocked(ids []string, ws []*window) {
 	for i, w := range ws {
 		s.m.streams.Add(-1)
 		w.forget()
-		s.log.Info("hls stream forgotten", "fundraiser", ids[i], "generation", w.gen)
+		s.log.Info("hls stream forgotten", "fundraiser", ids[i])
 	}
 }
 
@@ -261,9 +285,75 @@ func sweepInterval(linger time.Duration) time.Duration {
 	return min(max(linger/4, time.Second), time.Minute)
 }
 
-// newGeneration names a new window: it prefixes its segment names, so a
-// segment URL is never reused by a later stream of the same fundraiser or
-// after a restart of the server, and segments may be cached as immutable.
-func newGeneration() string {
-	return fmt.Sprintf("%016x", rand.Uint64())
+// window is one fundraiser's place in the URL space: its live Stream, or
+// the frozen last window of its ended one. Requests load state without a
+// lock; transitions are serialized by mu.
+type window struct {
+	srv   *Server
+	id    string
+	state atomic.Pointer[windowState]
+	mu    sync.Mutex
+}
+
+// windowState is a window as requests see it, replaced whole on change.
+type windowState struct {
+	live    *Stream // the current publish, nil once it ended
+	ended   *frozen // what an ended stream serves; nil while live, or if it ended empty
+	endedAt time.Time
+	changed chan struct{} // closed when a newer state replaces this one
+}
+
+func (ws *windowState) empty() bool { return ws.live == nil && ws.ended == nil }
+
+// lingeredPast reports whether the stream ended at least linger before now.
+func (ws *windowState) lingeredPast(now time.Time, linger time.Duration) bool {
+	return ws.live == nil && !now.Before(ws.endedAt.Add(linger))
+}
+
+func newWindow(s *Server, id string) *window {
+	w := &window{srv: s, id: id}
+	w.state.Store(&windowState{changed: make(chan struct{})})
+	return w
+}
+
+func (w *window) swap(next *windowState) {
+	next.changed = make(chan struct{})
+	old := w.state.Swap(next)
+	close(old.changed)
+}
+
+// begin makes st the live stream, superseding the previous one.
+func (w *window) begin(st *Stream) {
+	w.mu.Lock()
+	old := w.state.Load().live
+	w.swap(&windowState{live: st})
+	w.mu.Unlock()
+	if old != nil {
+		w.srv.m.superseded.Inc()
+		w.srv.log.Info("hls stream superseded by a new publish", "fundraiser", w.id)
+		old.closeMuxer()
+	}
+}
+
+// end replaces st, if it is still the live stream, with what it froze. It
+// reports whether st was live.
+func (w *window) end(st *Stream, fz *frozen) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state.Load().live != st {
+		return false
+	}
+	w.swap(&windowState{ended: fz, endedAt: w.srv.cfg.Now()})
+	return true
+}
+
+// forget drops what the window holds; a request that loaded it just before
+// sees an ended, empty stream.
+func (w *window) forget() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st := w.state.Load().live; st != nil {
+		st.closeMuxer()
+	}
+	w.swap(&windowState{endedAt: time.Time{}})
 }

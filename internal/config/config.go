@@ -8,6 +8,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -57,13 +58,15 @@ type Config struct {
 	WordFilter       []string `env:"GIVELIVE_WORD_FILTER" envSeparator:","`
 	WordFilterFile   string   `env:"GIVELIVE_WORD_FILTER_FILE"`
 
-	// Media: the HLS segment target and window, the publish URL shown to
-	// broadcasters when something else (mediamtx) takes RTMP, where HLS
-	// comes from (empty: the embedded media server; a URL: mediamtx's HLS
-	// server, and the embedded server is off), and the secret mediamtx
-	// presents to the auth callback and hook.
-	HLSSegment     time.Duration `env:"GIVELIVE_HLS_SEGMENT" envDefault:"2s"`
-	HLSWindow      int           `env:"GIVELIVE_HLS_WINDOW" envDefault:"6"`
+	// Media: the Low-Latency HLS segment minimum (segments are cut at the
+	// first keyframe after it), part duration and window, the publish URL
+	// shown to broadcasters when something else (mediamtx) takes RTMP,
+	// where HLS comes from (empty: the embedded media server; a URL:
+	// mediamtx's HLS server, and the embedded server is off), and the
+	// secret mediamtx presents to the auth callback and hook.
+	HLSSegment     time.Duration `env:"GIVELIVE_HLS_SEGMENT" envDefault:"1s"`
+	HLSPart        time.Duration `env:"GIVELIVE_HLS_PART" envDefault:"200ms"`
+	HLSWindow      int           `env:"GIVELIVE_HLS_WINDOW" envDefault:"7"`
 	HLSSource      string        `env:"GIVELIVE_HLS_SOURCE"`
 	IngestURL      string        `env:"GIVELIVE_INGEST_URL"`
 	MediaMTXSecret string        `env:"GIVELIVE_MEDIAMTX_SECRET"`
@@ -75,9 +78,15 @@ type Config struct {
 	AdvertiseURL string `env:"GIVELIVE_ADVERTISE_URL"`
 
 	// Stripe, when GIVELIVE_PAYMENTS=stripe: the secret (or restricted)
-	// API key and the webhook endpoint's signing secret.
-	StripeSecretKey     string `env:"GIVELIVE_STRIPE_SECRET_KEY"`
-	StripeWebhookSecret string `env:"GIVELIVE_STRIPE_WEBHOOK_SECRET"`
+	// API key, the webhook endpoint's signing secret, the publishable key
+	// the page uses with Stripe.js, where the server reaches Stripe's API
+	// and where the page loads Stripe.js (both replaceable by local
+	// stand-ins in tests).
+	StripeSecretKey      string `env:"GIVELIVE_STRIPE_SECRET_KEY"`
+	StripeWebhookSecret  string `env:"GIVELIVE_STRIPE_WEBHOOK_SECRET"`
+	StripePublishableKey string `env:"GIVELIVE_STRIPE_PUBLISHABLE_KEY"`
+	StripeAPIURL         string `env:"GIVELIVE_STRIPE_API_URL" envDefault:"https://api.stripe.com"`
+	StripeJSURL          string `env:"GIVELIVE_STRIPE_JS_URL" envDefault:"https://js.stripe.com/v3/"`
 }
 
 // Load reads the configuration from the environment.
@@ -89,8 +98,16 @@ func Load() (Config, error) {
 	switch c.Payments {
 	case "sandbox":
 	case "stripe":
-		if c.StripeSecretKey == "" || c.StripeWebhookSecret == "" {
-			return Config{}, fmt.Errorf("GIVELIVE_PAYMENTS=stripe needs GIVELIVE_STRIPE_SECRET_KEY and GIVELIVE_STRIPE_WEBHOOK_SECRET")
+		if c.StripeSecretKey == "" || c.StripeWebhookSecret == "" || c.StripePublishableKey == "" {
+			return Config{}, fmt.Errorf("GIVELIVE_PAYMENTS=stripe needs GIVELIVE_STRIPE_SECRET_KEY, GIVELIVE_STRIPE_WEBHOOK_SECRET and GIVELIVE_STRIPE_PUBLISHABLE_KEY")
+		}
+		if !strings.HasPrefix(c.StripePublishableKey, "pk_test_") && !strings.HasPrefix(c.StripePublishableKey, "pk_live_") {
+			return Config{}, fmt.Errorf("GIVELIVE_STRIPE_PUBLISHABLE_KEY: want Stripe's publishable key (pk_test_… or pk_live_…), never a secret one")
+		}
+		for name, v := range map[string]string{"GIVELIVE_STRIPE_API_URL": c.StripeAPIURL, "GIVELIVE_STRIPE_JS_URL": c.StripeJSURL} {
+			if err := checkStripeURL(v); err != nil {
+				return Config{}, fmt.Errorf("%s=%q: %w", name, v, err)
+			}
 		}
 	default:
 		return Config{}, fmt.Errorf("GIVELIVE_PAYMENTS=%q: want sandbox or stripe", c.Payments)
@@ -101,8 +118,11 @@ func Load() (Config, error) {
 	if c.HLSSegment < 500*time.Millisecond || c.HLSSegment > 30*time.Second {
 		return Config{}, fmt.Errorf("GIVELIVE_HLS_SEGMENT=%s: want 500ms to 30s", c.HLSSegment)
 	}
-	if c.HLSWindow < 3 || c.HLSWindow > 60 {
-		return Config{}, fmt.Errorf("GIVELIVE_HLS_WINDOW=%d: want 3 to 60 segments", c.HLSWindow)
+	if c.HLSPart < 50*time.Millisecond || c.HLSPart > c.HLSSegment {
+		return Config{}, fmt.Errorf("GIVELIVE_HLS_PART=%s: want 50ms to GIVELIVE_HLS_SEGMENT (%s)", c.HLSPart, c.HLSSegment)
+	}
+	if c.HLSWindow < 7 || c.HLSWindow > 60 {
+		return Config{}, fmt.Errorf("GIVELIVE_HLS_WINDOW=%d: want 7 to 60 segments (Low-Latency HLS needs 7)", c.HLSWindow)
 	}
 	if c.RTMPMaxStreams < 1 {
 		return Config{}, fmt.Errorf("GIVELIVE_RTMP_MAX_STREAMS=%d: want at least 1", c.RTMPMaxStreams)
@@ -142,4 +162,21 @@ func Load() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkStripeURL accepts an https URL, or http on a loopback address (a
+// local stand-in of Stripe for tests): card details must never cross a
+// network in the clear.
+func checkStripeURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("want an absolute https URL")
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return errors.New("want https (plain http only on a loopback address, for a local stand-in)")
+		}
+	}
+	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/givelive/givelive/hub/wire"
+	"github.com/givelive/givelive/internal/money"
 	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/store"
 )
@@ -129,7 +131,23 @@ func (s *Service) Refund(ctx context.Context, fundraiserID, donationID string) (
 	return d, nil
 }
 
-// HideMessage hides a donation's message from everyone, for good.
+// UnhideMessage shows a hidden message again, moderated as when it was
+// given (word filter, minimum amount).
+func (s *Service) UnhideMessage(ctx context.Context, fundraiserID, donationID string) (store.Donation, error) {
+	d, err := s.Donation(ctx, fundraiserID, donationID)
+	if err != nil {
+		return store.Donation{}, err
+	}
+	d, err = s.cfg.Store.UnhideDonationMessage(ctx, donationID, s.publicMessage(d.Amount, d.Message))
+	if err != nil {
+		return d, err
+	}
+	s.cfg.Notify()
+	return d, nil
+}
+
+// HideMessage hides a donation's message from everyone until the owner
+// shows it again (UnhideMessage).
 func (s *Service) HideMessage(ctx context.Context, fundraiserID, donationID string) (store.Donation, error) {
 	if _, err := s.Donation(ctx, fundraiserID, donationID); err != nil {
 		return store.Donation{}, err
@@ -218,8 +236,12 @@ func (s *Service) End(ctx context.Context, fundraiserID string) (store.Fundraise
 	return f, nil
 }
 
-// Ban bans a viewer from a fundraiser's chat and stickers.
-func (s *Service) Ban(ctx context.Context, fundraiserID, userID string) error {
+// MaxThanksRunes bounds the broadcaster's closing message.
+const MaxThanksRunes = 1000
+
+// Ban bans a viewer from a fundraiser's chat and stickers until until
+// (zero: for good; otherwise a timeout).
+func (s *Service) Ban(ctx context.Context, fundraiserID, userID string, until time.Time) error {
 	f, err := s.cfg.Store.GetFundraiser(ctx, fundraiserID)
 	if err != nil {
 		return err
@@ -227,7 +249,7 @@ func (s *Service) Ban(ctx context.Context, fundraiserID, userID string) error {
 	if userID == f.BroadcasterID {
 		return &FieldError{Field: "user_id", Unprocessable: true, Message: "a broadcaster cannot ban themselves"}
 	}
-	if _, err := s.cfg.Store.BanUser(ctx, fundraiserID, userID); err != nil {
+	if _, err := s.cfg.Store.BanUser(ctx, fundraiserID, userID, until); err != nil {
 		return err
 	}
 	if s.cfg.Policy != nil {
@@ -237,21 +259,33 @@ func (s *Service) Ban(ctx context.Context, fundraiserID, userID string) error {
 	return nil
 }
 
-// Unban lifts a ban.
+// Unban lifts a ban or a timeout, also where it holds against the
+// viewer's browser.
 func (s *Service) Unban(ctx context.Context, fundraiserID, userID string) error {
 	if _, err := s.cfg.Store.GetFundraiser(ctx, fundraiserID); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Store.UnbanUser(ctx, fundraiserID, userID); err != nil {
+	changed, err := s.cfg.Store.UnbanUser(ctx, fundraiserID, userID)
+	if err != nil {
 		return err
 	}
 	if s.cfg.Policy != nil {
-		s.cfg.Policy.Banned(fundraiserID, userID, false)
+		// Other sessions of the browser are read again from the ledger.
+		s.cfg.Policy.Unbanned(fundraiserID, userID)
+	}
+	if changed {
+		s.cfg.Notify()
 	}
 	return nil
 }
 
-// SetSlowMode sets the wait between one viewer's chat messages.
+// Bans lists the fundraiser's bans and running timeouts.
+func (s *Service) Bans(ctx context.Context, fundraiserID string) ([]store.Ban, error) {
+	return s.cfg.Store.ListBans(ctx, fundraiserID)
+}
+
+// SetSlowMode sets the wait between one viewer's chat messages and tells
+// the room.
 func (s *Service) SetSlowMode(ctx context.Context, fundraiserID string, seconds int) (store.Fundraiser, error) {
 	f, err := s.cfg.Store.SetSlowMode(ctx, fundraiserID, seconds)
 	if err != nil {
@@ -260,5 +294,72 @@ func (s *Service) SetSlowMode(ctx context.Context, fundraiserID string, seconds 
 	if s.cfg.Policy != nil {
 		s.cfg.Policy.SlowMode(fundraiserID, seconds)
 	}
-	return f, nil
+	return f, s.announceChat(ctx, f)
+}
+
+// SetChatModes sets the chat modes (donors only, new chatters' wait) and
+// tells the room.
+func (s *Service) SetChatModes(ctx context.Context, fundraiserID string, m store.ChatModes) (store.Fundraiser, error) {
+	f, err := s.cfg.Store.SetChatModes(ctx, fundraiserID, m)
+	if err != nil {
+		return f, err
+	}
+	if s.cfg.Policy != nil {
+		s.cfg.Policy.Modes(fundraiserID, m)
+	}
+	return f, s.announceChat(ctx, f)
+}
+
+// announceChat publishes the fundraiser's chat rules ("chat.settings").
+func (s *Service) announceChat(ctx context.Context, f store.Fundraiser) error {
+	return s.enqueue(ctx, f.ID, wire.TypeChatSettings, ChatSettings(f))
+}
+
+// ChatSettings are the chat rules of f as clients see them.
+func ChatSettings(f store.Fundraiser) wire.ChatSettingsData {
+	return wire.ChatSettingsData{
+		SlowModeSeconds:       f.SlowModeSeconds,
+		DonorsOnly:            f.ChatDonorsOnly,
+		NewChatterWaitSeconds: f.ChatWaitSeconds,
+		Closed:                f.Status == store.StatusEnded,
+	}
+}
+
+// SetThanks sets the broadcaster's closing message (cleaned like a donor
+// message, at most MaxThanksRunes) and tells the room with a "fundraiser"
+// event that carries it (Thanks set, even when empty).
+func (s *Service) SetThanks(ctx context.Context, fundraiserID, text string) (store.Fundraiser, error) {
+	clean, ok := cleanText(text)
+	switch {
+	case !ok:
+		return store.Fundraiser{}, &FieldError{Field: "text", Message: "must be valid UTF-8"}
+	case utf8.RuneCountInString(clean) > MaxThanksRunes:
+		return store.Fundraiser{}, &FieldError{Field: "text", Message: fmt.Sprintf("must be at most %d characters long", MaxThanksRunes)}
+	}
+	f, err := s.cfg.Store.SetThanks(ctx, fundraiserID, clean)
+	if err != nil {
+		return f, err
+	}
+	return f, s.enqueue(ctx, f.ID, wire.TypeFundraiser, FundraiserEvent(f))
+}
+
+// FundraiserEvent is the data of a "fundraiser" event about f.
+func FundraiserEvent(f store.Fundraiser) wire.FundraiserData {
+	return wire.FundraiserData{Status: f.Status, Goal: wire.Money{Amount: f.GoalAmount, Currency: f.Currency}, Thanks: &f.Thanks}
+}
+
+// TestAlert asks the fundraiser's overlays to show a made-up gift.
+func (s *Service) TestAlert(ctx context.Context, fundraiserID string) error {
+	f, err := s.cfg.Store.GetFundraiser(ctx, fundraiserID)
+	if err != nil {
+		return err
+	}
+	amount := int64(25) // of the currency's units: $25.00, ¥25
+	for range money.Exponent(f.Currency) {
+		amount *= 10
+	}
+	return s.enqueue(ctx, f.ID, wire.TypeTestAlert, wire.TestAlertData{
+		Name: "Test donor", Amount: amount, Currency: f.Currency,
+		Message: "This is a test alert from your studio: nothing was given.",
+	})
 }

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/givelive/givelive/internal/moderation"
+	"github.com/givelive/givelive/internal/money"
 	"github.com/givelive/givelive/internal/payment"
 	"github.com/givelive/givelive/internal/store"
 )
@@ -95,6 +96,16 @@ func (s *Service) Limits() (lo, hi int64) { return s.cfg.MinAmount, s.cfg.MaxAmo
 // ProviderName is the payment provider's name.
 func (s *Service) ProviderName() string { return s.cfg.Provider.Name() }
 
+// CheckPayoutAccount asks the provider whether a nonprofit's own account can
+// receive its donations directly (payment.AccountChecker). Providers that
+// cannot tell, such as the sandbox, accept any account.
+func (s *Service) CheckPayoutAccount(ctx context.Context, account string) error {
+	if c, ok := s.cfg.Provider.(payment.AccountChecker); ok {
+		return c.CheckAccount(ctx, account)
+	}
+	return nil
+}
+
 // Request is a donation as a donor asks for it.
 type Request struct {
 	FundraiserID   string
@@ -117,9 +128,12 @@ type Result struct {
 
 // FieldError says why one field of a request was refused. Unprocessable
 // marks a well-formed value that does not fit the record (a currency
-// other than the fundraiser's), as opposed to a malformed one.
+// other than the fundraiser's), as opposed to a malformed one. Detail,
+// when set, is a whole sentence for the donor ("The minimum gift is
+// $1.00.").
 type FieldError struct {
 	Field, Message string
+	Detail         string
 	Unprocessable  bool
 }
 
@@ -154,6 +168,13 @@ func (s *Service) Donate(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Where the money goes is fixed now, for this donation and its
+	// retries: the nonprofit's own account if it has one.
+	np, err := s.cfg.Store.GetNonprofit(ctx, f.NonprofitID)
+	if err != nil {
+		return Result{}, err
+	}
+	nd.Destination = np.PayoutAccount
 	// Ask an instant provider first, so the donation is recorded settled
 	// in one transaction. Its answer cannot depend on the donation id,
 	// which does not exist yet; the ref is set from the id below.
@@ -190,9 +211,15 @@ func (s *Service) validate(f store.Fundraiser, r Request) (store.NewDonation, er
 	if n := len(r.IdempotencyKey); n == 0 || n > maxIdempotencyKey {
 		return store.NewDonation{}, &FieldError{Field: "Idempotency-Key", Message: fmt.Sprintf("must be 1 to %d characters", maxIdempotencyKey)}
 	}
-	if r.Amount < s.cfg.MinAmount || r.Amount > s.cfg.MaxAmount {
-		return store.NewDonation{}, &FieldError{Field: "amount",
-			Message: fmt.Sprintf("must be an integer from %d to %d (minor units of %s)", s.cfg.MinAmount, s.cfg.MaxAmount, f.Currency)}
+	if r.Amount < s.cfg.MinAmount {
+		least := money.Format(s.cfg.MinAmount, f.Currency)
+		return store.NewDonation{}, &FieldError{Field: "amount", Message: "must be at least " + least,
+			Detail: "The minimum gift is " + least + "."}
+	}
+	if r.Amount > s.cfg.MaxAmount {
+		most := money.Format(s.cfg.MaxAmount, f.Currency)
+		return store.NewDonation{}, &FieldError{Field: "amount", Message: "must be at most " + most,
+			Detail: "The largest gift we can take at once is " + most + "."}
 	}
 	if r.Currency != f.Currency {
 		return store.NewDonation{}, &FieldError{Field: "currency", Unprocessable: true,
@@ -272,6 +299,7 @@ func (s *Service) charge(ctx context.Context, f store.Fundraiser, d store.Donati
 		Amount:       d.Amount,
 		Currency:     d.Currency,
 		Description:  "Donation to " + f.Title,
+		Destination:  d.Destination,
 	})
 	if err != nil {
 		s.log.Warn("payment provider failed", "provider", s.cfg.Provider.Name(), "donation", d.ID, "err", err)
@@ -298,7 +326,10 @@ func (s *Service) charge(ctx context.Context, f store.Fundraiser, d store.Donati
 // settled runs after a donation's status changed in the ledger.
 func (s *Service) settled(d store.Donation) {
 	if d.Status == store.DonationSucceeded && d.UserID != "" {
-		s.donors.add(d.FundraiserID, d.UserID)
+		s.donors.add(d.FundraiserID, d.UserID, d.Anonymous)
+		if s.cfg.Policy != nil {
+			s.cfg.Policy.Donated(d.FundraiserID, d.UserID)
+		}
 	}
 	if d.Status == store.DonationRefunded && d.UserID != "" {
 		s.donors.forget(d.FundraiserID, d.UserID)
@@ -308,8 +339,10 @@ func (s *Service) settled(d store.Donation) {
 	}
 }
 
-// HasDonated reports whether a viewer has a counted donation to a
-// fundraiser (room); it implements hub.DonorChecker.
-func (s *Service) HasDonated(ctx context.Context, room, userID string) (bool, error) {
-	return s.donors.has(ctx, room, userID)
+// DonorStatus tells whether a viewer has a counted donation to a
+// fundraiser (room), and whether one of them is named; it implements
+// hub.DonorChecker.
+func (s *Service) DonorStatus(ctx context.Context, room, userID string) (donated, named bool, err error) {
+	st, err := s.donors.get(ctx, room, userID)
+	return st.Donated, st.Named, err
 }

@@ -4,13 +4,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/givelive/givelive/hub/wire"
 )
 
 // cleanText makes donor-supplied text safe to show: it refuses text that is
 // not UTF-8, turns tabs and line breaks into spaces, drops other control
-// characters and the invisible formatting characters that can reorder or
-// hide text (bidirectional overrides, the byte order mark), folds runs of
-// spaces and trims the ends. Zero-width joiners stay: emoji need them.
+// characters and the invisible ones that can reorder, hide or fake text
+// (wire.Hidden, the same as chat's), folds runs of spaces and trims the
+// ends. Zero-width joiners stay: emoji need them.
 func cleanText(s string) (string, bool) {
 	if !utf8.ValidString(s) {
 		return "", false
@@ -23,7 +25,7 @@ func cleanText(s string) (string, bool) {
 		case r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
-		case unicode.IsControl(r) || invisible(r):
+		case unicode.IsControl(r) || wire.Hidden(r):
 			continue
 		}
 		if space {
@@ -33,20 +35,4 @@ func cleanText(s string) (string, bool) {
 		b.WriteRune(r)
 	}
 	return b.String(), true
-}
-
-// invisible reports format characters that change how surrounding text
-// reads without showing themselves.
-func invisible(r rune) bool {
-	switch {
-	case r >= 0x202A && r <= 0x202E, // embeddings and overrides
-		r >= 0x2066 && r <= 0x2069, // isolates
-		r == 0x200E || r == 0x200F, // direction marks
-		r == 0x061C,                // Arabic letter mark
-		r == 0xFEFF,                // byte order mark
-		r == 0x200B,                // zero-width space
-		r == 0x00AD:                // soft hyphen
-		return true
-	}
-	return false
 }

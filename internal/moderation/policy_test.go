@@ -3,6 +3,7 @@ package moderation
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ type ledger struct {
 	mu     sync.Mutex
 	f      store.Fundraiser
 	bans   map[string]bool
+	donors map[string]bool
+	since  map[string]time.Time
 	reads  int
 	broken bool
 }
@@ -38,6 +41,24 @@ func (l *ledger) IsBanned(_ context.Context, _, userID string) (bool, error) {
 	defer l.mu.Unlock()
 	l.reads++
 	return l.bans[userID], nil
+}
+
+func (l *ledger) DonorStatus(_ context.Context, _, userID string) (store.DonorStatus, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reads++
+	return store.DonorStatus{Donated: l.donors[userID]}, nil
+}
+
+func (l *ledger) ChatterSince(_ context.Context, userID string) (time.Time, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reads++
+	t, ok := l.since[userID]
+	if !ok {
+		return time.Time{}, store.ErrNotFound
+	}
+	return t, nil
 }
 
 func (l *ledger) set(fn func(l *ledger)) {
@@ -163,5 +184,90 @@ func TestPolicyLedgerErrorsAreNotUserErrors(t *testing.T) {
 	var we *wire.Error
 	if err == nil || errors.As(err, &we) {
 		t.Fatalf("Allow with the ledger down = %v, want a plain (internal) error", err)
+	}
+}
+
+func TestPolicyDonorsOnlyLetsDonorsChat(t *testing.T) {
+	l := &ledger{f: store.Fundraiser{ID: "f_1", BroadcasterID: "b_1", ChatDonorsOnly: true},
+		bans: map[string]bool{}, donors: map[string]bool{"u_gave": true}}
+	p, _ := newPolicy(l)
+	ctx := t.Context()
+	for _, tt := range []struct{ user, op, want string }{
+		{"u_gave", wire.OpChat, ""},
+		{"u_new", wire.OpChat, wire.ErrDonorsOnly},
+		{"u_new", wire.OpSticker, ""}, // reactions stay open
+		{"b_1", wire.OpChat, ""},
+	} {
+		if got := code(p.Allow(ctx, "f_1", tt.user, tt.op)); got != tt.want {
+			t.Errorf("Allow(%s, %s) = %q, want %q", tt.user, tt.op, got, tt.want)
+		}
+	}
+	// A gift settled on this node lets its giver in at once.
+	p.Donated("f_1", "u_new")
+	if got := code(p.Allow(ctx, "f_1", "u_new", wire.OpChat)); got != "" {
+		t.Errorf("after Donated: %q", got)
+	}
+	// A gift settled elsewhere is read at the next message (no's are not kept).
+	l.set(func(l *ledger) { l.donors["u_other"] = false })
+	_ = p.Allow(ctx, "f_1", "u_other", wire.OpChat)
+	l.set(func(l *ledger) { l.donors["u_other"] = true })
+	if got := code(p.Allow(ctx, "f_1", "u_other", wire.OpChat)); got != "" {
+		t.Errorf("after a gift made elsewhere: %q", got)
+	}
+	p.Modes("f_1", store.ChatModes{})
+	if got := code(p.Allow(ctx, "f_1", "u_nobody", wire.OpChat)); got != "" {
+		t.Errorf("after donors only was turned off: %q", got)
+	}
+}
+
+func TestPolicyNewChattersWait(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	l := &ledger{f: store.Fundraiser{ID: "f_1", BroadcasterID: "b_1", ChatWaitSeconds: 600}, bans: map[string]bool{},
+		since: map[string]time.Time{"u_old": start.Add(-time.Hour), "u_new": start.Add(-time.Minute)}}
+	p, c := newPolicy(l)
+	ctx := t.Context()
+	if got := code(p.Allow(ctx, "f_1", "u_old", wire.OpChat)); got != "" {
+		t.Errorf("a viewer here for an hour: %q", got)
+	}
+	err := p.Allow(ctx, "f_1", "u_new", wire.OpChat)
+	if got := code(err); got != wire.ErrTooNew || !strings.Contains(err.Error(), "9 min") {
+		t.Errorf("a viewer here for a minute: %v, want too_new saying 9 min", err)
+	}
+	if got := code(p.Allow(ctx, "f_1", "b_1", wire.OpChat)); got != "" {
+		t.Errorf("the broadcaster: %q", got)
+	}
+	c.advance(9 * time.Minute)
+	if got := code(p.Allow(ctx, "f_1", "u_new", wire.OpChat)); got != "" {
+		t.Errorf("ten minutes in: %q", got)
+	}
+}
+
+func TestPolicyChatClosesWhenTheFundraiserEnds(t *testing.T) {
+	l := &ledger{f: store.Fundraiser{ID: "f_1", BroadcasterID: "b_1", Status: store.StatusLive}, bans: map[string]bool{}}
+	p, c := newPolicy(l)
+	ctx := t.Context()
+	if got := code(p.Allow(ctx, "f_1", "u_1", wire.OpChat)); got != "" {
+		t.Fatalf("while live: %q", got)
+	}
+	l.set(func(l *ledger) { l.f.Status = store.StatusEnded })
+	c.advance(time.Second)
+	for _, op := range []string{wire.OpChat, wire.OpSticker} {
+		if got := code(p.Allow(ctx, "f_1", "u_1", op)); got != wire.ErrChatClosed {
+			t.Errorf("%s after the end: %q, want chat_closed", op, got)
+		}
+	}
+	if got := code(p.Allow(ctx, "f_1", "b_1", wire.OpChat)); got != "" {
+		t.Errorf("the broadcaster's last word after the end: %q", got)
+	}
+}
+
+// TestPolicyNewChattersWaitSparesAccountsWithoutSession: a broadcaster
+// chatting in another's fundraiser has no viewer session to date; the wait
+// is not theirs to serve, and it is no internal error either.
+func TestPolicyNewChattersWaitSparesAccountsWithoutSession(t *testing.T) {
+	l := &ledger{f: store.Fundraiser{ID: "f_1", BroadcasterID: "b_1", ChatWaitSeconds: 600}, bans: map[string]bool{}, since: map[string]time.Time{}}
+	p, _ := newPolicy(l)
+	if got := code(p.Allow(t.Context(), "f_1", "b_2", wire.OpChat)); got != "" {
+		t.Fatalf("another broadcaster chatting: %q", got)
 	}
 }

@@ -29,6 +29,10 @@ type Request struct {
 	Amount       int64 // minor units
 	Currency     string
 	Description  string // shown on the payer's statement or receipt
+	// Destination is the nonprofit's own account at the provider (a Stripe
+	// Connect account): the money goes straight there, not to the
+	// platform. "" means the platform collects it.
+	Destination string
 }
 
 // Charge is a provider's answer to a Request.
@@ -58,6 +62,19 @@ type Provider interface {
 type Instant interface {
 	Decide(r Request) (c Charge, ok bool)
 }
+
+// AccountChecker is implemented by providers that can tell whether a
+// nonprofit's own account can receive its donations directly. CheckAccount
+// returns nil when it can, an error wrapping ErrAccountUnusable (with the
+// reason, for a person) when it cannot, and any other error when the
+// provider could not be asked.
+type AccountChecker interface {
+	CheckAccount(ctx context.Context, account string) error
+}
+
+// ErrAccountUnusable means a payout account does not exist at the
+// provider, or cannot receive transfers yet.
+var ErrAccountUnusable = errors.New("payout account cannot receive donations")
 
 // Webhook event kinds.
 const (

@@ -56,9 +56,13 @@ type Donation struct {
 	ProviderRef    string // the provider's payment id, "" until known
 	ClientSecret   string // lets the payer complete a pending payment; only ever shown to the payer
 	FailureReason  string // set when failed
-	CreatedAt      time.Time
-	SettledAt      time.Time // when it succeeded or failed; zero while pending
-	RefundedAt     time.Time // zero unless refunded
+	// Destination is the nonprofit's payout account the payment was
+	// charged to (the money goes straight there), fixed at creation; ""
+	// means the platform collected it.
+	Destination string
+	CreatedAt   time.Time
+	SettledAt   time.Time // when it succeeded or failed; zero while pending
+	RefundedAt  time.Time // zero unless refunded
 }
 
 // PublicName is the name viewers see.
@@ -89,6 +93,7 @@ type NewDonation struct {
 	Status         string
 	ProviderRef    string
 	FailureReason  string
+	Destination    string // see Donation.Destination
 }
 
 // Donor is one entry of a fundraiser's donor list: a signed-in viewer's
@@ -101,6 +106,18 @@ type Donor struct {
 	Name      string // the public name of their latest succeeded, unrefunded donation
 	Amount    int64  // sum of their succeeded, unrefunded donations
 	Donations int64
+}
+
+// DonorStatus is what a signed-in viewer has given to one fundraiser.
+type DonorStatus struct {
+	// Donated: a succeeded, unrefunded donation counts, named or
+	// anonymous. It unlocks the i-donated sticker, which only its donor
+	// can choose to send.
+	Donated bool
+	// Named: one of those donations was given under the viewer's name.
+	// Only this earns the public donor badge: an anonymous gift must not
+	// point at its giver.
+	Named bool
 }
 
 // DonationFilter selects a fundraiser's donations, newest first.
@@ -142,6 +159,10 @@ type Payout struct {
 	Refunded      int64
 	Donations     int64 // succeeded, not refunded
 	Fundraisers   int64 // those summed
+	// Direct is the part of Raised that was charged straight to the
+	// nonprofit's payout account (Donation.Destination); the platform owes
+	// the nonprofit Raised - Direct.
+	Direct int64
 }
 
 // Money is the part of the Store that moves money and the events that
@@ -203,6 +224,12 @@ type Money interface {
 	// sets MessageHidden (in any status, even with no message), and writes
 	// a "donation.hidden" event ({"id"}) if it had a public message to hide.
 	HideDonationMessage(ctx context.Context, id string) (Donation, error)
+	// UnhideDonationMessage undoes HideDonationMessage: the message shows
+	// again as public (what moderation makes of the donor's message; the
+	// caller passes it), MessageHidden is cleared, and a succeeded
+	// donation with a public message writes a "donation.unhidden" event
+	// ({"id", "message"}). A message that is not hidden is a no-op.
+	UnhideDonationMessage(ctx context.Context, id, public string) (Donation, error)
 
 	// ListDonations pages through a fundraiser's donations, newest first
 	// (by id, which grows with time).
@@ -213,10 +240,10 @@ type Money interface {
 	// TopDonors returns up to limit (0 or less means 100) donors with a
 	// positive amount, largest first; ties in an unspecified order.
 	TopDonors(ctx context.Context, fundraiserID string, limit int) ([]Donor, error)
-	// HasDonated reports whether the signed-in viewer userID has a
-	// succeeded, unrefunded donation, named or anonymous, to the
-	// fundraiser. An empty userID has none.
-	HasDonated(ctx context.Context, fundraiserID, userID string) (bool, error)
+	// DonorStatus tells what the signed-in viewer userID has given to the
+	// fundraiser: whether a succeeded, unrefunded donation counts, and
+	// whether one of them is named. An empty userID has given nothing.
+	DonorStatus(ctx context.Context, fundraiserID, userID string) (DonorStatus, error)
 	// Payouts sums, per nonprofit and currency, what is owed; nonprofits
 	// with no donations are left out. Ordered by nonprofit name, id,
 	// currency.
@@ -229,17 +256,35 @@ type Money interface {
 	// are marked reached without an event.
 	RaiseGoal(ctx context.Context, fundraiserID string, amount int64) (Fundraiser, error)
 
-	// BanUser bans a viewer from a fundraiser's chat and writes a
-	// "user.banned" event; banning twice is a no-op (changed false, no
-	// event). An empty userID is an error.
-	BanUser(ctx context.Context, fundraiserID, userID string) (changed bool, err error)
-	// UnbanUser lifts a ban; lifting a missing one is a no-op.
+	// BanUser bans a viewer from a fundraiser's chat until the given time
+	// (zero: for good; a timeout otherwise) and writes a "user.banned"
+	// event (wire.UserBannedData, with Until for a timeout). The ban also
+	// holds against every other session of the viewer's browser (see
+	// Session.DeviceID). Banning again with the same end is a no-op
+	// (changed false, no event); another end replaces the first. An empty
+	// userID is an error.
+	BanUser(ctx context.Context, fundraiserID, userID string, until time.Time) (changed bool, err error)
+	// UnbanUser lifts the bans that stop userID from chatting: its own and
+	// any on its browser. It writes a "user.unbanned" event for each banned
+	// user it frees and for userID. Lifting nothing is a no-op (changed
+	// false, no event).
 	UnbanUser(ctx context.Context, fundraiserID, userID string) (changed bool, err error)
+	// IsBanned reports whether a ban or a running timeout stops userID, or
+	// its browser, from chatting in the fundraiser.
 	IsBanned(ctx context.Context, fundraiserID, userID string) (bool, error)
+	// ListBans returns the fundraiser's bans and running timeouts, newest
+	// first (at most 500).
+	ListBans(ctx context.Context, fundraiserID string) ([]Ban, error)
 	// SetSlowMode sets the seconds a viewer must wait between chat
 	// messages in the fundraiser; 0 turns slow mode off, and a negative
 	// value is an error. No event is written.
 	SetSlowMode(ctx context.Context, fundraiserID string, seconds int) (Fundraiser, error)
+	// SetChatModes sets the fundraiser's chat modes; a negative wait is an
+	// error. No event is written.
+	SetChatModes(ctx context.Context, fundraiserID string, m ChatModes) (Fundraiser, error)
+	// SetThanks sets the broadcaster's closing message. No event is
+	// written.
+	SetThanks(ctx context.Context, fundraiserID, text string) (Fundraiser, error)
 
 	// Enqueue writes one event to the outbox in its own transaction, for
 	// announcements that change nothing else in the ledger (shout-outs).
@@ -266,4 +311,12 @@ type EventClaimer interface {
 	// error (wrapped) after committing what was done. The claimed events
 	// are held until the transaction ends, so publish should be quick.
 	ClaimEvents(ctx context.Context, limit int, publish func([]OutboxEvent) (done int, err error)) (claimed int, err error)
+}
+
+// Ban is a viewer banned from a fundraiser's chat.
+type Ban struct {
+	UserID    string
+	Name      string // the banned session's name, "" when unknown
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: for good
 }

@@ -41,6 +41,10 @@ type Nonprofit struct {
 	Verified       bool
 	CreatedAt      time.Time
 	VerifiedAt     time.Time // zero until verified
+	// PayoutAccount is the nonprofit's own account at the payment provider
+	// (a Stripe Connect account, acct_…), which receives its donations
+	// directly; "" means the platform collects them and pays them out.
+	PayoutAccount string
 }
 
 // Broadcaster is a streamer who runs fundraisers. The API token itself is
@@ -87,12 +91,29 @@ type Fundraiser struct {
 	// SlowModeSeconds is the wait between one viewer's chat messages; 0 is
 	// off.
 	SlowModeSeconds int
+	// ChatDonorsOnly lets only viewers who have given chat.
+	ChatDonorsOnly bool
+	// ChatWaitSeconds is how old a viewer's first session (in their
+	// browser) must be before they may chat; 0 is off.
+	ChatWaitSeconds int
+	// Thanks is the broadcaster's closing message, shown once it has ended.
+	Thanks string
+}
+
+// ChatModes are a fundraiser's optional chat rules beside slow mode.
+type ChatModes struct {
+	DonorsOnly  bool
+	WaitSeconds int // new chatters' wait; 0 is off
 }
 
 // Session is a viewer identity created by POST /api/v1/sessions.
 type Session struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// DeviceID names the browser the session was made in (an opaque id
+	// kept in a cookie), or "" when unknown. Bans hold against every
+	// session of a banned viewer's browser.
+	DeviceID  string
 	CreatedAt time.Time
 }
 
@@ -129,6 +150,10 @@ type Store interface {
 	CreateNonprofit(ctx context.Context, n NewNonprofit) (Nonprofit, error)
 	// VerifyNonprofit marks a nonprofit verified; verifying twice is not an error.
 	VerifyNonprofit(ctx context.Context, id string) (Nonprofit, error)
+	// SetPayoutAccount links the nonprofit to its payment provider account
+	// ("" unlinks it). Donations created afterwards are charged to it;
+	// earlier ones keep the destination they were created with.
+	SetPayoutAccount(ctx context.Context, id, account string) (Nonprofit, error)
 	GetNonprofit(ctx context.Context, id string) (Nonprofit, error)
 	// ListNonprofits returns nonprofits ordered by name; verifiedOnly filters.
 	ListNonprofits(ctx context.Context, verifiedOnly bool) ([]Nonprofit, error)
@@ -161,8 +186,14 @@ type Store interface {
 	// for an ended one or a key already in use.
 	RotateStreamKey(ctx context.Context, id, newKey string) (Fundraiser, error)
 
-	CreateSession(ctx context.Context, name string) (Session, error)
+	// CreateSession stores a viewer session made in the browser deviceID
+	// ("" when unknown).
+	CreateSession(ctx context.Context, name, deviceID string) (Session, error)
 	GetSession(ctx context.Context, id string) (Session, error)
+	// ChatterSince is when the viewer's browser first had a session: the
+	// session's own creation, or an earlier session's with the same
+	// DeviceID. ErrNotFound for an unknown session.
+	ChatterSince(ctx context.Context, userID string) (time.Time, error)
 
 	// Secret returns the named secret, creating it with gen on first use, so
 	// every node sharing the ledger signs tokens with the same key.

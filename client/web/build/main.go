@@ -1,12 +1,17 @@
 // Command build bundles GiveLive's web app with esbuild's Go API.
 //
 // It is run by go generate in client/web (`go generate ./client/web/...`,
-// or `make web`). From the package directory it bundles src/main.tsx —
-// TypeScript, Preact and hls.js, all read from node_modules, which npm only
-// fetches (`npm ci`) — into dist/assets/ under content-hashed names, and
-// writes dist/index.html from src/index.html with the names and their
-// Subresource Integrity hashes filled in. dist/README.txt, the committed
-// placeholder, is left alone; everything else in dist is replaced.
+// or `make web`). From the package directory it bundles one entry point
+// per page, src/pages/*.tsx — TypeScript, Preact and hls.js, all read from
+// node_modules, which npm only fetches (`npm ci`) — into dist/assets/ under
+// content-hashed names, with code splitting: each page loads its own
+// script and the chunks it shares with others, never another page's
+// code. It writes one dist/pages/{page}.html per page from src/index.html,
+// with the page's script, stylesheet, the chunks to preload and their
+// Subresource Integrity hashes filled in, and dist/manifest.json, which
+// lists the scripts each page loads at start (the script budget test reads
+// it). dist/README.txt, the committed placeholder, is left alone;
+// everything else in dist is replaced.
 //
 // The output depends only on the sources and node_modules: running it
 // twice writes the same bytes.
@@ -32,7 +37,7 @@ import (
 )
 
 // The packages the bundle imports; their absence means npm ci has not run.
-var packages = []string{"preact", "hls.js"}
+var packages = []string{"preact", "hls.js", "uqr"}
 
 func main() {
 	dir := flag.String("dir", ".", "the web app's directory (client/web)")
@@ -70,11 +75,15 @@ func build(dir string) ([]output, error) {
 		return nil, fmt.Errorf("failed to read the page template: %w", err)
 	}
 
+	entries, err := pageEntries(dir)
+	if err != nil {
+		return nil, err
+	}
 	res := api.Build(api.BuildOptions{
 		AbsWorkingDir: dir,
-		EntryPoints:   []string{"src/main.tsx"},
+		EntryPoints:   entries,
 		Bundle:        true,
-		Splitting:     true, // hls.js loads only where a player needs it
+		Splitting:     true, // per-page scripts; hls.js loads only where a player needs it
 		Format:        api.FormatESModule,
 		Platform:      api.PlatformBrowser,
 		Target:        api.ES2020,
@@ -89,7 +98,9 @@ func build(dir string) ([]output, error) {
 		EntryNames:        "[name]-[hash]",
 		ChunkNames:        "[name]-[hash]",
 		AssetNames:        "[name]-[hash]",
+		PublicPath:        "/assets/", // where the pages find the files esbuild emits (stickers)
 		Tsconfig:          filepath.Join(dir, "tsconfig.json"),
+		Loader:            map[string]api.Loader{".svg": api.LoaderFile},
 		JSX:               api.JSXAutomatic,
 		JSXImportSource:   "preact",
 		MinifyWhitespace:  true,
@@ -123,21 +134,32 @@ func build(dir string) ([]output, error) {
 		files = append(files, output{name: name, data: f.Contents})
 	}
 
-	script, style, err := entryFiles(res.Metafile, dir, dist)
+	pages, err := pageFiles(res.Metafile, dir, dist)
 	if err != nil {
 		return nil, err
 	}
-	var html bytes.Buffer
-	err = page.Execute(&html, map[string]string{
-		"Script":          "/" + script,
-		"ScriptIntegrity": integrity[script],
-		"Style":           "/" + style,
-		"StyleIntegrity":  integrity[style],
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed to render the page template: %w", err)
+	manifest := map[string]any{}
+	for _, p := range pages {
+		var preloads []map[string]string
+		for _, c := range p.Scripts[1:] {
+			preloads = append(preloads, map[string]string{"Href": "/" + c, "Integrity": integrity[c]})
+		}
+		var html bytes.Buffer
+		err = page.Execute(&html, map[string]any{
+			"Script":          "/" + p.Scripts[0],
+			"ScriptIntegrity": integrity[p.Scripts[0]],
+			"Style":           "/" + p.Style,
+			"StyleIntegrity":  integrity[p.Style],
+			"Preloads":        preloads,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("failed to render the page template: %w", err)
+		}
+		files = append(files, output{name: "pages/" + p.Name + ".html", data: html.Bytes()})
+		manifest[p.Name] = map[string]any{"scripts": p.Scripts, "style": p.Style}
 	}
-	files = append(files, output{name: "index.html", data: html.Bytes()})
+	mj, _ := json.MarshalIndent(map[string]any{"pages": manifest}, "", "  ")
+	files = append(files, output{name: "manifest.json", data: append(mj, '\n')})
 	slices.SortFunc(files, func(a, b output) int { return strings.Compare(a.name, b.name) })
 
 	if err := replace(dist, files); err != nil {
@@ -146,40 +168,100 @@ func build(dir string) ([]output, error) {
 	return files, nil
 }
 
-// entryFiles finds, in esbuild's metafile, the script built from the entry
-// point and the stylesheet bundled from the CSS it imports, both relative
-// to dist.
-func entryFiles(metafile, dir, dist string) (script, style string, err error) {
+// pageEntries lists the page entry points, src/pages/*.tsx, sorted.
+func pageEntries(dir string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "src", "pages", "*.tsx"))
+	if err != nil || len(matches) == 0 {
+		return nil, fmt.Errorf("no page entry points in %s (src/pages/*.tsx)", filepath.Join(dir, "src", "pages"))
+	}
+	var out []string
+	for _, m := range matches {
+		rel, err := filepath.Rel(dir, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, filepath.ToSlash(rel))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// pageFile is what one page loads at start: its entry script first, then
+// every chunk the entry imports statically (directly or not), and its
+// stylesheet; paths relative to dist.
+type pageFile struct {
+	Name    string
+	Scripts []string
+	Style   string
+}
+
+// pageFiles finds, in esbuild's metafile, each page's entry script, the
+// chunks it imports statically, and the stylesheet bundled from the CSS
+// it imports. Dynamic imports (hls.js) load later, and only when needed.
+func pageFiles(metafile, dir, dist string) ([]pageFile, error) {
 	var meta struct {
 		Outputs map[string]struct {
 			EntryPoint string `json:"entryPoint"`
 			CSSBundle  string `json:"cssBundle"`
+			Imports    []struct {
+				Path string `json:"path"`
+				Kind string `json:"kind"`
+			} `json:"imports"`
 		} `json:"outputs"`
 	}
 	if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
-		return "", "", fmt.Errorf("failed to read esbuild's metafile: %w", err)
+		return nil, fmt.Errorf("failed to read esbuild's metafile: %w", err)
 	}
 	// Metafile paths are relative to the working directory.
 	rel := func(p string) (string, error) {
 		r, err := filepath.Rel(dist, filepath.Join(dir, filepath.FromSlash(p)))
 		return filepath.ToSlash(r), err
 	}
+	var pages []pageFile
 	for out, o := range meta.Outputs {
-		if o.EntryPoint != "src/main.tsx" {
+		name, ok := strings.CutPrefix(o.EntryPoint, "src/pages/")
+		if !ok || !strings.HasSuffix(out, ".js") {
 			continue
 		}
 		if o.CSSBundle == "" {
-			return "", "", errors.New("the entry point imports no stylesheet")
+			return nil, fmt.Errorf("the page %s imports no stylesheet", o.EntryPoint)
 		}
-		if script, err = rel(out); err != nil {
-			return "", "", err
+		p := pageFile{Name: strings.TrimSuffix(name, ".tsx")}
+		seen := map[string]bool{}
+		var walk func(out string) error
+		walk = func(out string) error {
+			if seen[out] {
+				return nil
+			}
+			seen[out] = true
+			r, err := rel(out)
+			if err != nil {
+				return err
+			}
+			p.Scripts = append(p.Scripts, r)
+			for _, imp := range meta.Outputs[out].Imports {
+				if imp.Kind == "import-statement" && strings.HasSuffix(imp.Path, ".js") {
+					if err := walk(imp.Path); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		}
-		if style, err = rel(o.CSSBundle); err != nil {
-			return "", "", err
+		if err := walk(out); err != nil {
+			return nil, err
 		}
-		return script, style, nil
+		var err error
+		if p.Style, err = rel(o.CSSBundle); err != nil {
+			return nil, err
+		}
+		pages = append(pages, p)
 	}
-	return "", "", errors.New("esbuild's metafile names no output for src/main.tsx")
+	if len(pages) == 0 {
+		return nil, errors.New("esbuild's metafile names no page script")
+	}
+	slices.SortFunc(pages, func(a, b pageFile) int { return strings.Compare(a.Name, b.Name) })
+	return pages, nil
 }
 
 // replace empties dist, except the committed README.txt, and writes files.

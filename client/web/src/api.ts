@@ -19,6 +19,10 @@ export interface Fundraiser {
   started_at: string | null;
   ended_at: string | null;
   milestones: number[];
+  /** In lists only: the amount raised, whether video arrives now, and (where known) viewers. */
+  raised?: number;
+  on_air?: boolean;
+  viewers?: number;
 }
 
 export interface Totals {
@@ -56,12 +60,29 @@ export interface Position {
   offset: number;
 }
 
+/** The rules a chat message meets (the snapshot's chat, the chat.settings event). */
+export interface ChatSettings {
+  slow_mode_seconds: number;
+  donors_only: boolean;
+  new_chatter_wait_seconds: number;
+  closed: boolean;
+}
+
+export interface ChatMessage {
+  id: string;
+  user: { id: string; name: string; badges: string[] };
+  text: string;
+  ts: number;
+}
+
 export interface Snapshot extends Fundraiser {
   totals: Totals;
   stream: StreamState;
   recent_donations: Donation[];
   top_donors: TopDonor[];
-  chat: { slow_mode_seconds: number };
+  chat: ChatSettings;
+  thanks: string;
+  recent_chat?: ChatMessage[];
   position: Position;
 }
 
@@ -81,6 +102,7 @@ export interface DonationRequest {
 
 export interface Receipt {
   id: string;
+  fundraiser_id?: string;
   status: 'pending' | 'succeeded' | 'failed' | 'refunded';
   name: string;
   amount: number;
@@ -88,6 +110,28 @@ export interface Receipt {
   message: string;
   anonymous: boolean;
   failure_reason?: string;
+  created_at?: string;
+  settled_at?: string | null;
+  refunded_at?: string | null;
+  /** How to finish paying: for a pending Stripe payment, its client secret. */
+  payment?: { provider: string; client_secret?: string };
+}
+
+/** How the donation form collects money on this server. */
+export interface PaymentConfig {
+  provider: 'sandbox' | 'stripe';
+  min_amount: number;
+  max_amount: number;
+  publishable_key?: string;
+  stripe_js_url?: string;
+}
+
+/** A donation's public receipt (the page /d/{id}). */
+export interface DonationReceipt {
+  donation: Receipt;
+  fundraiser: { id: string; title: string; status: FundraiserStatus; broadcaster: { id: string; name: string } };
+  nonprofit: { id: string; name: string; registration_id: string; country: string };
+  direct: boolean;
 }
 
 /** A refusal from the API: an RFC 9457 problem document. */
@@ -98,6 +142,7 @@ export class Problem extends Error {
     readonly detail: string,
     readonly fields: { field: string; message: string }[] = [],
     readonly retryAfter: number | null = null,
+    readonly type: string = 'about:blank',
   ) {
     super(detail || title || `HTTP ${status}`);
   }
@@ -137,7 +182,14 @@ async function problem(res: Response): Promise<Problem> {
   const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
   try {
     const p = await res.json();
-    return new Problem(res.status, String(p.title ?? ''), String(p.detail ?? ''), Array.isArray(p.errors) ? p.errors : [], retryAfter);
+    return new Problem(
+      res.status,
+      String(p.title ?? ''),
+      String(p.detail ?? ''),
+      Array.isArray(p.errors) ? p.errors : [],
+      retryAfter,
+      String(p.type ?? 'about:blank'),
+    );
   } catch {
     return new Problem(res.status, res.statusText, `the server answered ${res.status}`, [], retryAfter);
   }
@@ -147,9 +199,35 @@ export function getFundraiser(id: string, signal?: AbortSignal): Promise<Snapsho
   return request<Snapshot>('GET', `/fundraisers/${encodeURIComponent(id)}`, { signal });
 }
 
-export async function listLive(signal?: AbortSignal): Promise<Fundraiser[]> {
-  const list = await request<{ items: Fundraiser[] }>('GET', '/fundraisers?status=live&limit=50', { signal });
-  return list.items;
+let paymentConfig: Promise<PaymentConfig> | null = null;
+
+/** The server's payment set-up, asked once per page (retried after a failure). */
+export function getPaymentConfig(): Promise<PaymentConfig> {
+  if (!paymentConfig) {
+    paymentConfig = request<PaymentConfig>('GET', '/payments/config');
+    paymentConfig.catch(() => (paymentConfig = null));
+  }
+  return paymentConfig;
+}
+
+/** One donation's public view and status. */
+export function getDonation(fundraiser: string, donation: string, signal?: AbortSignal): Promise<Receipt> {
+  return request<Receipt>('GET', `/fundraisers/${encodeURIComponent(fundraiser)}/donations/${encodeURIComponent(donation)}`, { signal });
+}
+
+/** A donation's receipt, for whoever has its id. */
+export function getReceipt(donation: string, signal?: AbortSignal): Promise<DonationReceipt> {
+  return request<DonationReceipt>('GET', `/donations/${encodeURIComponent(donation)}`, { signal });
+}
+
+/** For the home page: every live fundraiser, those coming up, and the latest that ended. */
+export async function listAll(signal?: AbortSignal): Promise<Fundraiser[]> {
+  const lists = await Promise.all(
+    ['status=live&limit=50', 'status=scheduled&limit=30', 'status=ended&limit=6'].map((q) =>
+      request<{ items: Fundraiser[] }>('GET', `/fundraisers?${q}`, { signal }),
+    ),
+  );
+  return lists.flatMap((l) => l.items);
 }
 
 // The broadcaster's calls (the studio). The token only ever travels in the
@@ -173,6 +251,8 @@ export interface DonationRecord {
   amount: number;
   currency: string;
   message: string;
+  /** The broadcaster hid the message; it can be shown again. */
+  message_hidden?: boolean;
   anonymous: boolean;
   created_at: string;
 }
@@ -209,6 +289,22 @@ export function rotateStreamKey(token: string, id: string): Promise<Ingest> {
   return request('POST', path(id, '/ingest/rotate'), { token });
 }
 
+/** How the broadcaster's stream reaches the server (GET /fundraisers/{id}/stream/health). */
+export interface StreamHealth {
+  live: boolean;
+  since?: string;
+  bitrate?: number;
+  video?: { codec: string; width?: number; height?: number; frame_rate?: number; keyframe_interval_ms?: number };
+  audio?: { codec: string; sample_rate: number; channels: number };
+  behind_ms?: number;
+  dropped_frames?: number;
+  warnings: string[];
+}
+
+export function getStreamHealth(token: string, id: string, signal?: AbortSignal): Promise<StreamHealth> {
+  return request<StreamHealth>('GET', `/fundraisers/${encodeURIComponent(id)}/stream/health`, { token, signal });
+}
+
 export function getIngest(token: string, id: string, signal?: AbortSignal): Promise<Ingest> {
   return request('GET', path(id, '/ingest'), { token, signal });
 }
@@ -226,6 +322,10 @@ export function hideMessage(token: string, id: string, donation: string): Promis
   return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/hide`), { token });
 }
 
+export function unhideMessage(token: string, id: string, donation: string): Promise<DonationRecord> {
+  return request('POST', path(id, `/donations/${encodeURIComponent(donation)}/unhide`), { token });
+}
+
 /** raiseGoal raises (never lowers) the goal; the room hears a fundraiser event. */
 export function raiseGoal(token: string, id: string, goal: Money): Promise<Fundraiser> {
   return request('PUT', path(id, '/goal'), { token, body: goal });
@@ -237,6 +337,38 @@ export function deleteChat(token: string, id: string, message: string): Promise<
 
 export function banUser(token: string, id: string, user: string): Promise<unknown> {
   return request('PUT', path(id, `/bans/${encodeURIComponent(user)}`), { token });
+}
+
+export function unbanUser(token: string, id: string, user: string): Promise<unknown> {
+  return request('DELETE', path(id, `/bans/${encodeURIComponent(user)}`), { token });
+}
+
+export function timeoutUser(token: string, id: string, user: string, seconds: number): Promise<unknown> {
+  return request('PUT', path(id, `/timeouts/${encodeURIComponent(user)}`), { token, body: { duration_seconds: seconds } });
+}
+
+export interface Ban {
+  user_id: string;
+  name: string;
+  created_at: string;
+  expires_at?: string;
+}
+
+export async function listBans(token: string, id: string, signal?: AbortSignal): Promise<Ban[]> {
+  const list = await request<{ items: Ban[] }>('GET', path(id, '/bans'), { token, signal });
+  return list.items;
+}
+
+export function setChatModes(token: string, id: string, modes: { donors_only: boolean; new_chatter_wait_seconds: number }): Promise<ChatSettings> {
+  return request('PUT', path(id, '/chat-modes'), { token, body: modes });
+}
+
+export function setThanks(token: string, id: string, text: string): Promise<{ text: string }> {
+  return request('PUT', path(id, '/thanks'), { token, body: { text } });
+}
+
+export function sendTestAlert(token: string, id: string): Promise<unknown> {
+  return request('POST', path(id, '/test-alert'), { token });
 }
 
 export function setSlowMode(token: string, id: string, seconds: number): Promise<{ seconds: number }> {

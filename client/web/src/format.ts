@@ -23,16 +23,39 @@ export function money(minor: number, currency: string): string {
 }
 
 /**
- * Reads an amount a person typed ("25", "25.5", "25,50") as minor units,
- * without floating point; null if it is not one.
+ * Reads an amount as people type it, as minor units without floating
+ * point: "20", "$20", "20.50", "20,50 €", "1,000", "1.000,50", "¥500".
+ * A currency sign or code around the number is ignored. The last "." or
+ * "," is the decimal point when one or two digits follow it (as many as
+ * the currency has); other separators, and spaces, group thousands.
+ * Returns null when the input is not an amount of this currency.
  */
 export function parseAmount(input: string, currency: string): number | null {
-  const m = /^\s*(\d{1,9})(?:[.,](\d*))?\s*$/.exec(input);
-  if (!m) return null;
+  // Signs and codes around the number, and spaces inside it (1 000, 1 000).
+  const s = input
+    .trim()
+    .replace(/^[^\d.,-]+|[^\d.,]+$/g, '')
+    .replace(/[\s\u00a0\u202f']/g, '');
+  if (!/^\d[\d.,]*$/.test(s)) return null;
   const exp = exponent(currency);
-  const frac = (m[2] ?? '').replace(/0+$/, '');
-  if (frac.length > exp) return null;
-  return Number(m[1]) * 10 ** exp + Number(frac.padEnd(exp, '0') || '0');
+  const last = Math.max(s.lastIndexOf('.'), s.lastIndexOf(','));
+  let whole = s;
+  let frac = '';
+  if (last >= 0) {
+    const after = s.length - last - 1;
+    if (after !== 3 || exp >= 3) {
+      // A decimal point: "20.5", "20,50", "20." (nothing after it).
+      whole = s.slice(0, last);
+      frac = s.slice(last + 1);
+      if (frac.length > exp || /[.,]/.test(frac)) return null;
+    }
+  }
+  // What is left of the separators groups thousands: groups of three.
+  const groups = whole.split(/[.,]/);
+  if (groups.length > 1 && groups.slice(1).some((g) => g.length !== 3)) return null;
+  whole = groups.join('');
+  if (whole.length === 0 || whole.length > 12) return null;
+  return Number(whole) * 10 ** exp + Number(frac.padEnd(exp, '0') || '0');
 }
 
 /** The share of goal that raised is, in percent, from 0 to 100. */

@@ -84,11 +84,17 @@ export class Room {
     this.retry();
   };
 
+  /**
+   * role says what the connection is for (GET /ws?role=…): a viewer by
+   * default; an overlay's or a studio's connection is not counted as a
+   * viewer.
+   */
   constructor(
     readonly id: string,
     private readonly h: RoomHandlers,
     snapshot: Snapshot,
     token: string | null,
+    private readonly role: 'viewer' | 'overlay' | 'studio' = 'viewer',
   ) {
     this.pos = { ...snapshot.position };
     this.token = token;
@@ -135,6 +141,7 @@ export class Room {
     clearTimeout(this.retryTimer);
     const url = new URL('/ws', location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (this.role !== 'viewer') url.searchParams.set('role', this.role);
     // The token rides in the handshake's Sec-WebSocket-Protocol header, out
     // of the URL (which proxies log); the server selects givelive.v1 only.
     // A token with characters a subprotocol cannot carry goes in the URL.

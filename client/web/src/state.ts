@@ -1,7 +1,7 @@
-// The viewer page's picture of a room: built from a snapshot, then moved
-// forward by each event Room delivers (once, in order).
+// A page's picture of a room: built from a snapshot, then moved forward by
+// each event Room delivers (once, in order).
 
-import type { Donation, FundraiserStatus, Money, Snapshot, StreamState, TopDonor, Totals } from './api';
+import type { ChatSettings, Donation, FundraiserStatus, Money, Snapshot, StreamState, TopDonor, Totals } from './api';
 import type { RoomEvent } from './room';
 
 export interface ChatLine {
@@ -9,6 +9,11 @@ export interface ChatLine {
   kind: 'chat' | 'shoutout';
   user?: { id: string; name: string; badges: string[] };
   text: string;
+  /** When it was sent (Unix ms), when known. */
+  ts?: number;
+  /** The studio keeps moderated lines, marked, so it can still act on them. */
+  deleted?: boolean;
+  banned?: boolean;
 }
 
 export interface RoomState {
@@ -25,8 +30,13 @@ export interface RoomState {
   donations: Donation[]; // newest first
   topDonors: TopDonor[]; // largest first
   chat: ChatLine[]; // oldest first
+  chatSettings: ChatSettings;
+  thanks: string;
   viewers: number | null;
-  banned: string[];
+  /** Users banned or timed out, by id: the end of a timeout (Unix ms), or 0 for a ban. */
+  banned: Record<string, number>;
+  /** Set by every moderation event, so a studio can re-read its lists. */
+  moderationGen: number;
 }
 
 const MAX_DONATIONS = 50;
@@ -35,14 +45,31 @@ const MAX_TOP = 10;
 
 export type Action = { type: 'snapshot'; snap: Snapshot } | { type: 'event'; ev: RoomEvent };
 
+/** The viewer page's and the overlay's reducer: moderated lines go away. */
 export function reduce(s: RoomState | null, a: Action): RoomState | null {
-  if (a.type === 'snapshot') return fromSnapshot(a.snap, s);
-  return s ? apply(s, a.ev) : s;
+  return step(s, a, false);
 }
 
-/** The state a snapshot describes; chat and the viewer count, which snapshots do not carry, are kept from prev. */
+/** The studio's reducer: moderated lines stay, marked. */
+export function reduceKeeping(s: RoomState | null, a: Action): RoomState | null {
+  return step(s, a, true);
+}
+
+function step(s: RoomState | null, a: Action, keep: boolean): RoomState | null {
+  if (a.type === 'snapshot') return fromSnapshot(a.snap, s);
+  return s ? apply(s, a.ev, keep) : s;
+}
+
+/** The state a snapshot describes; the viewer count, which snapshots do not carry, is kept from prev. */
 export function fromSnapshot(snap: Snapshot, prev: RoomState | null): RoomState {
   const wasLive = prev?.stream.status === 'live';
+  const recent: ChatLine[] | undefined = snap.recent_chat?.map((m) => ({
+    id: m.id,
+    kind: 'chat',
+    user: { id: m.user.id, name: m.user.name, badges: m.user.badges ?? [] },
+    text: m.text,
+    ts: m.ts,
+  }));
   return {
     id: snap.id,
     title: snap.title,
@@ -55,17 +82,30 @@ export function fromSnapshot(snap: Snapshot, prev: RoomState | null): RoomState 
     streamGen: (prev?.streamGen ?? 0) + (snap.stream.status === 'live' && !wasLive ? 1 : 0),
     donations: snap.recent_donations.slice(0, MAX_DONATIONS),
     topDonors: snap.top_donors.slice(0, MAX_TOP),
-    chat: prev?.chat ?? [],
+    chat: mergeChat(recent, prev?.chat),
+    chatSettings: { ...defaultChat, ...snap.chat, closed: snap.chat.closed || snap.status === 'ended' },
+    thanks: snap.thanks ?? '',
     viewers: prev?.viewers ?? null,
-    banned: prev?.banned ?? [],
+    banned: prev?.banned ?? {},
+    moderationGen: (prev?.moderationGen ?? 0) + 1,
   };
 }
 
-function apply(s: RoomState, ev: RoomEvent): RoomState {
+const defaultChat: ChatSettings = { slow_mode_seconds: 0, donors_only: false, new_chatter_wait_seconds: 0, closed: false };
+
+/** The snapshot's chat, with the lines the page had that are newer than it (a re-read after a gap). */
+function mergeChat(recent: ChatLine[] | undefined, prev: ChatLine[] | undefined): ChatLine[] {
+  if (!recent) return prev ?? [];
+  if (!prev || prev.length === 0) return recent;
+  const ids = new Set(recent.map((l) => l.id));
+  return [...recent, ...prev.filter((l) => !ids.has(l.id) && (l.ts ?? 0) > (recent[recent.length - 1]?.ts ?? 0))].slice(-MAX_CHAT);
+}
+
+function apply(s: RoomState, ev: RoomEvent, keep: boolean): RoomState {
   const d = ev.data ?? {};
   switch (ev.type) {
     case 'donation': {
-      const gift: Donation = { id: d.id, name: d.name, amount: d.amount, currency: d.currency, message: d.message ?? '' };
+      const gift: Donation = { id: d.id, name: d.name, amount: d.amount, currency: d.currency, message: d.message ?? '', created_at: new Date(ev.ts).toISOString() };
       return {
         ...s,
         totals: { ...s.totals, ...d.total },
@@ -84,31 +124,64 @@ function apply(s: RoomState, ev: RoomEvent): RoomState {
     }
     case 'donation.hidden':
       return { ...s, donations: s.donations.map((x) => (x.id === d.id ? { ...x, message: '' } : x)) };
+    case 'donation.unhidden':
+      return { ...s, donations: s.donations.map((x) => (x.id === d.id ? { ...x, message: String(d.message ?? '') } : x)) };
     case 'fundraiser': {
       const goal: Money = d.goal ?? s.goal;
-      return { ...s, status: d.status ?? s.status, goal, totals: { ...s.totals, goal: goal.amount } };
+      const status: FundraiserStatus = d.status ?? s.status;
+      return {
+        ...s,
+        status,
+        goal,
+        totals: { ...s.totals, goal: goal.amount },
+        thanks: typeof d.thanks === 'string' ? d.thanks : s.thanks,
+        chatSettings: { ...s.chatSettings, closed: s.chatSettings.closed || status === 'ended' },
+      };
     }
+    case 'chat.settings':
+      return { ...s, chatSettings: { ...defaultChat, ...d, closed: !!d.closed || s.status === 'ended' } };
     case 'stream': {
       const stream: StreamState = { status: d.status, hls: d.hls ?? null };
       return { ...s, stream, streamGen: s.streamGen + (stream.status === 'live' ? 1 : 0) };
     }
     case 'chat': {
-      const line: ChatLine = { id: d.id, kind: 'chat', user: { id: d.user?.id, name: d.user?.name, badges: d.user?.badges ?? [] }, text: d.text };
-      return { ...s, chat: [...s.chat, line].slice(-MAX_CHAT) };
+      const line: ChatLine = { id: d.id, kind: 'chat', user: { id: d.user?.id, name: d.user?.name, badges: d.user?.badges ?? [] }, text: d.text, ts: ev.ts };
+      return { ...s, chat: [...s.chat.filter((x) => x.id !== line.id), line].slice(-MAX_CHAT) };
     }
     case 'chat.deleted':
-      return { ...s, chat: s.chat.filter((x) => x.id !== d.id) };
+      return {
+        ...s,
+        chat: keep ? s.chat.map((x) => (x.id === d.id ? { ...x, deleted: true } : x)) : s.chat.filter((x) => x.id !== d.id),
+        moderationGen: s.moderationGen + 1,
+      };
     case 'shoutout': {
-      const line: ChatLine = { id: `shoutout-${ev.offset}`, kind: 'shoutout', text: d.text };
+      const line: ChatLine = { id: `shoutout-${ev.offset}`, kind: 'shoutout', text: d.text, ts: ev.ts };
       return { ...s, chat: [...s.chat, line].slice(-MAX_CHAT) };
     }
     case 'user.banned':
-      return { ...s, chat: s.chat.filter((x) => x.user?.id !== d.user_id), banned: [...s.banned, d.user_id] };
+      return {
+        ...s,
+        chat: keep ? s.chat.map((x) => (x.user?.id === d.user_id ? { ...x, banned: true } : x)) : s.chat.filter((x) => x.user?.id !== d.user_id),
+        banned: { ...s.banned, [d.user_id]: typeof d.until === 'number' ? d.until : 0 },
+        moderationGen: s.moderationGen + 1,
+      };
+    case 'user.unbanned': {
+      const banned = { ...s.banned };
+      delete banned[d.user_id];
+      return { ...s, banned, chat: keep ? s.chat.map((x) => (x.user?.id === d.user_id ? { ...x, banned: false } : x)) : s.chat, moderationGen: s.moderationGen + 1 };
+    }
     case 'viewers':
       return { ...s, viewers: d.count };
     default:
-      return s; // milestone, sticker: moments, not state; unknown types: a later server
+      return s; // milestone, sticker, alert.test: moments, not state; unknown types: a later server
   }
+}
+
+/** Whether user is banned, or timed out, now. */
+export function isBanned(s: RoomState, user: string | undefined, now = Date.now()): boolean {
+  if (!user || !(user in s.banned)) return false;
+  const until = s.banned[user];
+  return until === 0 || until > now;
 }
 
 /**

@@ -9,6 +9,7 @@
 
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import {
+  type Ban,
   banUser,
   createFundraiser,
   deleteChat,
@@ -19,23 +20,34 @@ import {
   getMe,
   getReport,
   hideMessage,
+  unhideMessage,
+  listBans,
   raiseGoal,
   listDonations,
   listFundraisers,
   listNonprofits,
   Problem,
   rotateStreamKey,
+  sendTestAlert,
+  setChatModes,
   setSlowMode,
+  setThanks,
   shoutOut,
+  timeoutUser,
+  unbanUser,
   type DonationRecord,
   type Fundraiser,
   type Ingest,
   type Nonprofit,
 } from './api';
-import { ChatInput } from './chat';
-import { money, parseAmount, percent } from './format';
+import { Badges, ChatInput, ChatRules } from './chat';
+import { money, parseAmount } from './format';
+import { HealthPanel } from './health';
+import { DEFAULT_MAX_CHARS, DEFAULT_TEMPLATE, FONTS } from './overlay-options';
 import { type ConnState, Room } from './room';
-import { reduce, type RoomState } from './state';
+import { chime } from './sound';
+import { reduceKeeping, type RoomState } from './state';
+import { CopyButton, GoalBar, timeOf, useNote } from './ui';
 
 const TOKEN = 'givelive.studio.token';
 const ME = 'givelive.studio.broadcaster';
@@ -328,47 +340,15 @@ function CreateForm({ token, onCreated }: { token: string; onCreated: (f: Fundra
   );
 }
 
-/** Copies text, falling back to a selection where the Clipboard API is missing (plain http). */
-async function copy(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const area = document.createElement('textarea');
-    area.value = text;
-    area.setAttribute('readonly', '');
-    area.className = 'offscreen';
-    document.body.appendChild(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    return ok;
-  }
-}
-
-function CopyButton({ text, testid }: { text: string; testid: string }) {
-  const [done, setDone] = useState<'' | 'copied' | 'failed'>('');
-  return (
-    <button
-      type="button"
-      data-testid={testid}
-      data-copied={done}
-      onClick={async () => {
-        setDone((await copy(text)) ? 'copied' : 'failed');
-        setTimeout(() => setDone(''), 2000);
-      }}
-    >
-      {done === 'copied' ? 'Copied' : done === 'failed' ? 'Copy failed' : 'Copy'}
-    </button>
-  );
-}
-
 function Control({ id, token, onEnded }: { id: string; token: string; onEnded: () => void }) {
-  const [state, dispatch] = useReducer(reduce, null);
+  const [state, dispatch] = useReducer(reduceKeeping, null);
   const [conn, setConn] = useState<ConnState>('connecting');
-  const [slow, setSlow] = useState<number | null>(null);
   const [error, setError] = useState('');
   const [room, setRoom] = useState<Room | null>(null);
+  const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const [sound, setSound] = useState(true);
+  const soundRef = useRef(sound);
+  soundRef.current = sound;
 
   useEffect(() => {
     const abort = new AbortController();
@@ -378,18 +358,31 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
       getFundraiser(id, abort.signal).then(
         (snap) => {
           setError('');
-          setSlow(snap.chat.slow_mode_seconds);
           dispatch({ type: 'snapshot', snap });
           r = new Room(
             id,
             {
               snapshot: (s) => dispatch({ type: 'snapshot', snap: s }),
-              event: (ev) => dispatch({ type: 'event', ev }),
+              event: (ev) => {
+                dispatch({ type: 'event', ev });
+                if (ev.type === 'donation' && typeof ev.data?.id === 'string') {
+                  // A new gift: a sound, and a highlight for a while.
+                  const gid: string = ev.data.id;
+                  if (soundRef.current) chime(0.6);
+                  setFresh((f) => new Set(f).add(gid));
+                  setTimeout(() => setFresh((f) => {
+                    const n = new Set(f);
+                    n.delete(gid);
+                    return n;
+                  }), 8000);
+                }
+              },
               state: (s) => setConn(s),
               tokenRejected: () => {},
             },
             snap,
             token,
+            'studio',
           );
           setRoom(r);
         },
@@ -409,28 +402,32 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
   }, [id]);
 
   if (!state) return <p class="hint">{error || 'Loading…'}</p>;
+  const ended = state.status === 'ended';
   return (
     <div class="studio-control" data-testid="studio-control" data-id={id}>
       <section class="studio-head">
         <h1 data-testid="studio-title">{state.title}</h1>
         <p class="who">
-          For <strong>{state.nonprofit.name}</strong> ·{' '}
+          For <strong>{state.nonprofit.name}</strong>{' '}
           <span class={`status status-${state.status}`} data-testid="studio-status" data-status={state.status}>
             {state.status}
           </span>{' '}
-          ·{' '}
           <span class={`stream stream-${state.stream.status}`} data-testid="studio-stream" data-status={state.stream.status}>
-            {state.stream.status === 'live' ? 'On air' : state.stream.status === 'ended' ? 'Stream ended' : 'Not receiving video'}
+            {state.stream.status === 'live' ? 'On air' : state.stream.status === 'ended' ? 'Stream ended' : 'No video yet'}
           </span>{' '}
-          · <span class={`conn conn-${conn}`} data-testid="studio-conn" data-state={conn}>{conn === 'live' ? 'Live updates' : 'Connecting…'}</span>
-          {state.viewers !== null && <span> · {state.viewers} watching</span>}
+          <span class={`conn conn-${conn}`} data-testid="studio-conn" data-state={conn}>
+            {conn === 'live' ? 'Connected' : conn === 'reconnecting' ? 'Reconnecting…' : 'Connecting…'}
+          </span>
+          {state.viewers !== null && <span data-testid="studio-viewers"> · {state.viewers} watching</span>}
         </p>
         <Totals state={state} id={id} token={token} />
       </section>
-      <IngestPanel id={id} token={token} />
-      <OverlayPanel id={id} />
+      <SharePanel id={id} title={state.title} />
+      {ended ? <ThanksPanel id={id} token={token} thanks={state.thanks} /> : <IngestPanel id={id} token={token} />}
+      {!ended && <HealthPanel id={id} token={token} live={state.stream.status === 'live'} />}
+      {!ended && <OverlayPanel id={id} token={token} />}
       <div class="studio-cols">
-        <DonorFeed id={id} token={token} state={state} />
+        <DonorFeed id={id} token={token} state={state} fresh={fresh} sound={sound} onSound={setSound} />
         <section class="top" aria-label="Top donors">
           <h2>Top donors</h2>
           <ol data-testid="studio-top">
@@ -443,11 +440,11 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
           </ol>
         </section>
       </div>
-      <Moderation id={id} token={token} state={state} slow={slow} onSlow={setSlow} room={room} connected={conn === 'live'} />
+      <Moderation id={id} token={token} state={state} room={room} connected={conn === 'live'} />
       <section class="studio-actions">
         <h2>Wrap up</h2>
         <ReportButton id={id} token={token} />
-        <EndButton id={id} token={token} ended={state.status === 'ended'} onEnded={onEnded} />
+        <EndButton id={id} token={token} ended={ended} onEnded={onEnded} />
       </section>
     </div>
   );
@@ -456,7 +453,7 @@ function Control({ id, token, onEnded }: { id: string; token: string; onEnded: (
 function Totals({ state, id, token }: { state: RoomState; id?: string; token?: string }) {
   const t = state.totals;
   const [goal, setGoal] = useState('');
-  const [error, setError] = useState('');
+  const [error, setError] = useNote();
   const raise = async (e: Event) => {
     e.preventDefault();
     const amount = parseAmount(goal, t.currency);
@@ -467,21 +464,23 @@ function Totals({ state, id, token }: { state: RoomState; id?: string; token?: s
     try {
       await raiseGoal(token!, id!, { amount, currency: t.currency });
       setGoal('');
-      setError('');
+      setError(null);
     } catch (err) {
       setError(describe(err));
     }
   };
   return (
     <div class="goal">
-      <div class="goal-bar">
-        <div class="goal-fill" style={{ width: `${percent(t.raised, t.goal)}%` }} />
-      </div>
+      <GoalBar raised={t.raised} goal={t.goal} currency={t.currency} />
       <p>
-        <strong data-testid="studio-raised" data-raised={t.raised}>
+        <strong class="raised" data-testid="studio-raised" data-raised={t.raised}>
           {money(t.raised, t.currency)}
         </strong>{' '}
-        of <span data-testid="studio-goal" data-goal={t.goal}>{money(t.goal, t.currency)}</span> · {t.donors} {t.donors === 1 ? 'donor' : 'donors'}
+        of{' '}
+        <span data-testid="studio-goal" data-goal={t.goal}>
+          {money(t.goal, t.currency)}
+        </span>{' '}
+        · {t.donors} {t.donors === 1 ? 'donor' : 'donors'}
       </p>
       {token && id && state.status !== 'ended' && (
         <form class="studio-row" onSubmit={raise}>
@@ -496,6 +495,36 @@ function Totals({ state, id, token }: { state: RoomState; id?: string; token?: s
         </form>
       )}
     </div>
+  );
+}
+
+/** The viewer page's link, to share: copy it, open it, or scan it. */
+function SharePanel({ id, title }: { id: string; title: string }) {
+  const url = `${location.origin}/f/${encodeURIComponent(id)}`;
+  const [qr, setQr] = useState(false);
+  const [svg, setSvg] = useState('');
+  useEffect(() => {
+    // The QR encoder loads only when asked for.
+    if (!qr || svg) return;
+    import('uqr').then(({ renderSVG }) => setSvg(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(renderSVG(url, { ecc: 'M', border: 2 }))}`));
+  }, [qr]);
+  return (
+    <section class="studio-share" aria-label="Share">
+      <h2>Share</h2>
+      <p>
+        <a href={url} target="_blank" rel="noopener" data-testid="viewer-url">
+          {url}
+        </a>
+      </p>
+      <p class="studio-row">
+        <CopyButton text={url} testid="copy-viewer-url" label="Copy link" />
+        <button type="button" onClick={() => setQr(!qr)} aria-expanded={qr} data-testid="show-qr">
+          {qr ? 'Hide QR code' : 'QR code'}
+        </button>
+      </p>
+      {qr && svg && <img class="qr" src={svg} alt={`QR code of the link to ${title}`} width={220} height={220} data-testid="qr" />}
+      <p class="hint">Post the link, or show the QR code on stream so phones can open the page and give.</p>
+    </section>
   );
 }
 
@@ -520,7 +549,7 @@ function IngestPanel({ id, token }: { id: string; token: string }) {
     }
   };
   return (
-    <section class="studio-ingest">
+    <section class="studio-ingest" data-testid="ingest-panel">
       <h2>Go live</h2>
       {error && <p class="result error">{error}</p>}
       {ingest && (
@@ -560,15 +589,200 @@ function IngestPanel({ id, token }: { id: string; token: string }) {
   );
 }
 
-function OverlayPanel({ id }: { id: string }) {
-  const url = `${location.origin}/overlay/${encodeURIComponent(id)}`;
+/** After the end: the closing thanks the fundraiser's page shows. */
+function ThanksPanel({ id, token, thanks }: { id: string; token: string; thanks: string }) {
+  const [text, setText] = useState(thanks);
+  const [note, setNote] = useNote();
+  const [busy, setBusy] = useState(false);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await setThanks(token, id, text.trim());
+      setNote('Saved: your page shows it now.');
+    } catch (err) {
+      setNote(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
-    <section class="studio-overlay">
-      <h2>Overlay</h2>
-      <p>
+    <form class="studio-thanks" onSubmit={save} data-testid="thanks-form">
+      <h2>Thank your donors</h2>
+      <label>
+        A note on the fundraiser's page, under what you raised
+        <textarea rows={3} maxLength={1000} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="thanks-text" />
+      </label>
+      <button type="submit" class="give" disabled={busy} data-testid="thanks-save">
+        {busy ? 'Saving…' : 'Save'}
+      </button>
+      {note && <p class="result">{note}</p>}
+    </form>
+  );
+}
+
+const WIDGETS = [
+  { id: 'alerts', label: 'Alerts (each gift, with sound)' },
+  { id: 'goal', label: 'Goal bar' },
+  { id: 'latest', label: 'Latest donor' },
+  { id: 'top', label: 'Top donors' },
+  { id: 'ticker', label: 'Ticker of recent gifts' },
+] as const;
+
+/** Builds an overlay URL for OBS, with a live preview, and sends test alerts. */
+function OverlayPanel({ id, token }: { id: string; token: string }) {
+  const [widget, setWidget] = useState<string>('alerts');
+  const [o, setO] = useState({
+    sound: 'default',
+    soundUrl: '',
+    tts: '',
+    min: '',
+    maxchars: String(DEFAULT_MAX_CHARS),
+    image: '',
+    bg: '#0b7a53',
+    fg: '#ffffff',
+    font: 'system',
+    position: 'top',
+    template: DEFAULT_TEMPLATE,
+    duration: '8',
+    label: '',
+  });
+  const [note, setNote] = useNote();
+  const set = (k: keyof typeof o) => (e: Event) => setO({ ...o, [k]: (e.currentTarget as HTMLInputElement).value });
+  const q = new URLSearchParams();
+  if (widget === 'alerts') {
+    if (o.sound === 'off') q.set('sound', 'off');
+    if (o.sound === 'url' && o.soundUrl) q.set('sound', o.soundUrl);
+    if (o.tts.trim()) q.set('tts', String(Math.round(Number(o.tts) * 100)));
+    if (o.min.trim()) q.set('min', String(Math.round(Number(o.min) * 100)));
+    if (o.maxchars !== String(DEFAULT_MAX_CHARS)) q.set('maxchars', o.maxchars);
+    if (o.image) q.set('image', o.image);
+    if (o.template !== DEFAULT_TEMPLATE) q.set('template', o.template);
+    if (o.duration !== '8') q.set('duration', o.duration);
+    if (o.position !== 'top') q.set('position', o.position);
+  }
+  if (widget === 'goal' && o.label) q.set('label', o.label);
+  if (o.bg !== '#0b7a53') q.set('bg', o.bg);
+  if (o.fg !== '#ffffff') q.set('fg', o.fg);
+  if (o.font !== 'system') q.set('font', o.font);
+  const qs = q.toString();
+  const url = `${location.origin}/overlay/${encodeURIComponent(id)}${widget === 'alerts' ? '' : `/${widget}`}${qs ? `?${qs}` : ''}`;
+  const test = async () => {
+    try {
+      await sendTestAlert(token, id);
+      setNote('Test alert sent: it shows on your overlays now.');
+    } catch (err) {
+      setNote(describe(err));
+    }
+  };
+  return (
+    <section class="studio-overlay" aria-label="Overlays">
+      <h2>Overlays for OBS</h2>
+      <div class="overlay-builder">
+        <div class="overlay-form">
+          <label>
+            Widget
+            <select value={widget} onChange={(e) => setWidget(e.currentTarget.value)} data-testid="overlay-widget">
+              {WIDGETS.map((w) => (
+                <option key={w.id} value={w.id}>
+                  {w.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          {widget === 'alerts' && (
+            <>
+              <label>
+                Sound
+                <select value={o.sound} onChange={set('sound')} data-testid="overlay-sound">
+                  <option value="default">GiveLive chime</option>
+                  <option value="url">My sound (https URL)</option>
+                  <option value="off">None</option>
+                </select>
+              </label>
+              {o.sound === 'url' && (
+                <label>
+                  Sound URL
+                  <input type="url" value={o.soundUrl} placeholder="https://…/alert.mp3" onInput={set('soundUrl')} />
+                </label>
+              )}
+              <label>
+                Read messages aloud from (amount)
+                <input inputMode="decimal" value={o.tts} placeholder="off" onInput={set('tts')} data-testid="overlay-tts" />
+              </label>
+              <label>
+                Alert only from (amount)
+                <input inputMode="decimal" value={o.min} placeholder="any gift" onInput={set('min')} data-testid="overlay-min" />
+              </label>
+              <label>
+                Longest message shown (characters)
+                <input inputMode="numeric" value={o.maxchars} onInput={set('maxchars')} data-testid="overlay-maxchars" />
+              </label>
+              <label>
+                Image or GIF (https URL)
+                <input type="url" value={o.image} placeholder="none" onInput={set('image')} data-testid="overlay-image" />
+              </label>
+              <label>
+                Text ({'{name}'} and {'{amount}'})
+                <input value={o.template} onInput={set('template')} data-testid="overlay-template" />
+              </label>
+              <label>
+                Seconds on screen
+                <input inputMode="numeric" value={o.duration} onInput={set('duration')} />
+              </label>
+              <label>
+                Position
+                <select value={o.position} onChange={set('position')} data-testid="overlay-position">
+                  <option value="top">Top</option>
+                  <option value="center">Middle</option>
+                  <option value="bottom">Bottom</option>
+                </select>
+              </label>
+            </>
+          )}
+          {widget === 'goal' && (
+            <label>
+              Label
+              <input value={o.label} placeholder="the fundraiser's title" onInput={set('label')} data-testid="overlay-label" />
+            </label>
+          )}
+          <div class="studio-row">
+            <label>
+              Background
+              <input type="color" value={o.bg} onInput={set('bg')} data-testid="overlay-bg" />
+            </label>
+            <label>
+              Text
+              <input type="color" value={o.fg} onInput={set('fg')} data-testid="overlay-fg" />
+            </label>
+            <label>
+              Font
+              <select value={o.font} onChange={set('font')} data-testid="overlay-font">
+                {Object.keys(FONTS).map((f) => (
+                  <option key={f}>{f}</option>
+                ))}
+              </select>
+            </label>
+          </div>
+        </div>
+        <div class="overlay-preview">
+          <iframe src={url} title="Overlay preview" data-testid="overlay-preview" />
+        </div>
+      </div>
+      <p class="overlay-url-row">
         <code data-testid="overlay-url">{url}</code> <CopyButton text={url} testid="copy-overlay-url" />
       </p>
-      <p class="hint">In OBS: Sources → + → Browser, paste the URL, 1920×1080. Options: ?duration=8, ?tiers=500,2500,10000, ?goal=0.</p>
+      <p class="studio-row">
+        <button type="button" onClick={test} data-testid="test-alert">
+          Send test alert
+        </button>
+        {note && <span class="result">{note}</span>}
+      </p>
+      <p class="hint">
+        In OBS: Sources → + → Browser, paste the URL, width 1920 and height 1080 (or the size of your scene). Each widget is its own
+        source, so you can place it anywhere. Sound plays through OBS; reading messages aloud uses the computer's voices and works in
+        OBS only with “Control audio via OBS” off.
+      </p>
     </section>
   );
 }
@@ -580,16 +794,26 @@ interface FeedRow {
   currency: string;
   message: string;
   status?: DonationRecord['status'];
+  message_hidden?: boolean;
+  at?: string;
   live: boolean;
 }
 
-function DonorFeed({ id, token, state }: { id: string; token: string; state: RoomState }) {
+interface FeedProps {
+  id: string;
+  token: string;
+  state: RoomState;
+  fresh: Set<string>;
+  sound: boolean;
+  onSound(on: boolean): void;
+}
+
+function DonorFeed({ id, token, state, fresh, sound, onSound }: FeedProps) {
   const [pages, setPages] = useState<DonationRecord[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
-  const [error, setError] = useState('');
+  const [error, setError] = useNote();
   const [thanked, setThanked] = useState<Record<string, 'sending' | 'sent' | string>>({});
-  const first = useRef(true);
 
   const load = async (before: string | null) => {
     setLoading(true);
@@ -597,7 +821,7 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
       const page = await listDonations(token, id, before);
       setPages((p) => (before ? [...p, ...page.items] : page.items));
       setNext(page.next);
-      setError('');
+      setError(null);
     } catch (err) {
       setError(describe(err));
     } finally {
@@ -605,23 +829,33 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
     }
   };
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      void load(null);
-    }
+    void load(null);
   }, []);
 
   // Live donations first (newest first), then the pages not already shown.
-  const listed = new Set(pages.map((d) => d.id));
-  const rows: FeedRow[] = state.donations.filter((d) => !listed.has(d.id)).map((d) => ({ ...d, live: true }));
+  const listed = new Map(pages.map((d) => [d.id, d]));
+  const rows: FeedRow[] = state.donations
+    .filter((d) => !listed.has(d.id) || listed.get(d.id)?.status !== 'succeeded')
+    .map((d) => ({ ...d, at: d.created_at, live: true, status: 'succeeded' }));
   const shown = new Set(rows.map((r) => r.id));
-  for (const d of pages) if (!shown.has(d.id)) rows.push({ ...d, live: false });
+  for (const d of pages) if (!shown.has(d.id)) rows.push({ ...d, at: d.created_at, live: false });
+  const done = rows.filter((r) => !r.status || r.status === 'succeeded' || r.status === 'refunded');
+  const open = rows.filter((r) => r.status === 'pending' || r.status === 'failed');
 
   const hide = async (d: FeedRow) => {
     try {
       await hideMessage(token, id, d.id);
       // Live rows update from the room's donation.hidden; listed ones here.
-      setPages((p) => p.map((x) => (x.id === d.id ? { ...x, message: '' } : x)));
+      setPages((p) => p.map((x) => (x.id === d.id ? { ...x, message: '', message_hidden: true } : x)));
+      if (!listed.has(d.id)) void load(null); // a gift that came live: list it, hidden
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+  const unhide = async (d: FeedRow) => {
+    try {
+      const r = await unhideMessage(token, id, d.id);
+      setPages((p) => p.map((x) => (x.id === d.id ? r : x)));
     } catch (err) {
       setError(describe(err));
     }
@@ -637,36 +871,58 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
     }
   };
 
+  const row = (d: FeedRow) => {
+    const t = thanked[d.id];
+    return (
+      <li key={d.id} class={fresh.has(d.id) ? 'fresh' : undefined} data-testid="studio-donation" data-id={d.id} data-live={d.live} data-status={d.status ?? 'succeeded'}>
+        <span class="feed-time">{timeOf(d.at)}</span> <span class="who">{d.name}</span> <span class="amount">{money(d.amount, d.currency)}</span>
+        {d.status && d.status !== 'succeeded' && <span class={`status status-${d.status}`}> {d.status === 'pending' ? 'pending' : d.status}</span>}
+        {d.message && (
+          <p class="message">
+            {d.message}{' '}
+            <button type="button" class="link" data-testid="hide-message" onClick={() => hide(d)}>
+              Hide message
+            </button>
+          </p>
+        )}
+        {d.message_hidden && !d.message && (
+          <p class="message hint">
+            Message hidden from viewers (the CSV report keeps it).{' '}
+            <button type="button" class="link" data-testid="unhide-message" onClick={() => unhide(d)}>
+              Show it again
+            </button>
+          </p>
+        )}
+        {(!d.status || d.status === 'succeeded') && (
+          <button type="button" class="shoutout" data-testid="shoutout" disabled={t === 'sending' || t === 'sent'} onClick={() => thank(d)}>
+            {t === 'sent' ? 'Thanked' : t === 'sending' ? 'Thanking…' : 'Shout out'}
+          </button>
+        )}
+        {t && t !== 'sent' && t !== 'sending' && <span class="result error"> {t}</span>}
+      </li>
+    );
+  };
+
   return (
     <section class="ticker studio-feed" aria-label="Donations">
       <h2>Donations</h2>
+      <label class="check">
+        <input type="checkbox" checked={sound} onChange={(e) => onSound(e.currentTarget.checked)} data-testid="feed-sound" /> Sound on new gifts
+      </label>
       {error && <p class="result error">{error}</p>}
       <ol data-testid="studio-feed" aria-live="polite">
-        {rows.length === 0 && <li class="empty">No gifts yet.</li>}
-        {rows.map((d) => {
-          const t = thanked[d.id];
-          return (
-            <li key={d.id} data-testid="studio-donation" data-id={d.id} data-live={d.live}>
-              <span class="who">{d.name}</span> <span class="amount">{money(d.amount, d.currency)}</span>
-              {d.status && d.status !== 'succeeded' && <span class={`status status-${d.status}`}> {d.status}</span>}
-              {d.message && (
-                <p class="message">
-                  {d.message}{' '}
-                  <button type="button" class="link" data-testid="hide-message" onClick={() => hide(d)}>
-                    Hide message
-                  </button>
-                </p>
-              )}
-              {(!d.status || d.status === 'succeeded') && (
-                <button type="button" class="shoutout" data-testid="shoutout" disabled={t === 'sending' || t === 'sent'} onClick={() => thank(d)}>
-                  {t === 'sent' ? 'Thanked' : t === 'sending' ? 'Thanking…' : 'Shout out'}
-                </button>
-              )}
-              {t && t !== 'sent' && t !== 'sending' && <span class="result error"> {t}</span>}
-            </li>
-          );
-        })}
+        {done.length === 0 && <li class="empty">No gifts yet.</li>}
+        {done.map(row)}
       </ol>
+      {open.length > 0 && (
+        <>
+          <h3 class="feed-open-title">Not completed</h3>
+          <p class="hint">Payments still pending, or declined: not counted in the total.</p>
+          <ol class="feed-open" data-testid="studio-feed-open">
+            {open.map(row)}
+          </ol>
+        </>
+      )}
       {next && (
         <button type="button" class="link" disabled={loading} onClick={() => load(next)} data-testid="feed-more">
           {loading ? 'Loading…' : 'Older donations'}
@@ -676,27 +932,28 @@ function DonorFeed({ id, token, state }: { id: string; token: string; state: Roo
   );
 }
 
-function Moderation({
-  id,
-  token,
-  state,
-  slow,
-  onSlow,
-  room,
-  connected,
-}: {
-  id: string;
-  token: string;
-  state: RoomState;
-  slow: number | null;
-  onSlow: (s: number) => void;
-  room: Room | null;
-  connected: boolean;
-}) {
+const TIMEOUTS = [
+  { seconds: 60, label: '1 min' },
+  { seconds: 600, label: '10 min' },
+  { seconds: 3600, label: '1 h' },
+];
+
+function Moderation({ id, token, state, room, connected }: { id: string; token: string; state: RoomState; room: Room | null; connected: boolean }) {
   const [seconds, setSeconds] = useState('');
-  const [error, setError] = useState('');
+  const [waitMinutes, setWaitMinutes] = useState(String(Math.round(state.chatSettings.new_chatter_wait_seconds / 60)));
+  const [error, setError] = useNote();
+  const [bans, setBans] = useState<Ban[]>([]);
+  const [timeoutFor, setTimeoutFor] = useState<string | null>(null);
+
+  // The list of bans, read again whenever moderation changes.
+  useEffect(() => {
+    const abort = new AbortController();
+    listBans(token, id, abort.signal).then(setBans, () => {});
+    return () => abort.abort();
+  }, [state.moderationGen]);
+
   const act = async (f: () => Promise<unknown>) => {
-    setError('');
+    setError(null);
     try {
       await f();
     } catch (err) {
@@ -710,44 +967,125 @@ function Moderation({
       setError('Slow mode is a whole number of seconds (0 turns it off).');
       return;
     }
-    void act(async () => onSlow((await setSlowMode(token, id, n)).seconds));
+    void act(() => setSlowMode(token, id, n));
   };
+  const modes = (donorsOnly: boolean, minutes: string) => {
+    const n = Number(minutes || '0');
+    if (!Number.isInteger(n) || n < 0 || n > 1440) {
+      setError('The wait for new chatters is a whole number of minutes, up to 1440.');
+      return;
+    }
+    void act(() => setChatModes(token, id, { donors_only: donorsOnly, new_chatter_wait_seconds: n * 60 }));
+  };
+  const cs = state.chatSettings;
   return (
     <section class="studio-chat" aria-label="Chat">
       <h2>Chat</h2>
       {error && <p class="result error">{error}</p>}
       <ol class="studio-chat-lines" data-testid="studio-chat">
-        {state.chat.length === 0 && <li class="empty">No messages since you opened the studio.</li>}
+        {state.chat.length === 0 && <li class="empty">No messages yet.</li>}
         {state.chat.map((l) => (
-          <li key={l.id} data-testid="studio-chat-line" data-id={l.id} class={l.kind}>
+          <li
+            key={l.id}
+            data-testid="studio-chat-line"
+            data-id={l.id}
+            data-deleted={l.deleted ? 'true' : 'false'}
+            class={`studio-line line-${l.kind}${l.deleted ? ' deleted' : ''}${l.banned ? ' banned' : ''}`}
+          >
+            <span class="feed-time">{timeOf(l.ts)}</span>{' '}
             {l.kind === 'shoutout' ? (
-              <span class="shout">📣 {l.text}</span>
+              <span class="shout">
+                <span class="badge badge-broadcaster">Host</span> {l.text}
+              </span>
             ) : (
               <>
-                <span class="who">{l.user?.name}</span> <span class="text">{l.text}</span>{' '}
-                <button type="button" class="link" data-testid="chat-delete" onClick={() => act(() => deleteChat(token, id, l.id))}>
-                  Delete
-                </button>{' '}
-                {l.user && !l.user.badges.includes('broadcaster') && (
-                  <button type="button" class="link danger" data-testid="chat-ban" onClick={() => act(() => banUser(token, id, l.user!.id))}>
-                    Ban
-                  </button>
-                )}
+                <Badges badges={l.user?.badges ?? []} />
+                <span class="who">{l.user?.name}</span> <span class="text">{l.text}</span>
+                {l.deleted && <span class="mod-mark"> (deleted)</span>}
+                {l.banned && <span class="mod-mark"> (banned)</span>}{' '}
+                <span class="line-actions">
+                  {!l.deleted && (
+                    <button type="button" class="link" data-testid="chat-delete" onClick={() => act(() => deleteChat(token, id, l.id))}>
+                      Delete
+                    </button>
+                  )}
+                  {l.user && !l.user.badges.includes('broadcaster') && !l.banned && (
+                    <>
+                      {' '}
+                      <button type="button" class="link" data-testid="chat-timeout" onClick={() => setTimeoutFor(timeoutFor === l.id ? null : l.id)}>
+                        Timeout
+                      </button>{' '}
+                      <button type="button" class="link danger" data-testid="chat-ban" onClick={() => act(() => banUser(token, id, l.user!.id))}>
+                        Ban
+                      </button>
+                    </>
+                  )}
+                  {timeoutFor === l.id &&
+                    TIMEOUTS.map((t) => (
+                      <button
+                        key={t.seconds}
+                        type="button"
+                        class="chip"
+                        data-testid={`timeout-${t.seconds}`}
+                        onClick={() => {
+                          setTimeoutFor(null);
+                          void act(() => timeoutUser(token, id, l.user!.id, t.seconds));
+                        }}
+                      >
+                        {t.label}
+                      </button>
+                    ))}
+                </span>
               </>
             )}
           </li>
         ))}
       </ol>
-      <ChatInput room={room} connected={connected} />
-      <form class="studio-row" onSubmit={applySlow}>
-        <label>
-          Slow mode (seconds; 0 is off){slow !== null && <span data-testid="slow-now"> · now {slow}s</span>}
-          <input inputMode="numeric" value={seconds} onInput={(e) => setSeconds((e.target as HTMLInputElement).value)} data-testid="slow-seconds" />
+      <ChatRules settings={cs} />
+      {!cs.closed && <ChatInput room={room} connected={connected} />}
+      {cs.closed && <p class="chat-state">Chat closed when the fundraiser ended.</p>}
+      <div class="studio-mod-grid">
+        <form class="studio-row" onSubmit={applySlow}>
+          <label>
+            Slow mode (seconds; 0 is off) <span data-testid="slow-now">· now {cs.slow_mode_seconds}s</span>
+            <input inputMode="numeric" value={seconds} onInput={(e) => setSeconds((e.target as HTMLInputElement).value)} data-testid="slow-seconds" />
+          </label>
+          <button type="submit" data-testid="slow-set" disabled={!seconds.trim()}>
+            Set
+          </button>
+        </form>
+        <label class="check">
+          <input type="checkbox" checked={cs.donors_only} onChange={(e) => modes(e.currentTarget.checked, waitMinutes)} data-testid="donors-only" /> Donors only
         </label>
-        <button type="submit" data-testid="slow-set" disabled={!seconds.trim()}>
-          Set
-        </button>
-      </form>
+        <form
+          class="studio-row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            modes(cs.donors_only, waitMinutes);
+          }}
+        >
+          <label>
+            New chatters wait (minutes; 0 is off)
+            <input inputMode="numeric" value={waitMinutes} onInput={(e) => setWaitMinutes(e.currentTarget.value)} data-testid="wait-minutes" />
+          </label>
+          <button type="submit" data-testid="wait-set">
+            Set
+          </button>
+        </form>
+      </div>
+      <h3>Banned and timed out</h3>
+      <ul class="bans" data-testid="bans">
+        {bans.length === 0 && <li class="empty">Nobody.</li>}
+        {bans.map((b) => (
+          <li key={b.user_id} data-testid="ban" data-user={b.user_id}>
+            <span class="who">{b.name || b.user_id}</span>{' '}
+            <span class="hint">{b.expires_at ? `timed out until ${timeOf(b.expires_at)}` : `banned at ${timeOf(b.created_at)}`}</span>{' '}
+            <button type="button" class="link" data-testid="unban" onClick={() => act(() => unbanUser(token, id, b.user_id))}>
+              {b.expires_at ? 'Lift timeout' : 'Unban'}
+            </button>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
@@ -806,7 +1144,7 @@ function EndButton({ id, token, ended, onEnded }: { id: string; token: string; e
     <div class="studio-end">
       {confirming ? (
         <p role="alertdialog" aria-label="Confirm ending">
-          End it now? Donations stop and this cannot be undone.{' '}
+          End it now? Donations and chat stop and this cannot be undone.{' '}
           <button type="button" class="danger" onClick={end} disabled={busy} data-testid="end-confirm">
             {busy ? 'Ending…' : 'Yes, end it'}
           </button>{' '}

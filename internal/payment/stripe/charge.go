@@ -36,6 +36,13 @@ func (p *Provider) Charge(ctx context.Context, r payment.Request) (payment.Charg
 	if r.Description != "" {
 		params.Description = stripeapi.String(r.Description)
 	}
+	if r.Destination != "" {
+		// A destination charge: the nonprofit's connected account receives
+		// the money; the platform only carries the payment.
+		params.TransferData = &stripeapi.PaymentIntentCreateTransferDataParams{
+			Destination: stripeapi.String(r.Destination),
+		}
+	}
 	params.AddMetadata(metaDonationID, r.DonationID)
 	if r.FundraiserID != "" {
 		params.AddMetadata(metaFundraiserID, r.FundraiserID)
@@ -132,3 +139,23 @@ func (e apiError) Error() string {
 }
 
 func (e apiError) Unwrap() error { return e.se }
+
+// CheckAccount looks up a Stripe Connect account and answers whether
+// destination charges can send it money: it must exist, be connected to
+// this platform, and have the transfers capability active.
+func (p *Provider) CheckAccount(ctx context.Context, account string) error {
+	a, err := p.client.V1Accounts.GetByID(ctx, account, nil)
+	if err != nil {
+		var se *stripeapi.Error
+		if errors.As(err, &se) && (se.HTTPStatusCode == 404 || se.HTTPStatusCode == 403 ||
+			se.Code == stripeapi.ErrorCodeResourceMissing || se.Code == stripeapi.ErrorCodeAccountInvalid) {
+			return fmt.Errorf("%w: Stripe knows no account %s connected to this platform", payment.ErrAccountUnusable, account)
+		}
+		return fmt.Errorf("failed to look up stripe account %s: %w", account, loggable(err))
+	}
+	if a.Capabilities == nil || a.Capabilities.Transfers != stripeapi.AccountCapabilityStatusActive {
+		return fmt.Errorf("%w: the Stripe account %s cannot receive transfers yet; finish its onboarding first",
+			payment.ErrAccountUnusable, account)
+	}
+	return nil
+}

@@ -29,5 +29,12 @@
 // idempotency keys for at least 24 hours: a retry later than that creates a
 // new PaymentIntent instead of returning the first.
 //
+// Money straight to the nonprofit (Stripe Connect): a Request with a
+// Destination (a connected account, acct_…) becomes a destination charge
+// (transfer_data[destination]), so Stripe moves the money to that account
+// when the payment succeeds. CheckAccount tells whether an account can
+// receive such charges (it exists, is connected, and its transfers
+// capability is active).
+//
 // Concurrency: a Provider is immutable after New and safe for concurrent use.
 package stripe

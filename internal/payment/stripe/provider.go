@@ -56,8 +56,9 @@ type Provider struct {
 }
 
 var (
-	_ payment.Provider = (*Provider)(nil)
-	_ payment.Webhook  = (*Provider)(nil)
+	_ payment.Provider       = (*Provider)(nil)
+	_ payment.Webhook        = (*Provider)(nil)
+	_ payment.AccountChecker = (*Provider)(nil)
 )
 
 // New checks cfg and returns a Provider. It makes no request to Stripe.
@@ -97,8 +98,8 @@ func New(cfg Config) (*Provider, error) {
 		LeveledLogger:     newLogger(cfg.Logger),
 		EnableTelemetry:   stripeapi.Bool(false),
 	})
-	// Only the API backend is used (PaymentIntents and Refunds); the other
-	// services of the client stay without a backend.
+	// Only the API backend is used (PaymentIntents, Refunds, Accounts); the
+	// other services of the client stay without a backend.
 	client := stripeapi.NewClient(cfg.SecretKey, stripeapi.WithBackends(&stripeapi.Backends{API: backend}))
 	return &Provider{client: client, webhookSecret: cfg.WebhookSecret, tolerance: tolerance}, nil
 }

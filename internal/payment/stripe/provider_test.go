@@ -190,6 +190,66 @@ func checkChargeRequest(t *testing.T, r request) {
 	if r.form.Has("confirm") {
 		t.Errorf("form has confirm=%s: the browser confirms", r.form.Get("confirm"))
 	}
+	if r.form.Has("transfer_data[destination]") {
+		t.Errorf("a donation without a destination is a destination charge to %s", r.form.Get("transfer_data[destination]"))
+	}
+}
+
+// A nonprofit with its own Stripe account gets destination charges: the
+// money lands with it, not with the platform.
+func TestChargeToAConnectedAccount(t *testing.T) {
+	p, requests := fakeAPI(t, stripe.Config{}, reply{200, paymentIntentJSON("requires_payment_method")})
+	r := donation
+	r.Destination = "acct_1RiverCharity"
+	if _, err := p.Charge(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	reqs := requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	if got := reqs[0].form.Get("transfer_data[destination]"); got != "acct_1RiverCharity" {
+		t.Errorf("transfer_data[destination] = %q, want the nonprofit's account", got)
+	}
+	if reqs[0].form.Has("on_behalf_of") || reqs[0].form.Has("application_fee_amount") {
+		t.Errorf("unexpected connect parameters: %v", reqs[0].form)
+	}
+}
+
+func TestCheckAccount(t *testing.T) {
+	account := func(transfers string) string {
+		return `{"id":"acct_1","object":"account","charges_enabled":true,"capabilities":{"card_payments":"active","transfers":"` + transfers + `"}}`
+	}
+	cases := []struct {
+		name     string
+		reply    reply
+		unusable bool // errors.Is(err, payment.ErrAccountUnusable)
+		ok       bool
+	}{
+		{name: "active", reply: reply{200, account("active")}, ok: true},
+		{name: "onboarding unfinished", reply: reply{200, account("inactive")}, unusable: true},
+		{name: "no capabilities", reply: reply{200, `{"id":"acct_1","object":"account"}`}, unusable: true},
+		{name: "unknown", reply: reply{404, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such account: 'acct_1'"}}`}, unusable: true},
+		{name: "not connected to this platform", reply: reply{403, `{"error":{"type":"invalid_request_error","code":"account_invalid","message":"The provided key does not have access to account 'acct_1'"}}`}, unusable: true},
+		{name: "stripe down", reply: reply{500, apiErrorJSON}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, requests := fakeAPI(t, stripe.Config{}, c.reply)
+			err := p.CheckAccount(context.Background(), "acct_1")
+			switch {
+			case c.ok && err != nil:
+				t.Fatalf("CheckAccount: %v", err)
+			case !c.ok && err == nil:
+				t.Fatal("CheckAccount = nil, want an error")
+			case !c.ok && errors.Is(err, payment.ErrAccountUnusable) != c.unusable:
+				t.Fatalf("CheckAccount = %v; unusable %v, want %v", err, !c.unusable, c.unusable)
+			}
+			if reqs := requests(); len(reqs) != 1 || reqs[0].method != http.MethodGet || reqs[0].path != "/v1/accounts/acct_1" {
+				t.Fatalf("requests %+v, want GET /v1/accounts/acct_1", reqs)
+			}
+		})
+	}
 }
 
 func checkHeaders(t *testing.T, r request, idempotencyKey string) {

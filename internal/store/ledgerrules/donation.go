@@ -43,6 +43,7 @@ func NewDonationRecord(id, currency string, in store.NewDonation, created time.T
 		Status:         in.Status,
 		Provider:       in.Provider,
 		ProviderRef:    in.ProviderRef,
+		Destination:    in.Destination,
 		CreatedAt:      created,
 	}
 	if len(in.RequestHash) > 0 {

@@ -14,7 +14,7 @@ import (
 func TestServerCrash(t *testing.T) {
 	srv := testpg.Start(t)
 	s := openURL(t, srv.NewDatabase(t))
-	if _, err := s.CreateSession(t.Context(), "before"); err != nil {
+	if _, err := s.CreateSession(t.Context(), "before", ""); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 
@@ -24,7 +24,7 @@ func TestServerCrash(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping with the server down returned nil")
 	}
-	if _, err := s.CreateSession(ctx, "during"); err == nil {
+	if _, err := s.CreateSession(ctx, "during", ""); err == nil {
 		t.Error("CreateSession with the server down returned nil")
 	}
 	if ctx.Err() != nil {
@@ -35,7 +35,7 @@ func TestServerCrash(t *testing.T) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping after the restart: %v", err)
 	}
-	u, err := s.CreateSession(t.Context(), "after")
+	u, err := s.CreateSession(t.Context(), "after", "")
 	if err != nil {
 		t.Fatalf("CreateSession after the restart: %v", err)
 	}

@@ -17,7 +17,7 @@ import (
 
 const donationColumns = `id, fundraiser_id, idempotency_key, request_hash, user_id, amount, currency,
 	name, message, public_message, anonymous, message_hidden, status, provider, provider_ref,
-	client_secret, failure_reason, created_at, settled_at, refunded_at`
+	client_secret, failure_reason, destination, created_at, settled_at, refunded_at`
 
 func scanDonation(r pgx.Row) (store.Donation, error) {
 	var (
@@ -27,7 +27,7 @@ func scanDonation(r pgx.Row) (store.Donation, error) {
 	)
 	err := r.Scan(&d.ID, &d.FundraiserID, &key, &d.RequestHash, &d.UserID, &d.Amount, &d.Currency,
 		&d.Name, &d.Message, &d.PublicMessage, &d.Anonymous, &d.MessageHidden, &d.Status, &d.Provider,
-		&d.ProviderRef, &d.ClientSecret, &d.FailureReason, &d.CreatedAt, &settled, &refunded)
+		&d.ProviderRef, &d.ClientSecret, &d.FailureReason, &d.Destination, &d.CreatedAt, &settled, &refunded)
 	if err != nil {
 		return store.Donation{}, err
 	}
@@ -145,14 +145,15 @@ func newDonation(id string, in store.NewDonation) (d store.Donation, insert stri
 	}
 	insert = `INSERT INTO donations (id, fundraiser_id, idempotency_key, request_hash, user_id, amount,
 		 currency, name, message, public_message, anonymous, status, provider, provider_ref,
-		 failure_reason, created_at, settled_at)
+		 failure_reason, created_at, settled_at, destination)
 		 SELECT $1::text, f.id, $3::text, $4::bytea, $5::text, $6::bigint, f.currency, $8::text, $9::text,
-		 $10::text, $11::boolean, $12::text, $13::text, $14::text, $15::text, $16::timestamptz, $17::timestamptz
+		 $10::text, $11::boolean, $12::text, $13::text, $14::text, $15::text, $16::timestamptz, $17::timestamptz,
+		 $18::text
 		 FROM fundraisers f WHERE f.id = $2 AND f.status <> 'ended' AND ($7::text = '' OR f.currency = $7::text)
 		 ON CONFLICT (fundraiser_id, idempotency_key) DO NOTHING`
 	args = []any{d.ID, d.FundraiserID, nullIfEmpty(d.IdempotencyKey), nullIfEmpty(d.RequestHash), d.UserID,
 		d.Amount, in.Currency, d.Name, d.Message, d.PublicMessage, d.Anonymous, d.Status,
-		d.Provider, d.ProviderRef, d.FailureReason, created, settled}
+		d.Provider, d.ProviderRef, d.FailureReason, created, settled, d.Destination}
 	return d, insert, args
 }
 
@@ -385,6 +386,32 @@ func (s *Store) HideDonationMessage(ctx context.Context, id string) (store.Donat
 	})
 	if err != nil {
 		return store.Donation{}, wrap("hide donation message", err)
+	}
+	return out, nil
+}
+
+// UnhideDonationMessage shows a hidden message again, as public, and
+// announces it for a succeeded donation.
+func (s *Store) UnhideDonationMessage(ctx context.Context, id, public string) (store.Donation, error) {
+	var out store.Donation
+	err := s.inTx(ctx, func(tx *wtx) error {
+		d, err := donationTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if !d.MessageHidden {
+			out = d
+			return nil
+		}
+		out, err = scanDonation(tx.queryRow(
+			`UPDATE donations SET public_message = $1, message_hidden = false WHERE id = $2 RETURNING `+donationColumns, public, id))
+		if err != nil || public == "" || d.Status != store.DonationSucceeded {
+			return err
+		}
+		return tx.enqueue(d.FundraiserID, wire.TypeDonationUnhidden, wire.DonationUnhiddenData{ID: d.ID, Message: public})
+	})
+	if err != nil {
+		return store.Donation{}, wrap("unhide donation message", err)
 	}
 	return out, nil
 }

@@ -12,14 +12,14 @@ import (
 	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
-const nonprofitColumns = `id, name, registration_id, country, verified, created_at, verified_at`
+const nonprofitColumns = `id, name, registration_id, country, verified, created_at, verified_at, payout_account`
 
 func scanNonprofit(r pgx.Row) (store.Nonprofit, error) {
 	var (
 		n          store.Nonprofit
 		verifiedAt *time.Time
 	)
-	if err := r.Scan(&n.ID, &n.Name, &n.RegistrationID, &n.Country, &n.Verified, &n.CreatedAt, &verifiedAt); err != nil {
+	if err := r.Scan(&n.ID, &n.Name, &n.RegistrationID, &n.Country, &n.Verified, &n.CreatedAt, &verifiedAt, &n.PayoutAccount); err != nil {
 		return store.Nonprofit{}, err
 	}
 	n.CreatedAt = n.CreatedAt.UTC()
@@ -61,6 +61,19 @@ func (s *Store) VerifyNonprofit(ctx context.Context, id string) (store.Nonprofit
 	}
 	if err != nil {
 		return store.Nonprofit{}, wrap("verify nonprofit", err)
+	}
+	return n, nil
+}
+
+// SetPayoutAccount links the nonprofit to its payout account ("" unlinks).
+func (s *Store) SetPayoutAccount(ctx context.Context, id, account string) (store.Nonprofit, error) {
+	n, err := scanNonprofit(s.pool.QueryRow(ctx,
+		`UPDATE nonprofits SET payout_account = $1 WHERE id = $2 RETURNING `+nonprofitColumns, account, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = fmt.Errorf("nonprofit %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Nonprofit{}, wrap("set payout account", err)
 	}
 	return n, nil
 }

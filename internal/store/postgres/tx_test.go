@@ -36,7 +36,7 @@ func TestCommitBatchIsAtomic(t *testing.T) {
 	}
 
 	// The connection is usable again: the next transaction commits.
-	if _, err := s.CreateSession(t.Context(), "after"); err != nil {
+	if _, err := s.CreateSession(t.Context(), "after", ""); err != nil {
 		t.Fatalf("CreateSession after the failed transaction: %v", err)
 	}
 }

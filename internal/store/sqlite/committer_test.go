@@ -303,7 +303,7 @@ func TestCloseAnswersQueued(t *testing.T) {
 			t.Errorf("queued write %d: err = %v, want %v", i, err, errClosed)
 		}
 	}
-	if _, err := s.CreateSession(t.Context(), "late"); !errors.Is(err, errClosed) {
+	if _, err := s.CreateSession(t.Context(), "late", ""); !errors.Is(err, errClosed) {
 		t.Errorf("CreateSession after Close: err = %v, want %v", err, errClosed)
 	}
 }

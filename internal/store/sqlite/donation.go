@@ -14,7 +14,7 @@ import (
 
 const donationColumns = `id, fundraiser_id, idempotency_key, request_hash, user_id, amount, currency,
 	name, message, public_message, anonymous, message_hidden, status, provider, provider_ref,
-	client_secret, failure_reason, created_at, settled_at, refunded_at`
+	client_secret, failure_reason, destination, created_at, settled_at, refunded_at`
 
 func scanDonation(r rowScanner) (store.Donation, error) {
 	var (
@@ -25,7 +25,7 @@ func scanDonation(r rowScanner) (store.Donation, error) {
 	)
 	err := r.Scan(&d.ID, &d.FundraiserID, &key, &d.RequestHash, &d.UserID, &d.Amount, &d.Currency,
 		&d.Name, &d.Message, &d.PublicMessage, &d.Anonymous, &d.MessageHidden, &d.Status, &d.Provider,
-		&d.ProviderRef, &d.ClientSecret, &d.FailureReason, &created, &settled, &refunded)
+		&d.ProviderRef, &d.ClientSecret, &d.FailureReason, &d.Destination, &created, &settled, &refunded)
 	if err != nil {
 		return store.Donation{}, err
 	}
@@ -126,12 +126,12 @@ func insertDonation(tx *wtx, id, currency string, in store.NewDonation) (store.D
 	res, err := tx.exec(
 		`INSERT INTO donations (id, fundraiser_id, idempotency_key, request_hash, user_id, amount,
 		 currency, name, message, public_message, anonymous, status, provider, provider_ref,
-		 failure_reason, created_at, settled_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 failure_reason, destination, created_at, settled_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (fundraiser_id, idempotency_key) DO NOTHING`,
 		d.ID, d.FundraiserID, nullIfEmpty(d.IdempotencyKey), nullIfEmpty(d.RequestHash), d.UserID,
 		d.Amount, d.Currency, d.Name, d.Message, d.PublicMessage, d.Anonymous, d.Status,
-		d.Provider, d.ProviderRef, d.FailureReason, created, settled)
+		d.Provider, d.ProviderRef, d.FailureReason, d.Destination, created, settled)
 	if isUnique(err) {
 		return store.Donation{}, fmt.Errorf("provider %s payment already recorded: %w", in.Provider, store.ErrConflict)
 	}
@@ -364,6 +364,32 @@ func (s *Store) HideDonationMessage(ctx context.Context, id string) (store.Donat
 	})
 	if err != nil {
 		return store.Donation{}, wrap("hide donation message", err)
+	}
+	return out, nil
+}
+
+// UnhideDonationMessage shows a hidden message again, as public, and
+// announces it for a succeeded donation.
+func (s *Store) UnhideDonationMessage(ctx context.Context, id, public string) (store.Donation, error) {
+	var out store.Donation
+	err := s.inTx(ctx, func(tx *wtx) error {
+		d, err := donationTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if !d.MessageHidden {
+			out = d
+			return nil
+		}
+		out, err = scanDonation(tx.queryRow(
+			`UPDATE donations SET public_message = ?, message_hidden = 0 WHERE id = ? RETURNING `+donationColumns, public, id))
+		if err != nil || public == "" || d.Status != store.DonationSucceeded {
+			return err
+		}
+		return enqueue(tx, d.FundraiserID, wire.TypeDonationUnhidden, wire.DonationUnhiddenData{ID: d.ID, Message: public})
+	})
+	if err != nil {
+		return store.Donation{}, wrap("unhide donation message", err)
 	}
 	return out, nil
 }

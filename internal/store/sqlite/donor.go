@@ -141,24 +141,36 @@ func (s *Store) TopDonors(ctx context.Context, fundraiserID string, limit int) (
 	return out, nil
 }
 
-// HasDonated reports whether the signed-in viewer userID has a succeeded,
-// unrefunded donation, named or anonymous, to the fundraiser. An unknown
-// fundraiser is store.ErrNotFound.
-func (s *Store) HasDonated(ctx context.Context, fundraiserID, userID string) (bool, error) {
-	var has bool
+// DonorStatus tells whether the signed-in viewer userID has a succeeded,
+// unrefunded donation to the fundraiser, and whether one is named. An
+// unknown fundraiser is store.ErrNotFound.
+func (s *Store) DonorStatus(ctx context.Context, fundraiserID, userID string) (store.DonorStatus, error) {
+	var st store.DonorStatus
 	if userID != "" {
 		named, anon := ledgerrules.DonorKeys(userID)
-		err := s.read.QueryRowContext(ctx,
-			`SELECT EXISTS (SELECT 1 FROM donors WHERE fundraiser_id = ? AND donor_key IN (?, ?))`,
-			fundraiserID, named, anon).Scan(&has)
+		rows, err := s.read.QueryContext(ctx,
+			`SELECT donor_key FROM donors WHERE fundraiser_id = ? AND donor_key IN (?, ?)`,
+			fundraiserID, named, anon)
 		if err != nil {
-			return false, wrap("check donor", err)
+			return st, wrap("check donor", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				return st, wrap("check donor", err)
+			}
+			st.Donated = true
+			st.Named = st.Named || key == named
+		}
+		if err := rows.Err(); err != nil {
+			return st, wrap("check donor", err)
 		}
 	}
-	if !has {
+	if !st.Donated {
 		if err := s.fundraiserExists(ctx, fundraiserID); err != nil {
-			return false, wrap("check donor", err)
+			return st, wrap("check donor", err)
 		}
 	}
-	return has, nil
+	return st, nil
 }

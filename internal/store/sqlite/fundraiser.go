@@ -15,7 +15,7 @@ import (
 const (
 	fundraiserColumns = `id, broadcaster_id, nonprofit_id, title, goal_amount, currency, status,
 		stream_key, created_at, started_at, ended_at, raised, refunded, donors, donation_count,
-		milestones, slow_mode_seconds`
+		milestones, slow_mode_seconds, chat_donors_only, chat_wait_seconds, thanks`
 
 	// defaultListLimit is the page size of the listings when their limit is
 	// 0 (or, for the Money listings, less).
@@ -31,7 +31,7 @@ func scanFundraiser(r rowScanner) (store.Fundraiser, error) {
 	)
 	err := r.Scan(&f.ID, &f.BroadcasterID, &f.NonprofitID, &f.Title, &f.GoalAmount, &f.Currency,
 		&f.Status, &f.StreamKey, &created, &started, &ended, &f.Raised, &f.Refunded, &f.Donors,
-		&f.DonationCount, &milestones, &f.SlowModeSeconds)
+		&f.DonationCount, &milestones, &f.SlowModeSeconds, &f.ChatDonorsOnly, &f.ChatWaitSeconds, &f.Thanks)
 	if err != nil {
 		return store.Fundraiser{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -84,7 +85,7 @@ func TestMigrateDownUp(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BanUser(ctx, f.ID, "u_1"); err != nil {
+	if _, err := s.BanUser(ctx, f.ID, "u_1", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -111,7 +112,9 @@ func TestMigrateDownUp(t *testing.T) {
 			"table bans", "table outbox", "index donations_by_provider_ref", "index donations_by_fundraiser",
 			"index donations_recent", "index donations_by_user", "index donors_by_amount",
 			"fundraisers.raised", "fundraisers.refunded", "fundraisers.donors", "fundraisers.donation_count",
-			"fundraisers.milestones", "fundraisers.slow_mode_seconds":
+			"fundraisers.milestones", "fundraisers.slow_mode_seconds",
+			"fundraisers.chat_donors_only", "fundraisers.chat_wait_seconds", "fundraisers.thanks",
+			"index bans_by_device", "index sessions_by_device":
 			continue
 		}
 		v1 = append(v1, s)

@@ -10,7 +10,7 @@ import (
 	"github.com/givelive/givelive/internal/store/ledgerrules"
 )
 
-const nonprofitColumns = `id, name, registration_id, country, verified, created_at, verified_at`
+const nonprofitColumns = `id, name, registration_id, country, verified, created_at, verified_at, payout_account`
 
 func scanNonprofit(r rowScanner) (store.Nonprofit, error) {
 	var (
@@ -18,7 +18,7 @@ func scanNonprofit(r rowScanner) (store.Nonprofit, error) {
 		created    int64
 		verifiedAt sql.NullInt64
 	)
-	if err := r.Scan(&n.ID, &n.Name, &n.RegistrationID, &n.Country, &n.Verified, &created, &verifiedAt); err != nil {
+	if err := r.Scan(&n.ID, &n.Name, &n.RegistrationID, &n.Country, &n.Verified, &created, &verifiedAt, &n.PayoutAccount); err != nil {
 		return store.Nonprofit{}, err
 	}
 	n.CreatedAt = fromMillis(created)
@@ -69,6 +69,24 @@ func (s *Store) VerifyNonprofit(ctx context.Context, id string) (store.Nonprofit
 	}
 	if err != nil {
 		return store.Nonprofit{}, wrap("verify nonprofit", err)
+	}
+	return n, nil
+}
+
+// SetPayoutAccount links the nonprofit to its payout account ("" unlinks).
+func (s *Store) SetPayoutAccount(ctx context.Context, id, account string) (store.Nonprofit, error) {
+	var n store.Nonprofit
+	err := s.inTx(ctx, func(tx *wtx) error {
+		var err error
+		n, err = scanNonprofit(tx.queryRow(
+			`UPDATE nonprofits SET payout_account = ? WHERE id = ? RETURNING `+nonprofitColumns, account, id))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("nonprofit %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Nonprofit{}, wrap("set payout account", err)
 	}
 	return n, nil
 }

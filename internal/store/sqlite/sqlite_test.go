@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -82,7 +83,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BanUser(ctx, f.ID, "u_2"); err != nil {
+	if _, err := s.BanUser(ctx, f.ID, "u_2", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if f, err = s.SetSlowMode(ctx, f.ID, 10); err != nil {
@@ -94,7 +95,7 @@ func TestReopen(t *testing.T) {
 	if err != nil || len(events) != 5 {
 		t.Fatalf("PendingEvents = %d events, %v; want 5", len(events), err)
 	}
-	u, err := s.CreateSession(ctx, "viewer")
+	u, err := s.CreateSession(ctx, "viewer", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func wantMigrations(t *testing.T) map[int64]int {
 func TestOpenTwiceMigratesOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	first := openAt(t, path)
-	if _, err := first.CreateSession(t.Context(), "kept"); err != nil {
+	if _, err := first.CreateSession(t.Context(), "kept", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := first.Close(); err != nil {
@@ -193,7 +194,7 @@ func TestOpenTwiceMigratesOnce(t *testing.T) {
 	// A third store open on the same file at the same time sees the
 	// second's writes.
 	third := openAt(t, path)
-	u, err := second.CreateSession(t.Context(), "shared")
+	u, err := second.CreateSession(t.Context(), "shared", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestConcurrentOpen(t *testing.T) {
 				t.Errorf("Close %d: %v", i, err)
 			}
 		})
-		if _, err := stores[i].CreateSession(t.Context(), "v"); err != nil {
+		if _, err := stores[i].CreateSession(t.Context(), "v", ""); err != nil {
 			t.Errorf("CreateSession through store %d: %v", i, err)
 		}
 	}
@@ -396,7 +397,7 @@ func BenchmarkCreateSession(b *testing.B) {
 	s := openTemp(b)
 	ctx := b.Context()
 	for b.Loop() {
-		if _, err := s.CreateSession(ctx, "viewer"); err != nil {
+		if _, err := s.CreateSession(ctx, "viewer", ""); err != nil {
 			b.Fatal(err)
 		}
 	}

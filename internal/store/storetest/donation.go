@@ -392,9 +392,9 @@ func testDonations(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		hasDonated := func(want bool) {
 			t.Helper()
-			got, err := s.HasDonated(t.Context(), f.ID, "u_1")
-			if err != nil || got != want {
-				t.Errorf("HasDonated = %v, %v; want %v, nil", got, err, want)
+			got, err := s.DonorStatus(t.Context(), f.ID, "u_1")
+			if err != nil || got != (store.DonorStatus{Donated: want, Named: want}) {
+				t.Errorf("DonorStatus = %+v, %v; want donated and named %v, nil", got, err, want)
 			}
 		}
 		top(store.Donor{Name: "Ada L.", Amount: 1_500, Donations: 2}, store.Donor{Name: "Guest", Amount: 300, Donations: 1})
@@ -491,5 +491,20 @@ func testDonations(t *testing.T, open func(t *testing.T) store.Store) {
 
 		_, err = s.HideDonationMessage(t.Context(), unknownDonation)
 		wantErr(t, "HideDonationMessage of an unknown donation", err, store.ErrNotFound)
+
+		// Shown again: public once more, announced; the donor's own words
+		// were kept all along.
+		shown, err := s.UnhideDonationMessage(t.Context(), d.ID, d.PublicMessage)
+		if err != nil {
+			t.Fatalf("UnhideDonationMessage: %v", err)
+		}
+		diff(t, "donation with its message shown again", d, shown)
+		checkEvents(t, s, event{Room: f.ID, Type: wire.TypeDonationUnhidden, Data: wire.DonationUnhiddenData{ID: d.ID, Message: d.PublicMessage}})
+		if again, err := s.UnhideDonationMessage(t.Context(), d.ID, "other"); err != nil || again.PublicMessage != d.PublicMessage {
+			t.Errorf("unhiding a shown message = %q, %v; want a no-op", again.PublicMessage, err)
+		}
+		checkEvents(t, s)
+		_, err = s.UnhideDonationMessage(t.Context(), unknownDonation, "")
+		wantErr(t, "UnhideDonationMessage of an unknown donation", err, store.ErrNotFound)
 	})
 }

@@ -160,23 +160,24 @@ func testDonationLists(t *testing.T, open func(t *testing.T) store.Store) {
 		diff(t, "TopDonors, limit 2", want[:2], got)
 		checkTotals(t, s, f, totals{Raised: 1_010, Donors: 5, DonationCount: 6})
 
-		for user, want := range map[string]bool{"u_ada": true, "u_bob": true, "u_cat": false, "u_dan": false, "": false, "u_eve": false} {
-			got, err := s.HasDonated(t.Context(), f.ID, user)
+		named := store.DonorStatus{Donated: true, Named: true}
+		for user, want := range map[string]store.DonorStatus{"u_ada": named, "u_bob": named, "u_cat": {}, "u_dan": {}, "": {}, "u_eve": {}} {
+			got, err := s.DonorStatus(t.Context(), f.ID, user)
 			if err != nil || got != want {
-				t.Errorf("HasDonated(%q) = %v, %v; want %v, nil", user, got, err, want)
+				t.Errorf("DonorStatus(%q) = %+v, %v; want %+v, nil", user, got, err, want)
 			}
 		}
-		// Bob's anonymous gift alone still makes him a donor.
+		// Bob's anonymous gift alone makes him a donor, but not a named one.
 		anonOnly := from(other, "u_bob", "Bob", 1)
 		anonOnly.Anonymous = true
 		mustCreate(t, s, anonOnly)
-		if got, err := s.HasDonated(t.Context(), other.ID, "u_bob"); err != nil || !got {
-			t.Errorf("HasDonated after an anonymous gift = %v, %v; want true, nil", got, err)
+		if got, err := s.DonorStatus(t.Context(), other.ID, "u_bob"); err != nil || got != (store.DonorStatus{Donated: true}) {
+			t.Errorf("DonorStatus after an anonymous gift = %+v, %v; want donated, not named", got, err)
 		}
 
 		_, err = s.TopDonors(t.Context(), unknownFundraiser, 10)
 		wantErr(t, "TopDonors of an unknown fundraiser", err, store.ErrNotFound)
-		_, err = s.HasDonated(t.Context(), unknownFundraiser, "u_ada")
-		wantErr(t, "HasDonated for an unknown fundraiser", err, store.ErrNotFound)
+		_, err = s.DonorStatus(t.Context(), unknownFundraiser, "u_ada")
+		wantErr(t, "DonorStatus for an unknown fundraiser", err, store.ErrNotFound)
 	})
 }

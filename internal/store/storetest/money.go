@@ -174,6 +174,10 @@ func decode(t *testing.T, e store.OutboxEvent) any {
 		v = &wire.FundraiserData{}
 	case wire.TypeUserBanned:
 		v = &wire.UserBannedData{}
+	case wire.TypeUserUnbanned:
+		v = &wire.UserUnbannedData{}
+	case wire.TypeDonationUnhidden:
+		v = &wire.DonationUnhiddenData{}
 	default:
 		return string(e.Data)
 	}
@@ -193,6 +197,10 @@ func decode(t *testing.T, e store.OutboxEvent) any {
 	case *wire.FundraiserData:
 		return *v
 	case *wire.UserBannedData:
+		return *v
+	case *wire.UserUnbannedData:
+		return *v
+	case *wire.DonationUnhiddenData:
 		return *v
 	}
 	panic(fmt.Sprintf("unhandled %T", v))

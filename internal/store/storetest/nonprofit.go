@@ -73,6 +73,36 @@ func testNonprofits(t *testing.T, open func(t *testing.T) store.Store) {
 		diff(t, "nonprofit verified twice", v, again)
 	})
 
+	t.Run("PayoutAccount", func(t *testing.T) {
+		s := open(t)
+		n := mustNonprofit(t, s, "Oxfam", true)
+		linked, err := s.SetPayoutAccount(t.Context(), n.ID, "acct_1NkzX2RiverCharity")
+		if err != nil {
+			t.Fatalf("SetPayoutAccount: %v", err)
+		}
+		want := n
+		want.PayoutAccount = "acct_1NkzX2RiverCharity"
+		diff(t, "linked nonprofit", want, linked)
+		read, err := s.GetNonprofit(t.Context(), n.ID)
+		if err != nil {
+			t.Fatalf("GetNonprofit: %v", err)
+		}
+		diff(t, "GetNonprofit after linking", want, read)
+		list, err := s.ListNonprofits(t.Context(), true)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("ListNonprofits: %v, %v", list, err)
+		}
+		diff(t, "listed linked nonprofit", want, list[0])
+
+		unlinked, err := s.SetPayoutAccount(t.Context(), n.ID, "")
+		if err != nil {
+			t.Fatalf("SetPayoutAccount(\"\"): %v", err)
+		}
+		diff(t, "unlinked nonprofit", n, unlinked)
+		_, err = s.SetPayoutAccount(t.Context(), unknownNonprofit, "acct_1")
+		wantErr(t, "SetPayoutAccount of an unknown nonprofit", err, store.ErrNotFound)
+	})
+
 	t.Run("Unknown", func(t *testing.T) {
 		s := open(t)
 		mustNonprofit(t, s, "Known", true)

@@ -36,6 +36,25 @@ func testPayouts(t *testing.T, open func(t *testing.T) store.Store) {
 
 	mustCreate(t, s, gift(zooGBP1, 1_000))
 	refunded := mustCreate(t, s, gift(zooGBP1, 300))
+	// Two gifts charged straight to Zoo's own account (one refunded, which
+	// Zoo does not have), and one that failed.
+	direct := func(f store.Fundraiser, amount int64) store.NewDonation {
+		d := gift(f, amount)
+		d.Destination = "acct_zoo"
+		return d
+	}
+	directGift := mustCreate(t, s, direct(zooGBP2, 400))
+	if directGift.Destination != "acct_zoo" {
+		t.Errorf("created donation has destination %q, want acct_zoo", directGift.Destination)
+	}
+	if read, err := s.GetDonation(t.Context(), directGift.ID); err != nil || read.Destination != "acct_zoo" {
+		t.Errorf("GetDonation: destination %q, %v; want acct_zoo", read.Destination, err)
+	}
+	directRefunded := mustCreate(t, s, direct(zooGBP2, 250))
+	mustCreate(t, s, withStatus(direct(zooGBP2, 999), store.DonationFailed))
+	if _, _, err := s.RefundDonation(t.Context(), directRefunded.ID, nil); err != nil {
+		t.Fatal(err)
+	}
 	mustCreate(t, s, gift(zooGBP2, 700))
 	mustCreate(t, s, gift(zooEUR, 50))
 	mustCreate(t, s, gift(artsGBP, 20))
@@ -58,6 +77,6 @@ func testPayouts(t *testing.T, open func(t *testing.T) store.Store) {
 		{NonprofitID: arts.ID, NonprofitName: "Arts", Currency: "GBP", Raised: 20, Donations: 1, Fundraisers: 1},
 		{NonprofitID: arts.ID, NonprofitName: "Arts", Currency: "USD", Refunded: 90, Fundraisers: 1},
 		{NonprofitID: zoo.ID, NonprofitName: "Zoo", Currency: "EUR", Raised: 50, Donations: 1, Fundraisers: 1},
-		{NonprofitID: zoo.ID, NonprofitName: "Zoo", Currency: "GBP", Raised: 1_700, Refunded: 300, Donations: 2, Fundraisers: 2},
+		{NonprofitID: zoo.ID, NonprofitName: "Zoo", Currency: "GBP", Raised: 2_100, Refunded: 550, Donations: 3, Fundraisers: 2, Direct: 400},
 	}, got)
 }

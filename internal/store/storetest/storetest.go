@@ -72,7 +72,7 @@ func testLifecycle(t *testing.T, open func(t *testing.T) store.Store) {
 				_, err := s.GetNonprofit(ctx, "np_00000000000000000000000000000000")
 				return err
 			},
-			"CreateSession": func() error { _, err := s.CreateSession(ctx, "viewer"); return err },
+			"CreateSession": func() error { _, err := s.CreateSession(ctx, "viewer", ""); return err },
 			"CreateDonation": func() error {
 				_, _, err := s.CreateDonation(ctx, store.NewDonation{
 					FundraiserID: unknownFundraiser, Amount: 1, Status: store.DonationSucceeded,
