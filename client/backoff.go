@@ -5,21 +5,29 @@ import (
 	"time"
 )
 
-// backoff is exponential backoff with full jitter: the n-th wait in a row
-// is a random duration in [0, min(max, min·2ⁿ)). Slow waits (after 4029)
-// are drawn from [max/2, max) instead. It has no state: the caller counts.
-type backoff struct {
-	min, max time.Duration
+// Backoff is how the SDK spaces reconnects: exponential backoff with full
+// jitter. The n-th wait in a row is a random duration in
+// [0, min(Max, Min·2ⁿ)), so clients that lost their connections together
+// (a node restarted) come back spread over the window instead of at once.
+// Slow waits (after close code 4029) are drawn from [Max/2, Max) instead.
+// It has no state: the caller counts attempts. The load tester reconnects
+// with it too, to measure what the SDK's clients do to a server.
+type Backoff struct {
+	Min, Max time.Duration
 }
 
-func (b backoff) delay(attempt int, slow bool) time.Duration {
+// DefaultBackoff is the SDK's policy for WebSocket reconnects.
+func DefaultBackoff() Backoff { return Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax} }
+
+// Delay is the wait before reconnect attempt number attempt (0 first).
+func (b Backoff) Delay(attempt int, slow bool) time.Duration {
 	if slow {
-		half := b.max / 2
-		return half + rand.N(b.max-half+1)
+		half := b.Max / 2
+		return half + rand.N(b.Max-half+1)
 	}
-	ceil := b.max
-	if attempt < 32 && b.min<<attempt > 0 && b.min<<attempt < b.max {
-		ceil = b.min << attempt
+	ceil := b.Max
+	if attempt < 32 && b.Min<<attempt > 0 && b.Min<<attempt < b.Max {
+		ceil = b.Min << attempt
 	}
 	return rand.N(ceil + 1)
 }

@@ -11,12 +11,12 @@ import (
 )
 
 func TestBackoffStaysWithinItsCeiling(t *testing.T) {
-	b := backoff{min: 500 * time.Millisecond, max: 20 * time.Second}
+	b := DefaultBackoff()
 	for attempt, ceil := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second,
 		8 * time.Second, 16 * time.Second, 20 * time.Second, 20 * time.Second} {
 		var most time.Duration
 		for range 2000 {
-			d := b.delay(attempt, false)
+			d := b.Delay(attempt, false)
 			if d < 0 || d > ceil {
 				t.Fatalf("attempt %d: %v outside [0, %v]", attempt, d, ceil)
 			}
@@ -26,12 +26,12 @@ func TestBackoffStaysWithinItsCeiling(t *testing.T) {
 			t.Errorf("attempt %d: longest of 2000 waits %v, not jittered up to %v", attempt, most, ceil)
 		}
 	}
-	if d := b.delay(1000, false); d > b.max {
+	if d := b.Delay(1000, false); d > b.Max {
 		t.Fatalf("huge attempt: %v", d)
 	}
 	for range 1000 {
-		if d := b.delay(0, true); d < b.max/2 || d > b.max {
-			t.Fatalf("slow wait %v outside [%v, %v]", d, b.max/2, b.max)
+		if d := b.Delay(0, true); d < b.Max/2 || d > b.Max {
+			t.Fatalf("slow wait %v outside [%v, %v]", d, b.Max/2, b.Max)
 		}
 	}
 }

@@ -79,7 +79,7 @@ type Conn struct {
 	api     *API
 	snaps   *API // without a token: snapshots are public
 	log     *slog.Logger
-	backoff backoff
+	backoff Backoff
 	ownHTTP bool
 
 	ctx    context.Context // cancelled by Close
@@ -142,7 +142,7 @@ func Dial(ctx context.Context, serverURL string, opts *Options) (*Conn, error) {
 		api:     api,
 		snaps:   api.WithToken(""),
 		log:     o.Logger,
-		backoff: backoff{min: o.BackoffMin, max: o.BackoffMax},
+		backoff: Backoff{Min: o.BackoffMin, Max: o.BackoffMax},
 		ownHTTP: ownHTTP,
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}),
@@ -267,7 +267,7 @@ func (c *Conn) run(ws *websocket.Conn) {
 		c.log.Info("connection lost; reconnecting", "err", c.redact(err))
 		c.setState(StateReconnecting, err)
 		for {
-			if !sleep(c.ctx.Done(), c.backoff.delay(attempt, slow)) {
+			if !sleep(c.ctx.Done(), c.backoff.Delay(attempt, slow)) {
 				return
 			}
 			attempt++
@@ -620,7 +620,7 @@ func (c *Conn) fetch(s *Subscription, delay time.Duration) {
 		if c.ctx.Err() == nil {
 			c.log.Info("failed to fetch snapshot; retrying", "room", s.room, "err", err)
 		}
-		delay = c.backoff.delay(attempt, false)
+		delay = c.backoff.Delay(attempt, false)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // restBackoff spaces REST retries.
-var restBackoff = backoff{min: 200 * time.Millisecond, max: 2 * time.Second}
+var restBackoff = Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second}
 
 // maxRetryAfter is the longest Retry-After a call waits out; a longer one
 // is returned to the caller as it is.
@@ -23,7 +23,7 @@ const maxRetryAfter = 10 * time.Second
 type retrier struct {
 	client  *http.Client
 	retries int
-	backoff backoff
+	backoff Backoff
 }
 
 func (r *retrier) Do(req *http.Request) (*http.Response, error) {
@@ -52,7 +52,7 @@ func (r *retrier) retry(req *http.Request, resp *http.Response, err error, attem
 	if attempt >= r.retries || req.Context().Err() != nil || (req.Body != nil && req.GetBody == nil) {
 		return 0, false
 	}
-	wait := r.backoff.delay(attempt, false)
+	wait := r.backoff.Delay(attempt, false)
 	if err != nil {
 		return wait, repeatable(req)
 	}

@@ -149,7 +149,6 @@ func (s *server) newHub(t *testing.T, broker *hub.MemoryBroker) *hub.Hub {
 		Rooms:          roomDirectory{s.ledger},
 		Donors:         s.donations,
 		Policy:         s.policy,
-		WriterLinger:   -1,        // no idle writer goroutines for goleak to wait out
 		ViewerInterval: time.Hour, // no viewer counts between the events under test
 	})
 	if err != nil {

@@ -348,7 +348,7 @@ func (s *Subscription) onReply(m *message) (replyNext, time.Duration, error) {
 			// A passing failure of the server: try again from a snapshot.
 			s.unrecovered++
 			s.phase = phaseFetching
-			return replyFetch, s.c.backoff.delay(s.unrecovered, false), err
+			return replyFetch, s.c.backoff.Delay(s.unrecovered, false), err
 		}
 		s.endLocked(err)
 		return replyEnd, 0, err

@@ -11,10 +11,12 @@ import (
 	"github.com/givelive/givelive/hub/wire"
 )
 
-// ServeHTTP upgrades a request to a givelive.v1 WebSocket and serves it
-// until it ends. A handshake that does not offer the subprotocol is refused
-// with 400; a bad origin with 403 (by the WebSocket library); an invalid
-// token is accepted and then closed with 4001 so browsers can see why.
+// ServeHTTP upgrades a request to a givelive.v1 WebSocket and returns: the
+// connection lives on in the hub until it ends. A handshake that does not
+// offer the subprotocol is refused with 400; one from an address that has
+// MaxConnsPerAddr open with 429; a bad origin with 403 (by the WebSocket
+// library); an invalid token is accepted and then closed with 4001 so
+// browsers can see why.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.enter() {
 		writeProblem(w, http.StatusServiceUnavailable, "Server shutting down", "this node is draining; reconnect to another")
@@ -45,7 +47,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.addrs.release(addr)
 		}
 	}()
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: h.cfg.OriginPatterns,
 	})
@@ -54,30 +57,38 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return // Accept has answered
 	}
-	ws.SetReadLimit(wire.MaxCommandBytes)
+	// The library has answered the handshake; from here the hub reads and
+	// writes the connection's frames itself. Its Conn holds the stand-in.
+	_ = ws.CloseNow()
 
 	var ident Identity
+	badToken := false
 	if token := requestToken(r); token != "" {
-		ident, err = h.authenticate(r, token)
-		if err != nil {
-			h.metrics.closed(wire.CloseBadToken)
-			_ = ws.Close(wire.CloseBadToken, "invalid or expired token")
-			return
+		if ident, err = h.authenticate(r, token); err != nil {
+			ident, badToken = Identity{}, true
 		}
 	}
-	c := newConn(h, ws, ident)
+	c := newConn(h, hj.got.nc, ident)
+	c.pending, c.unparsed = hj.got.pending, true
+	if h.cfg.SendBuffer > 0 {
+		if err := c.sock.setSendBuffer(h.cfg.SendBuffer); err != nil {
+			h.log.Debug("failed to set a connection's send buffer", "err", err)
+		}
+	}
 	c.addr, counted = addr, false // released when the connection ends
 	c.role = requestRole(r)
 	h.addConn(c)
-	if h.closing.Load() { // Shutdown may have missed us
+	served = true
+	switch {
+	case badToken:
+		c.close(wire.CloseBadToken, "invalid or expired token")
+	case h.closing.Load(): // Shutdown may have missed us
 		c.close(wire.CloseGoingAway, "server shutting down")
 	}
-	// The reader runs on a fresh goroutine and the handler returns: the
-	// connection is hijacked, and the handler's goroutine carries a stack
-	// grown through the HTTP server and middleware plus the request, which
-	// an idle viewer should not keep for hours.
-	served = true
-	go c.serve()
+	// The handler returns at once: the connection is hijacked, and an idle
+	// viewer keeps no goroutine (the poller starts a reader when bytes
+	// arrive).
+	c.start()
 }
 
 // enter counts a handshake in, unless the hub is shutting down; Shutdown
@@ -91,17 +102,6 @@ func (h *Hub) enter() bool {
 	}
 	h.conns.Add(1)
 	return true
-}
-
-// serve runs the connection's reader until the connection ends, then takes
-// it out of its rooms.
-func (c *Conn) serve() {
-	defer c.hub.conns.Done()
-	defer c.hub.addrs.release(c.addr)
-	defer c.hub.removeConn(c)
-	defer c.cancel()
-	defer c.leaveAll()
-	c.ended(c.readLoop())
 }
 
 func (h *Hub) authenticate(r *http.Request, token string) (Identity, error) {

@@ -93,8 +93,10 @@ func readFrame(t *testing.T, r io.Reader) string {
 	return string(p)
 }
 
-// A viewer that stops reading blocks its writer; the watchdog must drop it
-// after the write timeout even though its queue never overflows.
+// A viewer that stops reading blocks its writer; the watchdog must close it
+// as a slow consumer (4000) after the write timeout even though its queue
+// never overflows, and drop its socket when the close frame cannot get
+// through either.
 func TestStuckWriteIsDropped(t *testing.T) {
 	s := newServer(t, func(c *hub.Config) {
 		c.WriteTimeout = 200 * time.Millisecond
@@ -121,6 +123,9 @@ func TestStuckWriteIsDropped(t *testing.T) {
 		}
 	}
 	waitMetric(t, s, "givelive_hub_connections", 0)
+	if n := metricValue(t, s, "givelive_hub_slow_consumer_closes_total"); n != 1 {
+		t.Fatalf("%v slow-consumer closes, want 1", n)
+	}
 }
 
 // A client that pipelines more than the small reader's 512 bytes behind

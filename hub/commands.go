@@ -5,48 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
-	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
 	"github.com/givelive/givelive/hub/wire"
 )
 
-// readLoop reads and runs commands until the connection ends, and returns
-// why it ended (nil when the server closed it).
-func (c *Conn) readLoop() error {
-	for {
-		if !c.waitReplies() {
-			return nil
-		}
-		typ, p, err := c.ws.Read(c.ctx)
-		if err != nil {
-			return err
-		}
-		if c.isClosed() {
-			return nil // closed by the server: run nothing more
-		}
-		if !c.commands.Allow() {
-			c.close(wire.CloseTooMany, "too many commands")
-			return nil
-		}
-		if typ != websocket.MessageText {
-			c.send(wire.EncodeError(0, wire.Errorf(wire.ErrBadRequest, "commands are JSON text frames")))
-			continue
-		}
-		if !utf8.Valid(p) {
-			c.close(wire.CloseInvalidData, "text frames must be UTF-8")
-			return nil
-		}
-		c.handle(p)
-	}
-}
+// commandTimeout bounds the lookups one command makes (room, donations,
+// bans, history). A connection that ends meanwhile lets them finish.
+const commandTimeout = 10 * time.Second
 
 // handle runs one command and answers it: always for subscribe (its reply
 // carries the position), otherwise only when the command has an id, or when
 // it could not be parsed at all.
 func (c *Conn) handle(p []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
 	cmd, err := wire.DecodeCommand(p)
 	if err != nil {
 		c.hub.metrics.command("invalid", wire.ErrBadRequest)
@@ -55,13 +29,13 @@ func (c *Conn) handle(p []byte) {
 	}
 	switch cmd.Op {
 	case wire.OpSubscribe:
-		err = c.subscribe(cmd)
+		err = c.subscribe(ctx, cmd)
 	case wire.OpUnsubscribe:
 		err = c.unsubscribe(cmd.Room)
 	case wire.OpChat:
-		err = c.chat(cmd)
+		err = c.chat(ctx, cmd)
 	case wire.OpSticker:
-		err = c.sticker(cmd)
+		err = c.sticker(ctx, cmd)
 	case wire.OpPing:
 	}
 	code := ""
@@ -90,28 +64,38 @@ func asWireError(err error) *wire.Error {
 	return wire.Errorf(wire.ErrInternal, "internal error")
 }
 
-func (c *Conn) subscribe(cmd wire.Command) error {
-	s := c.subs[cmd.Room]
+// sub returns the connection's subscription to room, or nil.
+func (c *Conn) sub(room string) *subscription {
+	for _, s := range c.subs {
+		if s.room.id == room {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *Conn) subscribe(ctx context.Context, cmd wire.Command) error {
+	s := c.sub(cmd.Room)
 	existed := s != nil
 	if !existed {
 		if len(c.subs) >= c.hub.cfg.MaxRoomsPerConn {
 			return wire.Errorf(wire.ErrRoomLimit, fmt.Sprintf("at most %d rooms per connection", c.hub.cfg.MaxRoomsPerConn))
 		}
-		info, err := c.hub.roomInfo(c.ctx, cmd.Room)
+		info, err := c.hub.roomInfo(ctx, cmd.Room)
 		if err != nil {
 			return err
 		}
-		s, err = c.hub.join(c.ctx, c, cmd.Room, info)
+		s, err = c.hub.join(ctx, c, cmd.Room, info)
 		if err != nil {
 			return fmt.Errorf("failed to join %s: %w", cmd.Room, err)
 		}
-		c.subs[cmd.Room] = s
+		c.subs = append(c.subs, s)
 	} else {
 		c.mu.Lock()
 		s.joining, s.pending, s.pendingBytes = true, nil, 0
 		c.mu.Unlock()
 	}
-	hist, err := c.hub.broker.History(c.ctx, cmd.Room, cmd.Since)
+	hist, err := c.hub.broker.History(ctx, cmd.Room, cmd.Since)
 	if err != nil {
 		if existed {
 			// Keep the live subscription as it was: nothing it buffered
@@ -127,7 +111,7 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 		frames[i] = wire.AppendEvent(nil, cmd.Room, p.Type, p.Offset, p.Time, p.Data)
 	}
 	reply := wire.AppendSubscribe(nil, cmd.ID, cmd.Room, hist.Position, hist.Recovered, frames)
-	c.finishJoin(s, reply, hist.Position)
+	c.finishJoin(s, replyEvent(reply), hist.Position)
 	return nil
 }
 
@@ -135,37 +119,35 @@ func (c *Conn) subscribe(cmd wire.Command) error {
 // arrived meanwhile and are newer than the reply's position, and switches
 // the subscription to live delivery, all under c.mu so nothing slips
 // between.
-func (c *Conn) finishJoin(s *subscription, reply []byte, pos wire.Position) {
+func (c *Conn) finishJoin(s *subscription, reply *event, pos wire.Position) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	start := false
+	r := delivered
 	if reply != nil {
-		start, _ = c.push(replyEvent(reply))
+		r = c.push(reply)
 	}
 	s.epoch, s.offset = pos.Epoch, pos.Offset
-	ok := true
 	for _, ev := range s.pending {
 		if ev.epoch != s.epoch || ev.offset <= s.offset {
 			continue // in the reply already, or from an epoch the client never saw
 		}
-		var st bool
-		st, ok = c.push(ev)
-		start = start || st
-		if !ok {
+		if pr := c.push(ev); pr != needKick {
+			r = pr // overflowed
 			break
 		}
+		r = needKick
 		s.offset = ev.offset
 	}
 	s.joining, s.pending, s.pendingBytes = false, nil, 0
 	c.mu.Unlock()
-	c.settle(start, ok)
+	c.settle(r)
 }
 
 func (c *Conn) unsubscribe(room string) error {
-	s := c.subs[room]
+	s := c.sub(room)
 	if s == nil {
 		return nil // not subscribed: nothing to do
 	}
@@ -173,18 +155,25 @@ func (c *Conn) unsubscribe(room string) error {
 	return nil
 }
 
+// leave ends a subscription: from now on no fan-out queues or writes
+// anything of its room here, then it leaves the room.
 func (c *Conn) leave(s *subscription) {
-	delete(c.subs, s.room.id)
-	c.hub.leave(s)
+	for i, x := range c.subs {
+		if x == s {
+			c.subs = append(c.subs[:i], c.subs[i+1:]...)
+			break
+		}
+	}
 	c.mu.Lock()
-	s.pending = nil
+	s.left, s.pending = true, nil
 	c.mu.Unlock()
+	c.hub.leave(s)
 }
 
 // leaveAll removes the connection from every room when it ends.
 func (c *Conn) leaveAll() {
-	for _, s := range c.subs {
-		c.leave(s)
+	for len(c.subs) > 0 {
+		c.leave(c.subs[len(c.subs)-1])
 	}
 }
 
@@ -212,14 +201,14 @@ func (c *Conn) speaker(room string) (*subscription, error) {
 		c.close(wire.CloseBadToken, "token expired")
 		return nil, wire.Errorf(wire.ErrUnauthenticated, "token expired")
 	}
-	s := c.subs[room]
+	s := c.sub(room)
 	if s == nil {
 		return nil, wire.Errorf(wire.ErrForbidden, "subscribe to the room first")
 	}
 	return s, nil
 }
 
-func (c *Conn) chat(cmd wire.Command) error {
+func (c *Conn) chat(ctx context.Context, cmd wire.Command) error {
 	s, err := c.speaker(cmd.Room)
 	if err != nil {
 		return err
@@ -228,13 +217,13 @@ func (c *Conn) chat(cmd wire.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := c.allowedBy(cmd); err != nil {
+	if err := c.allowedBy(ctx, cmd); err != nil {
 		return err
 	}
 	if !c.hub.limits.allowChat(c.ident.UserID) {
 		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.chatMessage)
 	}
-	badges, err := c.badges(s)
+	badges, err := c.badges(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -243,16 +232,16 @@ func (c *Conn) chat(cmd wire.Command) error {
 		User: wire.User{ID: c.ident.UserID, Name: c.ident.Name, Badges: badges},
 		Text: text,
 	}
-	_, err = c.hub.Publish(c.ctx, cmd.Room, wire.TypeChat, data)
+	_, err = c.hub.Publish(ctx, cmd.Room, wire.TypeChat, data)
 	return err
 }
 
-func (c *Conn) badges(s *subscription) ([]string, error) {
+func (c *Conn) badges(ctx context.Context, s *subscription) ([]string, error) {
 	var badges []string
 	if c.ident.Broadcaster && c.ident.UserID == s.room.info.OwnerID {
 		badges = append(badges, wire.BadgeBroadcaster)
 	}
-	_, named, err := c.hub.donorStatus(c.ctx, s.room.id, c.ident.UserID)
+	_, named, err := c.hub.donorStatus(ctx, s.room.id, c.ident.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -263,12 +252,12 @@ func (c *Conn) badges(s *subscription) ([]string, error) {
 }
 
 // allowedBy asks the chat policy whether the user may post cmd now.
-func (c *Conn) allowedBy(cmd wire.Command) error {
+func (c *Conn) allowedBy(ctx context.Context, cmd wire.Command) error {
 	p := c.hub.cfg.Policy
 	if p == nil {
 		return nil
 	}
-	err := p.Allow(c.ctx, cmd.Room, c.ident.UserID, cmd.Op)
+	err := p.Allow(ctx, cmd.Room, c.ident.UserID, cmd.Op)
 	var we *wire.Error
 	if err != nil && !errors.As(err, &we) {
 		return fmt.Errorf("failed to check the chat policy: %w", err)
@@ -276,18 +265,18 @@ func (c *Conn) allowedBy(cmd wire.Command) error {
 	return err
 }
 
-func (c *Conn) sticker(cmd wire.Command) error {
+func (c *Conn) sticker(ctx context.Context, cmd wire.Command) error {
 	if _, err := c.speaker(cmd.Room); err != nil {
 		return err
 	}
 	if !c.hub.stickers[cmd.Sticker] {
 		return wire.Errorf(wire.ErrBadRequest, fmt.Sprintf("unknown sticker %q", cmd.Sticker))
 	}
-	if err := c.allowedBy(cmd); err != nil {
+	if err := c.allowedBy(ctx, cmd); err != nil {
 		return err
 	}
 	if cmd.Sticker == wire.StickerIDonated {
-		donated, _, err := c.hub.donorStatus(c.ctx, cmd.Room, c.ident.UserID)
+		donated, _, err := c.hub.donorStatus(ctx, cmd.Room, c.ident.UserID)
 		if err != nil {
 			return err
 		}
@@ -299,7 +288,7 @@ func (c *Conn) sticker(cmd wire.Command) error {
 		return wire.Errorf(wire.ErrRateLimited, c.hub.limits.stickerMessage)
 	}
 	data := wire.StickerData{User: wire.User{ID: c.ident.UserID, Name: c.ident.Name}, Sticker: cmd.Sticker}
-	_, err := c.hub.Publish(c.ctx, cmd.Room, wire.TypeSticker, data)
+	_, err := c.hub.Publish(ctx, cmd.Room, wire.TypeSticker, data)
 	return err
 }
 

@@ -8,13 +8,20 @@
 //
 // How an event travels: Publish hands it to the Broker, which gives it an
 // offset (recoverable events), appends it to the room's history and delivers
-// it to every node subscribed to the room. The node encodes it once and puts
-// the same bytes on the bounded queue of each local subscriber. A writer
-// goroutine, started only while a connection has something queued, packs
-// everything queued (up to a cap) into one frame. No socket is written under
-// a lock and no publisher waits for a slow viewer: a connection whose queue
-// overflows with recoverable events is closed with 4000 and resumes with
-// since; volatile events are dropped or coalesced instead, and counted.
+// it to every node subscribed to the room. The node encodes it once, as a
+// whole WebSocket frame, and the room's dispatcher writes that frame to
+// every subscriber's socket that can take it at once, without waiting; what
+// arrived during a round goes out together in the next, as one frame. A
+// connection whose socket is backed up queues what follows (bounded) and
+// gets a flusher goroutine until it has caught up. No publisher waits for a
+// viewer: a connection whose queue overflows with recoverable events, or
+// whose socket stays stuck, is closed with 4000 and resumes with since;
+// volatile events are dropped or coalesced instead, and counted.
+//
+// The WebSocket library answers the handshake; after it the hub reads and
+// writes the connection's frames itself (frame.go). On Linux an idle
+// connection has no goroutine: an epoll poller starts its reader when
+// bytes arrive (poll_linux.go).
 //
 // Concurrency: every exported method of Hub is safe for concurrent use.
 // Rooms live in 64 shards with a lock each.

@@ -2,20 +2,23 @@ package hub
 
 import "sync"
 
-// framePool recycles the buffers writers pack several events into, so an
-// idle connection holds none. The zero value is ready to use.
+// framePool lends flushers the buffer they pack several queued events
+// into, only while that frame is being written: an idle connection holds
+// none. The zero value is ready to use.
 type framePool struct{ pool sync.Pool }
 
-func (p *framePool) get() []byte {
+func (p *framePool) get() *[]byte {
 	if b, ok := p.pool.Get().(*[]byte); ok {
-		return (*b)[:0]
+		return b
 	}
-	return make([]byte, 0, 4096)
+	b := make([]byte, 0, 4096)
+	return &b
 }
 
-func (p *framePool) put(b []byte) {
-	if cap(b) > 256<<10 {
+func (p *framePool) put(b *[]byte) {
+	if cap(*b) > 256<<10 {
 		return // do not keep rare huge buffers alive
 	}
-	p.pool.Put(&b)
+	*b = (*b)[:0]
+	p.pool.Put(b)
 }

@@ -43,8 +43,6 @@ type RoomDirectory interface {
 	Room(ctx context.Context, room string) (RoomInfo, error)
 }
 
-var errWriteTimeout = errors.New("write timed out: the peer stopped reading")
-
 // ErrRoomNotFound is returned by a RoomDirectory for an unknown room.
 var ErrRoomNotFound = errors.New("room not found")
 
@@ -92,11 +90,14 @@ type Config struct {
 	FrameBytes   int           // a frame packs events up to this size, default 64 KiB
 	FrameEvents  int           // and at most this many events, default 256
 	WriteTimeout time.Duration // default 10s
-	// WriterLinger is how long a connection's writer waits for more after
-	// its queue empties before it exits (default 2s; negative: exit at
-	// once). Writers are retired on the watchdog's beat, so an idle writer
-	// may live up to about twice WriterLinger.
-	WriterLinger time.Duration
+	// SendBuffer is each connection's kernel send buffer (SO_SNDBUF; the
+	// kernel doubles it for its bookkeeping), default 16 KiB: what a viewer
+	// that stopped reading can hold in the kernel before its writes wait
+	// and the hub stops writing to it (at 50 events a second, about three
+	// seconds). A live event stream needs far less; a long replay goes out
+	// at about 320 KB/s over a 100 ms round trip. Negative: the system's,
+	// which on Linux grows to megabytes per socket.
+	SendBuffer   int
 	PingInterval time.Duration // default 25s
 	PongTimeout  time.Duration // default 15s
 
@@ -119,6 +120,11 @@ type Config struct {
 	// ParallelFanout is the room size from which fan-out is split over
 	// GOMAXPROCS goroutines, default 4096.
 	ParallelFanout int
+	// ReaderGoroutines gives every connection a goroutine waiting in Read,
+	// instead of the node's poller, which starts a connection's reader only
+	// when bytes arrive (Linux; elsewhere there is no poller and this is
+	// what happens). For comparison and as a fallback.
+	ReaderGoroutines bool
 }
 
 // DefaultStickers are the stickers viewers may send.
@@ -138,7 +144,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FrameBytes, 64<<10)
 	setDefault(&c.FrameEvents, 256)
 	setDefault(&c.WriteTimeout, 10*time.Second)
-	setDefault(&c.WriterLinger, 2*time.Second)
+	setDefault(&c.SendBuffer, 16<<10)
 	setDefault(&c.PingInterval, 25*time.Second)
 	setDefault(&c.PongTimeout, 15*time.Second)
 	setDefault(&c.ChatRate, 1)
@@ -176,16 +182,19 @@ type Hub struct {
 	limits   *userLimits
 	frames   framePool
 	addrs    addrCounts // open connections per client address
+	poller   *poller    // nil: every connection has a reader goroutine
 
 	shards [shardCount]shard
 	nextID atomic.Uint64
 
-	conns    sync.WaitGroup // one per handshake or connection, for Shutdown
-	enterMu  sync.Mutex     // orders conns.Add against closing
-	closing  atomic.Bool
-	stopOnce sync.Once
-	stop     chan struct{}  // closed by Shutdown: stops the background loops
-	loops    sync.WaitGroup // the background loops
+	conns       sync.WaitGroup // one per handshake or connection, for Shutdown
+	dispatchers sync.WaitGroup // rooms' dispatchers at work
+	enterMu     sync.Mutex     // orders conns.Add against closing
+	closing     atomic.Bool
+	stopOnce    sync.Once
+	stop        chan struct{}  // closed once Shutdown's connections are gone: stops the background loops
+	loops       sync.WaitGroup // the background loops
+	drained     chan struct{}  // closed when Shutdown is done
 }
 
 // New returns a started Hub. Call Shutdown to stop it.
@@ -198,6 +207,7 @@ func New(cfg Config) (*Hub, error) {
 		metrics:  newMetrics(),
 		stickers: make(map[string]bool, len(cfg.Stickers)),
 		stop:     make(chan struct{}),
+		drained:  make(chan struct{}),
 	}
 	h.limits = newUserLimits(cfg)
 	for _, s := range cfg.Stickers {
@@ -212,7 +222,17 @@ func New(cfg Config) (*Hub, error) {
 			return nil, fmt.Errorf("failed to register hub metrics: %w", err)
 		}
 	}
+	if pollable && !cfg.ReaderGoroutines {
+		p, err := newPoller(func(c *Conn) { go c.readReady() })
+		if err != nil {
+			return nil, err
+		}
+		h.poller = p
+	}
 	if err := h.broker.Start(h); err != nil {
+		if h.poller != nil {
+			h.poller.close()
+		}
 		return nil, fmt.Errorf("failed to start broker: %w", err)
 	}
 	h.loops.Add(3)
@@ -275,29 +295,115 @@ func (h *Hub) Position(ctx context.Context, room string) (wire.Position, error) 
 }
 
 // HandlePublication implements PublicationHandler: the broker calls it for
-// every publication in a room this node is subscribed to. It encodes the
-// event once and queues it for every local subscriber.
+// every publication in a room this node is subscribed to. It frames the
+// event once and hands it to the room's dispatcher; it never waits for a
+// connection.
 func (h *Hub) HandlePublication(roomID string, p Publication) {
 	sh := h.shard(roomID)
 	sh.mu.RLock()
-	defer sh.mu.RUnlock()
 	r := sh.rooms[roomID]
 	if r == nil || len(r.subs) == 0 {
+		sh.mu.RUnlock()
 		return
 	}
 	if p.Type == wire.TypeViewers {
 		r.noteViewers(p) // for Hub.Viewers (viewers.go)
 	}
-	ev := &event{
-		room:        roomID,
-		typ:         p.Type,
-		offset:      p.Offset,
-		epoch:       p.Epoch,
-		recoverable: p.Offset > 0,
-		frame:       wire.AppendEvent(make([]byte, 0, 96+len(roomID)+len(p.Data)), roomID, p.Type, p.Offset, p.Time, p.Data),
-		delivered:   h.metrics.deliveredCounter(p.Type),
+	fb := newFrameBuilder(96 + len(roomID) + len(p.Data))
+	fb.buf = wire.AppendEvent(fb.buf, roomID, p.Type, p.Offset, p.Time, p.Data)
+	ev := newEvent(fb)
+	ev.room, ev.typ, ev.offset, ev.epoch = roomID, p.Type, p.Offset, p.Epoch
+	ev.recoverable = p.Offset > 0
+	ev.delivered = h.metrics.deliveredCounter(p.Type)
+	r.dmu.Lock()
+	r.inbox = append(r.inbox, ev)
+	start := !r.dispatching
+	r.dispatching = true
+	if start {
+		h.dispatchers.Add(1)
 	}
-	h.fanout(r.subs, ev)
+	r.dmu.Unlock()
+	sh.mu.RUnlock()
+	if start {
+		go h.dispatch(sh, r)
+	}
+}
+
+// dispatch fans a room's publications out, in order, until its inbox is
+// empty: each round takes everything that arrived, as one frame.
+func (h *Hub) dispatch(sh *shard, r *room) {
+	defer h.dispatchers.Done()
+	var subs []*subscription
+	for {
+		r.dmu.Lock()
+		events := r.inbox
+		r.inbox = nil
+		if len(events) == 0 {
+			r.dispatching = false
+			r.dmu.Unlock()
+			return
+		}
+		r.dmu.Unlock()
+		sh.mu.RLock()
+		subs = append(subs[:0], r.subs...)
+		sh.mu.RUnlock()
+		for len(events) > 0 {
+			b := h.newBatch(events)
+			events = events[len(b.events):]
+			h.fanout(subs, b)
+		}
+		clear(subs)
+	}
+}
+
+// batch is a run of one room's events fanned out together: one frame with
+// all of them, written as it is to every connection that is up to date
+// and not behind on its writes.
+type batch struct {
+	events []*event
+	frame  []byte
+	epoch  string
+	first  uint64 // offsets of the recoverable events, 0 when none
+	last   uint64
+}
+
+// newBatch takes the longest run of events from the start of events that
+// fits one frame (FrameBytes, FrameEvents).
+func (h *Hub) newBatch(events []*event) *batch {
+	b := &batch{}
+	size := 0
+	for i, ev := range events {
+		n := len(ev.payload())
+		if i > 0 && (i == h.cfg.FrameEvents || size+1+n > h.cfg.FrameBytes) {
+			break
+		}
+		size += n + min(i, 1)
+		b.events = events[:i+1]
+		if ev.recoverable {
+			if b.first == 0 {
+				b.first, b.epoch = ev.offset, ev.epoch
+			}
+			if ev.epoch != b.epoch || ev.offset != b.last+1 && b.last != 0 {
+				b.first = 0 // not one run of one epoch: deliver event by event
+			}
+			b.last = ev.offset
+		}
+	}
+	if len(b.events) == 1 {
+		b.frame = b.events[0].wire
+	} else {
+		b.frame = packFrame(make([]byte, 0, maxHeader+size), b.events)
+	}
+	return b
+}
+
+// follows reports whether the batch can be written whole to s: it carries
+// no recoverable event, or exactly the ones after s's position.
+func (b *batch) follows(s *subscription) bool {
+	if b.last == 0 {
+		return true
+	}
+	return b.first != 0 && b.epoch == s.epoch && b.first == s.offset+1
 }
 
 // HandleGap implements GapHandler: every connection in the room is closed
@@ -317,27 +423,79 @@ func (h *Hub) HandleGap(roomID string) {
 	}
 }
 
-// fanout queues ev on every subscription; large rooms are split over
-// GOMAXPROCS goroutines. Queuing never blocks and never writes a socket.
-func (h *Hub) fanout(subs []*subscription, ev *event) {
+// fanout delivers a batch to every subscription; large rooms are split
+// over GOMAXPROCS goroutines. It never waits for a connection.
+func (h *Hub) fanout(subs []*subscription, b *batch) {
 	workers := runtime.GOMAXPROCS(0)
+	var written int
 	if len(subs) < h.cfg.ParallelFanout || workers == 1 {
-		for _, s := range subs {
-			s.conn.deliver(s, ev)
+		written = h.deliverAll(subs, b)
+	} else {
+		var wg sync.WaitGroup
+		var total atomic.Int64
+		chunk := (len(subs) + workers - 1) / workers
+		for start := 0; start < len(subs); start += chunk {
+			part := subs[start:min(start+chunk, len(subs))]
+			wg.Go(func() { total.Add(int64(h.deliverAll(part, b))) })
 		}
-		return
+		wg.Wait()
+		written = int(total.Load())
 	}
-	var wg sync.WaitGroup
-	chunk := (len(subs) + workers - 1) / workers
-	for start := 0; start < len(subs); start += chunk {
-		part := subs[start:min(start+chunk, len(subs))]
-		wg.Go(func() {
-			for _, s := range part {
-				s.conn.deliver(s, ev)
-			}
-		})
+	if written > 0 {
+		h.metrics.framesWritten.Add(float64(written))
+		for _, ev := range b.events {
+			ev.delivered.Add(float64(written))
+		}
 	}
-	wg.Wait()
+}
+
+// deliverAll delivers b to each subscription and returns how many took
+// the batch's frame straight away.
+func (h *Hub) deliverAll(subs []*subscription, b *batch) int {
+	written := 0
+	for _, s := range subs {
+		if s.conn.deliver(s, b) {
+			written++
+		}
+	}
+	return written
+}
+
+// deliver hands a batch to this connection. When nothing is queued ahead
+// and the subscription is up to date, the batch's frame is written at
+// once, without waiting; otherwise its events are queued one by one (a
+// flusher writes them). It reports whether the frame was written here.
+func (c *Conn) deliver(s *subscription, b *batch) bool {
+	c.mu.Lock()
+	if c.closed || s.left {
+		c.mu.Unlock()
+		return false
+	}
+	if !s.joining && !c.writing && c.head == nil && len(c.queue) == 0 && b.follows(s) {
+		if b.last != 0 {
+			s.offset = b.last
+		}
+		c.writing = true
+		c.mu.Unlock()
+		c.writeNow(b.frame, nil)
+		return true
+	}
+	r := delivered
+	for _, ev := range b.events {
+		switch dr := c.deliverLocked(s, ev); dr {
+		case needKick:
+			r = needKick
+		case delivered:
+		default:
+			r = dr
+		}
+		if r == overflowed || r == gapped {
+			break
+		}
+	}
+	c.mu.Unlock()
+	c.settle(r)
+	return false
 }
 
 func (h *Hub) shard(room string) *shard {
@@ -355,27 +513,31 @@ func fnv32(s string) uint32 {
 }
 
 // Shutdown drains the hub: new connections are refused, open ones are
-// closed with 1001 (going away), and it waits for them to finish or for ctx.
-// Background loops stop. The broker is not closed (its owner closes it).
-// Calling Shutdown again waits for the same drain.
+// closed with 1001 (going away), and it waits for them to finish (each
+// closing handshake takes at most closeTimeout) or for ctx. Background
+// loops stop once the connections are gone. The broker is not closed (its
+// owner closes it). Calling Shutdown again waits for the same drain.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.stopOnce.Do(func() {
 		h.enterMu.Lock()
 		h.closing.Store(true)
 		h.enterMu.Unlock()
-		close(h.stop)
-		h.loops.Wait()
 		for _, c := range h.allConns() {
 			c.close(wire.CloseGoingAway, "server shutting down")
 		}
+		go func() {
+			h.conns.Wait()
+			close(h.stop)
+			h.loops.Wait()
+			h.dispatchers.Wait()
+			if h.poller != nil {
+				h.poller.close()
+			}
+			close(h.drained)
+		}()
 	})
-	done := make(chan struct{})
-	go func() {
-		h.conns.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-h.drained:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("failed to drain connections: %w", ctx.Err())

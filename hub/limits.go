@@ -96,3 +96,28 @@ func (l *userLimits) sweep(now time.Time) {
 		}
 	}
 }
+
+// bucket is a token bucket for one connection's commands, small enough to
+// sit in the connection (a rate.Limiter is ten times its size). Only the
+// connection's reader uses it.
+type bucket struct {
+	tokens float64
+	last   int64 // Unix nanoseconds of the last refill
+}
+
+func (b *bucket) fill(burst int) { b.tokens = float64(burst) }
+
+// take refills the bucket at r per second up to burst and takes a token
+// if there is one.
+func (b *bucket) take(now time.Time, r rate.Limit, burst int) bool {
+	t := now.UnixNano()
+	if b.last != 0 {
+		b.tokens = min(float64(burst), b.tokens+float64(r)*float64(t-b.last)/1e9)
+	}
+	b.last = t
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -84,3 +84,32 @@ func TestRateMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandBucket(t *testing.T) {
+	var b bucket
+	b.fill(3)
+	start := time.Unix(1000, 0)
+	for i := range 3 {
+		if !b.take(start, 2, 3) {
+			t.Fatalf("command %d of the burst refused", i)
+		}
+	}
+	if b.take(start, 2, 3) {
+		t.Fatal("a fourth command in the same instant allowed")
+	}
+	if b.take(start.Add(499*time.Millisecond), 2, 3) {
+		t.Fatal("allowed before half a second refilled a token at 2/s")
+	}
+	if !b.take(start.Add(time.Second), 2, 3) {
+		t.Fatal("refused after a token refilled")
+	}
+	later := start.Add(time.Hour)
+	for i := range 3 {
+		if !b.take(later, 2, 3) {
+			t.Fatalf("after a long pause, command %d of the burst refused", i)
+		}
+	}
+	if b.take(later, 2, 3) {
+		t.Fatal("a long pause refilled more than the burst")
+	}
+}

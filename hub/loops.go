@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/givelive/givelive/hub/wire"
@@ -97,18 +98,19 @@ func (h *Hub) changedCounts(dst []roomCount) []roomCount {
 }
 
 // keepaliveLoop pings every connection once per PingInterval, one shard at
-// a time so pings are spread over the interval. A connection that does not
-// answer within PongTimeout is dropped.
+// a time so pings are spread over the interval. The watchdog drops a
+// connection whose pong has not come within PongTimeout.
 func (h *Hub) keepaliveLoop() {
 	defer h.loops.Done()
 	t := time.NewTicker(h.cfg.PingInterval / shardCount)
 	defer t.Stop()
 	var conns []*Conn
 	for i := 0; ; i = (i + 1) % shardCount {
+		var now time.Time
 		select {
 		case <-h.stop:
 			return
-		case <-t.C:
+		case now = <-t.C:
 		}
 		sh := &h.shards[i]
 		sh.mu.RLock()
@@ -118,50 +120,74 @@ func (h *Hub) keepaliveLoop() {
 		}
 		sh.mu.RUnlock()
 		for _, c := range conns {
-			go c.ping()
+			c.ping(now)
 		}
 		clear(conns)
 	}
 }
 
-// watchdogLoop aborts connections whose write has been stuck for longer
-// than WriteTimeout (their peer stopped reading), which unblocks the writer,
-// and retires writers parked for longer than WriterLinger. One loop for the
-// node costs less than a timer per write. A connection the server is
-// already closing is left to its close handshake, which gives up after 5 s.
+// watchdogLoop ends connections that stopped answering: a flusher's write
+// stuck for longer than WriteTimeout (the peer stopped reading: a slow
+// consumer, closed with 4000 like one whose queue overflowed), a ping
+// unanswered for longer than PongTimeout, a closing handshake the peer
+// never finished (the socket is dropped). One loop for the node costs less
+// than a timer per write.
 func (h *Hub) watchdogLoop() {
 	defer h.loops.Done()
-	beat := h.cfg.WriteTimeout / 4
-	if h.cfg.WriterLinger > 0 {
-		beat = min(beat, h.cfg.WriterLinger)
-	}
+	beat := min(h.cfg.WriteTimeout, h.cfg.PongTimeout, closeTimeout) / 4
 	t := time.NewTicker(max(beat, 10*time.Millisecond))
 	defer t.Stop()
-	var stalled []*Conn
+	type verdict struct {
+		c   *Conn
+		why int
+	}
+	const (
+		stuckWrite = iota
+		latePong
+		lateClose
+	)
+	var ends []verdict
 	for {
 		select {
 		case <-h.stop:
 			return
 		case now := <-t.C:
-			stalled = stalled[:0]
+			ends = ends[:0]
 			for i := range h.shards {
 				sh := &h.shards[i]
 				sh.mu.RLock()
 				for c := range sh.conns {
-					if c.stalled(now, h.cfg.WriteTimeout) {
-						stalled = append(stalled, c)
-					} else if h.cfg.WriterLinger > 0 {
-						c.retireIfIdle(now, h.cfg.WriterLinger)
+					switch {
+					case c.closeLate(now):
+						ends = append(ends, verdict{c, lateClose})
+					case c.stalled(now, h.cfg.WriteTimeout):
+						ends = append(ends, verdict{c, stuckWrite})
+					case c.pongLate(now, h.cfg.PongTimeout):
+						ends = append(ends, verdict{c, latePong})
 					}
 				}
 				sh.mu.RUnlock()
 			}
-			for _, c := range stalled {
-				if c.abort(errWriteTimeout) {
-					h.metrics.writeTimeouts.Inc()
+			for _, v := range ends {
+				switch v.why {
+				case stuckWrite:
+					if v.c.overflow() {
+						h.metrics.writeTimeouts.Inc()
+					}
+				case latePong:
+					if v.c.abort(errPongTimeout) {
+						h.metrics.pingTimeouts.Inc()
+					}
+				case lateClose:
+					v.c.finish(errCloseTimeout)
 				}
 			}
-			clear(stalled)
+			clear(ends)
 		}
 	}
 }
+
+var (
+	errPongTimeout  = errors.New("no pong within the pong timeout")
+	errCloseTimeout = errors.New("the peer did not finish the closing handshake")
+)

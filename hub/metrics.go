@@ -66,7 +66,7 @@ func newMetrics() *metrics {
 			Name: "givelive_hub_queue_drops_total", Help: "Volatile events dropped or coalesced, by reason.",
 		}, []string{"reason"}),
 		slowConsumerCloses: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "givelive_hub_slow_consumer_closes_total", Help: "Connections closed with 4000 because their queue overflowed.",
+			Name: "givelive_hub_slow_consumer_closes_total", Help: "Connections closed with 4000 as slow consumers: their queue overflowed, or a write waited longer than the write timeout.",
 		}),
 		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "givelive_hub_closes_total", Help: "Connections the server closed, by close code (1006: dropped without a close frame).",
@@ -87,7 +87,7 @@ func newMetrics() *metrics {
 			Name: "givelive_hub_peer_closes_total", Help: "Connections closed by the client.",
 		}),
 		writeTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "givelive_hub_write_timeouts_total", Help: "Connections dropped because a write took longer than the write timeout.",
+			Name: "givelive_hub_write_timeouts_total", Help: "Slow consumers closed because a write waited longer than the write timeout (also in givelive_hub_slow_consumer_closes_total).",
 		}),
 		publishedBy: make(map[string]prometheus.Counter),
 		delivered:   make(map[string]prometheus.Counter),

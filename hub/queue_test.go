@@ -7,8 +7,8 @@ import (
 	"github.com/givelive/givelive/hub/wire"
 )
 
-// queueConn is a connection whose writer is held off, so tests can look at
-// what its queue keeps.
+// queueConn is a connection without a socket whose write side is held, so
+// tests can look at what its queue keeps.
 func queueConn(t *testing.T, cfg Config) *Conn {
 	t.Helper()
 	cfg.ViewerInterval, cfg.PingInterval = time.Hour, time.Hour
@@ -22,9 +22,16 @@ func queueConn(t *testing.T, cfg Config) *Conn {
 	return c
 }
 
-func volatile(room, typ, frame string) *event {
-	return &event{room: room, typ: typ, frame: []byte(frame)}
+// testEvent frames payload as a room event.
+func testEvent(room, typ string, offset uint64, payload string) *event {
+	fb := newFrameBuilder(len(payload))
+	fb.buf = append(fb.buf, payload...)
+	ev := newEvent(fb)
+	ev.room, ev.typ, ev.offset, ev.recoverable = room, typ, offset, offset > 0
+	return ev
 }
+
+func volatile(room, typ, payload string) *event { return testEvent(room, typ, 0, payload) }
 
 func TestViewerCountsCoalesce(t *testing.T) {
 	c := queueConn(t, Config{})
@@ -36,7 +43,7 @@ func TestViewerCountsCoalesce(t *testing.T) {
 	if len(c.queue) != 2 {
 		t.Fatalf("%d queued, want 2 (one per room)", len(c.queue))
 	}
-	if got := string(c.queue[0].frame); got != `{"count":2}` {
+	if got := string(c.queue[0].payload()); got != `{"count":2}` {
 		t.Fatalf("room f_a has %s queued, want the latest count", got)
 	}
 }
@@ -45,14 +52,13 @@ func TestVolatileDroppedWhenHalfFullRecoverableCloses(t *testing.T) {
 	c := queueConn(t, Config{QueueBytes: 100})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rec := &event{room: "f_a", typ: wire.TypeChat, recoverable: true, frame: make([]byte, 45)}
-	if _, ok := c.push(rec); !ok {
+	if r := c.push(testEvent("f_a", wire.TypeChat, 1, string(make([]byte, 45)))); r != needKick {
 		t.Fatal("a recoverable event that fits was refused")
 	}
-	if _, ok := c.push(volatile("f_a", wire.TypeSticker, string(make([]byte, 10)))); !ok || len(c.queue) != 1 {
+	if r := c.push(volatile("f_a", wire.TypeSticker, string(make([]byte, 10)))); r != delivered || len(c.queue) != 1 {
 		t.Fatalf("a sticker over half the queue was queued (%d events)", len(c.queue))
 	}
-	if _, ok := c.push(&event{room: "f_a", typ: wire.TypeChat, recoverable: true, frame: make([]byte, 56)}); ok {
+	if r := c.push(testEvent("f_a", wire.TypeChat, 2, string(make([]byte, 56)))); r != overflowed {
 		t.Fatal("a recoverable event over the limit was accepted instead of overflowing")
 	}
 }
@@ -68,16 +74,33 @@ func TestBatchRespectsFrameLimits(t *testing.T) {
 	for _, tc := range cases {
 		c := queueConn(t, Config{FrameBytes: tc.bytes, FrameEvents: tc.events})
 		c.mu.Lock()
-		for range 5 {
-			c.push(&event{typ: wire.TypeChat, recoverable: true, frame: make([]byte, 30)})
+		for i := range 5 {
+			c.push(testEvent("f_a", wire.TypeChat, uint64(i+1), string(make([]byte, 30))))
 		}
 		if n, _ := c.batchLen(); n != tc.n {
 			t.Errorf("%s: batch of %d, want %d", tc.name, n, tc.n)
 		}
-		c.queue = []*event{{frame: make([]byte, 500)}}
+		c.queue = []*event{testEvent("f_a", wire.TypeChat, 9, string(make([]byte, 500)))}
 		if n, _ := c.batchLen(); n != 1 {
 			t.Errorf("%s: an event larger than the frame cap must still go out alone", tc.name)
 		}
+		c.queue = []*event{testEvent("f_a", wire.TypeChat, 1, "{}"), controlEvent(controlFrame(opPing, nil)), testEvent("f_a", wire.TypeChat, 2, "{}")}
+		if n, _ := c.batchLen(); n != 1 {
+			t.Errorf("%s: a control frame was packed with an event", tc.name)
+		}
+		c.queue = c.queue[1:]
+		if n, _ := c.batchLen(); n != 1 {
+			t.Errorf("%s: a control frame was packed with an event", tc.name)
+		}
 		c.mu.Unlock()
+	}
+}
+
+// Several queued events go out as one text frame, joined by newlines.
+func TestPackFrame(t *testing.T) {
+	batch := []*event{testEvent("f", wire.TypeChat, 1, `{"a":1}`), testEvent("f", wire.TypeChat, 2, `{"b":2}`)}
+	f := packFrame(nil, batch)
+	if got := string(readServerFrame(t, f)); got != "{\"a\":1}\n{\"b\":2}" {
+		t.Fatalf("packed %q", got)
 	}
 }

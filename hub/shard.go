@@ -32,6 +32,13 @@ type room struct {
 	// seenViewers is the last viewer count that reached this node (-1:
 	// none yet), for Hub.Viewers.
 	seenViewers atomic.Int64
+
+	// The room's publications waiting for its dispatcher, which fans them
+	// out in order, one round at a time: what arrives during a round goes
+	// out together in the next, as one frame.
+	dmu         sync.Mutex
+	inbox       []*event
+	dispatching bool
 }
 
 // subscription is one connection's membership in one room. idx is guarded
@@ -43,6 +50,7 @@ type subscription struct {
 	watches bool // counted in room.viewers
 
 	// Delivery state, guarded by conn.mu.
+	left         bool     // unsubscribed: deliver nothing more
 	joining      bool     // subscribe in progress: buffer instead of queueing
 	pending      []*event // recoverable events that arrived while joining
 	pendingBytes int

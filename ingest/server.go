@@ -341,10 +341,12 @@ func (s *Server) recheckKeys() {
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			id, err := s.cfg.Keys.PublishKey(ctx, ss.key)
 			cancel()
-			if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != ss.fundraiser {
+			revoked := errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != ss.fundraiser
+			// A publisher cut off at one recheck may still be listed at the
+			// next, while its session winds down: count it once.
+			if revoked && ss.kick("stream key revoked") {
 				s.metrics.revoked.Inc()
 				ss.log.Info("publisher cut off: its stream key no longer publishes this fundraiser (replaced, or the fundraiser ended)")
-				ss.kick("stream key revoked")
 			}
 		}
 	}

@@ -115,11 +115,14 @@ func newSession(srv *Server, conn net.Conn) *session {
 }
 
 // kick closes the connection from another goroutine; run notices and ends.
-func (ss *session) kick(why string) {
+// kick closes the connection, once, and reports whether this call did.
+func (ss *session) kick(why string) (closed bool) {
 	ss.closed.Do(func() {
+		closed = true
 		ss.srv.log.Info("closing rtmp connection", "remote", ss.conn.RemoteAddr().String(), "why", why)
 		ss.conn.Close()
 	})
+	return closed
 }
 
 func (ss *session) run() {

@@ -6,7 +6,10 @@
 # Usage: scripts/fanout-bench.sh            (from anywhere in the repo)
 # Knobs (environment): VIEWERS ROOMS RAMP CHAT_RATE DONATION_RATE DURATION SOURCE_IPS
 # PORT OUT (a directory for the binary, logs and report.json; default a
-# new temporary one) MAX_P99 (e.g. 250ms; empty: no threshold).
+# new temporary one) MAX_P99 (e.g. 250ms; empty: no threshold) SERVER_BIN
+# (another givelive binary to serve, e.g. an older build for a paired
+# comparison; the load generator is always this tree's) SERVER_ENV (extra
+# VAR=value settings for the server) LOADTEST_ARGS (extra loadtest flags).
 # Exit status: the load test's (0 pass, 1 a check failed, 2 bad flags).
 set -euo pipefail
 
@@ -36,6 +39,7 @@ ulimit -n "$(ulimit -Hn)"
 
 echo "== building into $OUT"
 go build -o "$OUT/givelive" ./cmd/givelive
+SERVER_BIN=${SERVER_BIN:-$OUT/givelive}
 
 echo "== machine"
 echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc --all) CPUs)"
@@ -54,7 +58,8 @@ env $(env | grep -o '^GIVELIVE_[A-Z_]*' | sed 's/^/-u /') \
 	GIVELIVE_API_RATE=-1 \
 	GIVELIVE_WS_PER_ADDRESS=-1 \
 	GIVELIVE_LOG_LEVEL=warn \
-	taskset -c 0 "$OUT/givelive" serve >"$OUT/server.log" 2>&1 &
+	${SERVER_ENV:-} \
+	taskset -c 0 "$SERVER_BIN" serve >"$OUT/server.log" 2>&1 &
 server=$!
 stop_server() {
 	if kill -0 "$server" 2>/dev/null; then
@@ -95,7 +100,7 @@ fi
 
 args=(-target "http://127.0.0.1:$PORT" -admin-token "$token"
 	-viewers "$VIEWERS" -rooms "$ROOMS" -ramp "$RAMP" -chat-rate "$CHAT_RATE" -donation-rate "$DONATION_RATE"
-	-duration "$DURATION" -source-ips "$SOURCE_IPS" -json "$OUT/report.json")
+	-duration "$DURATION" -source-ips "$SOURCE_IPS" -json "$OUT/report.json" ${LOADTEST_ARGS:-})
 if [ -n "$MAX_P99" ]; then
 	args+=(-max-p99 "$MAX_P99")
 fi

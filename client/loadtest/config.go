@@ -28,6 +28,25 @@ type Config struct {
 	// Rooms is how many fundraisers the viewers are spread over, round
 	// robin. Default 1.
 	Rooms int
+	// Reconnect turns the run into a reconnect-storm measurement: no chat;
+	// the viewers connect, subscribe and hold their connections for
+	// Duration, and whenever one ends they reconnect as the SDK's clients
+	// do (client.DefaultBackoff, the attempt count starting again once
+	// subscribed) and subscribe again with since. Restart the server
+	// meanwhile (scripts/storm-bench.sh does) and the report times each
+	// wave: from the first viewer that lost its connection to the last one
+	// subscribed again, with every failed handshake counted.
+	Reconnect bool
+	// Waves, with Reconnect, ends the run as soon as this many waves are
+	// over, rather than at the end of Duration (which still bounds it).
+	// 0: hold for Duration.
+	Waves int
+	// Stalled is a number of extra viewers that subscribe and then never
+	// read again, over sockets with a small receive buffer: viewers whose
+	// network or device froze. They are not measured; the report says how
+	// the server ended them (slow-consumer closes, write timeouts), and a
+	// paired run without them shows what they cost the others. 0: none.
+	Stalled int
 	// Ramp is how many viewer connections are opened per second. Default 500.
 	Ramp int
 	// ChatRate is chat messages per second over all rooms. Default 5.
@@ -151,6 +170,10 @@ func (c Config) Validate() error {
 		return errors.New("viewers must be positive")
 	case c.Rooms < 0:
 		return errors.New("rooms must be positive")
+	case c.Stalled < 0:
+		return errors.New("stalled viewers must be zero or positive")
+	case c.Waves < 0:
+		return errors.New("waves must be zero or positive")
 	case c.Ramp < 0:
 		return errors.New("ramp must be positive")
 	case c.ChatRate < 0 || math.IsNaN(c.ChatRate) || math.IsInf(c.ChatRate, 0):

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,17 +28,20 @@ type dialer struct {
 	wsURL   string
 	viewers string         // the viewers' WebSocket URL: wsURL unless they go to another node
 	clients []*http.Client // one per source address; one with the system's choice if none
+	stalled []*http.Client // the same, with a small receive buffer
 }
 
 func newDialer(target, viewerTarget *url.URL, sourceIPs int) *dialer {
 	d := &dialer{wsURL: websocketURL(target), viewers: websocketURL(viewerTarget)}
 	if sourceIPs == 0 {
-		d.clients = []*http.Client{{Transport: newTransport(nil)}}
+		d.clients = []*http.Client{{Transport: newTransport(nil, nil)}}
+		d.stalled = []*http.Client{{Transport: newTransport(nil, smallReceiveBuffer)}}
 		return d
 	}
 	for i := range sourceIPs {
 		ip := net.IPv4(127, 0, 0, byte(2+i))
-		d.clients = append(d.clients, &http.Client{Transport: newTransport(&net.TCPAddr{IP: ip})})
+		d.clients = append(d.clients, &http.Client{Transport: newTransport(&net.TCPAddr{IP: ip}, nil)})
+		d.stalled = append(d.stalled, &http.Client{Transport: newTransport(&net.TCPAddr{IP: ip}, smallReceiveBuffer)})
 	}
 	return d
 }
@@ -50,8 +54,10 @@ func websocketURL(base *url.URL) string {
 	return ws.String()
 }
 
-func newTransport(local *net.TCPAddr) *http.Transport {
-	nd := &net.Dialer{Timeout: dialTimeout, KeepAlive: -1}
+// newTransport dials from local (nil: the system's choice), calling
+// control on each socket before it connects (nil: none).
+func newTransport(local *net.TCPAddr, control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	nd := &net.Dialer{Timeout: dialTimeout, KeepAlive: -1, Control: control}
 	if local != nil {
 		nd.LocalAddr = local
 	}
@@ -74,14 +80,24 @@ func (d *dialer) dialViewer(ctx context.Context, i int) (*websocket.Conn, error)
 	return d.dialURL(ctx, d.viewers, i, "")
 }
 
+// dialStalled opens stalled viewer connection i, with a small receive
+// buffer, on the viewer target.
+func (d *dialer) dialStalled(ctx context.Context, i int) (*websocket.Conn, error) {
+	return d.dialWith(ctx, d.stalled[i%len(d.stalled)], d.viewers, "")
+}
+
 func (d *dialer) dialURL(ctx context.Context, u string, i int, token string) (*websocket.Conn, error) {
+	return d.dialWith(ctx, d.clients[i%len(d.clients)], u, token)
+}
+
+func (d *dialer) dialWith(ctx context.Context, client *http.Client, u string, token string) (*websocket.Conn, error) {
 	if token != "" {
 		u += "?token=" + url.QueryEscape(token)
 	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
-		HTTPClient:      d.clients[i%len(d.clients)],
+		HTTPClient:      client,
 		Subprotocols:    []string{wire.Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -100,7 +116,7 @@ func (d *dialer) dialURL(ctx context.Context, u string, i int, token string) (*w
 }
 
 func (d *dialer) close() {
-	for _, c := range d.clients {
+	for _, c := range append(d.clients, d.stalled...) {
 		c.CloseIdleConnections()
 	}
 }

@@ -9,16 +9,18 @@ import (
 
 // Metrics read from the target's /metrics (Prometheus text format).
 const (
-	metricCPU        = "process_cpu_seconds_total"
-	metricRSS        = "process_resident_memory_bytes"
-	metricGOMAXPROCS = "go_sched_gomaxprocs_threads"
-	metricConns      = "givelive_hub_connections"
-	metricFrames     = "givelive_hub_frames_written_total"
-	metricDelivered  = "givelive_hub_events_delivered_total"
-	metricSlowCloses = "givelive_hub_slow_consumer_closes_total"
-	metricQueueDrops = "givelive_hub_queue_drops_total"
-	metricHeapInuse  = "go_memstats_heap_inuse_bytes"
-	metricStackInuse = "go_memstats_stack_inuse_bytes"
+	metricCPU           = "process_cpu_seconds_total"
+	metricRSS           = "process_resident_memory_bytes"
+	metricGOMAXPROCS    = "go_sched_gomaxprocs_threads"
+	metricConns         = "givelive_hub_connections"
+	metricFrames        = "givelive_hub_frames_written_total"
+	metricDelivered     = "givelive_hub_events_delivered_total"
+	metricSlowCloses    = "givelive_hub_slow_consumer_closes_total"
+	metricWriteTimeouts = "givelive_hub_write_timeouts_total"
+	metricPingTimeouts  = "givelive_hub_ping_timeouts_total"
+	metricQueueDrops    = "givelive_hub_queue_drops_total"
+	metricHeapInuse     = "go_memstats_heap_inuse_bytes"
+	metricStackInuse    = "go_memstats_stack_inuse_bytes"
 )
 
 // serverSample is one scrape of the target's metrics.

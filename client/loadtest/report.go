@@ -37,6 +37,11 @@ type Report struct {
 	Chatters     int      `json:"chatters"`
 	StartedAt    string   `json:"started_at"`
 
+	// Stalled viewers (Config.Stalled): how many subscribed before they
+	// stopped reading.
+	Stalled          int `json:"stalled_viewers,omitempty"`
+	StalledConnected int `json:"stalled_connected,omitempty"`
+
 	ViewersConnected int       `json:"viewers_connected"`
 	ViewersFailed    int       `json:"viewers_failed"`
 	ConnectMS        Quantiles `json:"connect_ms"`
@@ -78,6 +83,10 @@ type Report struct {
 	StickerDeliveries int64     `json:"sticker_deliveries,omitempty"`
 	StickerLatencyMS  Quantiles `json:"sticker_latency_ms,omitzero"`
 
+	// Reconnect storms (Config.Reconnect): every wave of reconnects seen.
+	Reconnect bool   `json:"reconnect,omitempty"`
+	Waves     []Wave `json:"waves,omitempty"`
+
 	// Timeline has one point per second of the run: latency of the chats
 	// received in that second, and the delivery rate.
 	Timeline []TimelinePoint `json:"timeline,omitempty"`
@@ -104,6 +113,8 @@ type Report struct {
 	ServerEventsPerFrame    float64 `json:"server_events_per_frame"`
 	ServerSlowConsumer      int64   `json:"server_slow_consumer_closes"` // during the whole test
 	ServerQueueDrops        int64   `json:"server_queue_drops"`          // during the whole test
+	ServerWriteTimeouts     int64   `json:"server_write_timeouts"`       // slow consumers closed for a stuck write, during the whole test
+	ServerPingTimeouts      int64   `json:"server_ping_timeouts"`        // during the whole test
 
 	GeneratorGOMAXPROCS       int     `json:"generator_gomaxprocs"`
 	GeneratorCPUSeconds       float64 `json:"generator_cpu_seconds"` // in the window
@@ -149,6 +160,21 @@ func (r *Report) judge(maxP99 time.Duration) {
 	fail := func(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
 	if r.ViewersConnected < r.Viewers {
 		fail("%d of %d viewers did not connect", r.Viewers-r.ViewersConnected, r.Viewers)
+	}
+	if r.Reconnect {
+		for i, w := range r.Waves {
+			if w.AllBackS == 0 {
+				fail("wave %d: only %d of %d disconnected viewers came back", i+1, w.DownMS.Count, w.Disconnected)
+			}
+			if w.Failed > 0 {
+				fail("wave %d: %d failed handshakes", i+1, w.Failed)
+			}
+		}
+		r.Passed = len(r.Failures) == 0
+		return
+	}
+	if r.StalledConnected < r.Stalled {
+		fail("%d of %d stalled viewers did not subscribe", r.Stalled-r.StalledConnected, r.Stalled)
 	}
 	if r.Lost > 0 {
 		fail("%d events lost (offset gaps)", r.Lost)
@@ -209,6 +235,10 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	row("rooms", "%d (%s)", len(r.Rooms), abbreviate(r.Rooms, 3))
 	row("viewers connected", "%d of %d in %.1f s; connect p50 %.1f ms, p99 %.1f ms, max %.1f ms",
 		r.ViewersConnected, r.Viewers, r.RampSeconds, r.ConnectMS.P50, r.ConnectMS.P99, r.ConnectMS.Max)
+	if r.Reconnect {
+		r.writeStorm(row)
+		return tw.Flush()
+	}
 	row("chat", "%d sent, %d accepted by %d chatters (%.3g/s for %.0f s, first %.0f s warm-up)",
 		r.ChatsSent, r.ChatsAccepted, r.Chatters, r.ChatRate, r.Duration, r.Warmup)
 	row("deliveries", "%d of %d expected; lost %d, missing %d, duplicated %d",
@@ -239,6 +269,10 @@ func (r *Report) WriteSummary(w io.Writer) error {
 			r.ServerHeapPerConnBytes/1024, r.ServerStackPerConnBytes/1024)
 		row("server writes", "%d frames, %d events (%.2f per frame); %d slow-consumer closes, %d volatile drops",
 			r.ServerFramesWritten, r.ServerEventsDelivered, r.ServerEventsPerFrame, r.ServerSlowConsumer, r.ServerQueueDrops)
+		if r.Stalled > 0 {
+			row("stalled viewers", "%d of %d subscribed, then stopped reading; the server closed %d slow consumers with 4000 (%d after a stuck write), %d ping timeouts",
+				r.StalledConnected, r.Stalled, r.ServerSlowConsumer, r.ServerWriteTimeouts, r.ServerPingTimeouts)
+		}
 	} else {
 		row("server", "no /metrics: server figures unavailable")
 	}
@@ -272,4 +306,33 @@ func abbreviate(s []string, n int) string {
 		return strings.Join(s, ", ")
 	}
 	return strings.Join(s[:n], ", ") + fmt.Sprintf(", … %d more", len(s)-n)
+}
+
+// writeStorm writes the rows of a reconnect-storm run.
+func (r *Report) writeStorm(row func(k, format string, args ...any)) {
+	if len(r.Waves) == 0 {
+		row("reconnects", "none: no viewer lost its connection in %.0f s", r.Duration)
+	}
+	for i, w := range r.Waves {
+		back := "NOT all back by the end"
+		if w.AllBackS > 0 {
+			back = fmt.Sprintf("all back %.2f s after the first disconnect (first back after %.2f s; %.0f subscriptions/s)",
+				w.AllBackS, w.FirstBackS, w.HandshakesPS)
+		}
+		row(fmt.Sprintf("wave %d at %.1f s", i+1, w.StartS), "%d disconnected (close codes: %s); %s",
+			w.Disconnected, counts(w.CloseCodes), back)
+		row("", "%d dials: %d refused (nothing listening), %d failed handshakes (%s)",
+			w.Dials, w.Refused, w.Failed, counts(w.FailedKinds))
+		row("", "each viewer down p50 %.0f ms, p99 %.0f ms, max %.0f ms", w.DownMS.P50, w.DownMS.P99, w.DownMS.Max)
+	}
+	if r.ServerMetrics {
+		row("server memory", "RSS %s idle, %s connected; %.1f KiB per connection",
+			mib(r.ServerRSSIdleBytes), mib(r.ServerRSSConnectedBytes), r.ServerRSSPerConnBytes/1024)
+	}
+	row("errors", "%s", counts(r.Errors))
+	if r.Passed {
+		row("result", "PASS")
+	} else {
+		row("result", "FAIL: %s", strings.Join(r.Failures, "; "))
+	}
 }

@@ -27,7 +27,7 @@ type restClient struct {
 const restRetries = 8
 
 func newRESTClient(target *url.URL) (*restClient, error) {
-	hc := &http.Client{Timeout: 15 * time.Second, Transport: newTransport(nil)}
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: newTransport(nil, nil)}
 	api, err := client.NewAPI(target.String(), &client.APIOptions{HTTPClient: hc, Retries: restRetries})
 	if err != nil {
 		return nil, err

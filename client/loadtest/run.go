@@ -13,6 +13,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/coder/websocket"
+
+	"github.com/givelive/givelive/client"
 )
 
 // Time limits of the phases around the measurement.
@@ -80,7 +82,10 @@ type runner struct {
 	rooms    []string
 	shards   []*stats
 	viewers  []*viewer
+	stalled  []*stalledViewer
 	chatters []*chatter
+	storm    *storm         // Config.Reconnect
+	stormers []*stormViewer // Config.Reconnect: the viewers
 
 	readers sync.WaitGroup // one per connection's goroutine
 	joining sync.WaitGroup // one per launched viewer, until it joins or gives up
@@ -106,12 +111,15 @@ func (r *runner) run(ctx context.Context) (rep Report, err error) {
 	r.started = r.begun.UnixNano()
 	r.setPhase("set-up")
 	nChatters := r.cfg.roomCount() * r.cfg.chattersPerRoom()
-	if limit, need := fileLimit(), r.cfg.Viewers+nChatters+64; limit > 0 && need > limit {
+	if limit, need := fileLimit(), r.cfg.Viewers+r.cfg.Stalled+nChatters+64; limit > 0 && need > limit {
 		return Report{}, fmt.Errorf("%d viewers and %d chatters need about %d open files; this process may open %d (ulimit -n)",
 			r.cfg.Viewers, nChatters, need, limit)
 	}
 	if err := r.setup(ctx); err != nil {
 		return Report{}, err
+	}
+	if r.cfg.Reconnect {
+		return r.runStorm(ctx)
 	}
 
 	var s samples
@@ -191,6 +199,9 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 
 	perRoom := r.cfg.chattersPerRoom()
+	if r.cfg.Reconnect {
+		perRoom = 0 // no chat: the storm is the measurement
+	}
 	r.chatters = make([]*chatter, len(r.rooms)*perRoom)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -221,6 +232,10 @@ func (r *runner) setup(ctx context.Context) error {
 	for i := range r.viewers {
 		r.viewers[i] = &viewer{r: r, idx: i, room: r.rooms[i%len(r.rooms)], st: r.shards[i%len(r.shards)]}
 	}
+	r.stalled = make([]*stalledViewer, r.cfg.Stalled)
+	for i := range r.stalled {
+		r.stalled[i] = &stalledViewer{r: r, idx: i, room: r.rooms[i%len(r.rooms)]}
+	}
 	return nil
 }
 
@@ -249,32 +264,37 @@ func (r *runner) connectChatters(ctx context.Context) error {
 	return nil
 }
 
-// ramp launches the viewers at cfg.Ramp per second, with at most
-// dialsInFlight connecting at once.
+// ramp launches the viewers, then the stalled ones, at cfg.Ramp per
+// second, with at most dialsInFlight connecting at once.
 func (r *runner) ramp(ctx context.Context) error {
 	r.setPhase("ramp")
 	sem := make(chan struct{}, dialsInFlight)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
-	for i := 0; i < len(r.viewers); {
-		due := min(len(r.viewers), int(time.Since(start).Seconds()*float64(r.cfg.Ramp))+1)
+	total := len(r.viewers) + len(r.stalled)
+	for i := 0; i < total; {
+		due := min(total, int(time.Since(start).Seconds()*float64(r.cfg.Ramp))+1)
 		for ; i < due; i++ {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			v := r.viewers[i]
+			done := func() {
+				<-sem
+				r.joining.Done()
+			}
 			r.joining.Add(1)
-			r.readers.Go(func() {
-				v.run(ctx, func() {
-					<-sem
-					r.joining.Done()
-				})
-			})
+			if i < len(r.viewers) {
+				v := r.viewers[i]
+				r.readers.Go(func() { v.run(ctx, done) })
+			} else {
+				s := r.stalled[i-len(r.viewers)]
+				r.readers.Go(func() { s.run(ctx, done) })
+			}
 		}
-		if i == len(r.viewers) {
+		if i == total {
 			break
 		}
 		select {
@@ -455,6 +475,16 @@ func (r *runner) closeAll() {
 			conns = append(conns, ws)
 		}
 	}
+	for _, s := range r.stalled {
+		if ws := s.ws.Load(); ws != nil {
+			ws.CloseNow() // no handshake: nobody reads its side
+		}
+	}
+	for _, v := range r.stormers {
+		if ws := v.ws.Load(); ws != nil {
+			conns = append(conns, ws)
+		}
+	}
 	drop := time.AfterFunc(closeTimeout, func() {
 		for _, ws := range conns {
 			ws.CloseNow()
@@ -536,8 +566,14 @@ func (r *runner) startLive() (stop func()) {
 	}
 }
 
-// joinedCount is how many viewers have joined.
+// joinedCount is how many viewers have joined (in a storm, how many are
+// subscribed now).
 func (r *runner) joinedCount() int {
+	if r.storm != nil {
+		r.storm.mu.Lock()
+		defer r.storm.mu.Unlock()
+		return r.storm.up
+	}
 	joined := 0
 	for _, v := range r.viewers {
 		if v.state.Load() == viewerJoined {
@@ -582,6 +618,12 @@ func (r *runner) report(s samples, joined map[string]int) Report {
 	}
 	for _, n := range joined {
 		rep.ViewersConnected += n
+	}
+	rep.Stalled = cfg.Stalled
+	for _, s := range r.stalled {
+		if s.joined.Load() {
+			rep.StalledConnected++
+		}
 	}
 	rep.ViewersFailed = cfg.Viewers - rep.ViewersConnected
 	r.connMu.Lock()
@@ -691,5 +733,118 @@ func (r *runner) serverFigures(rep *Report, s samples) {
 		rep.ServerStackPerConnBytes = delta(s.idle, s.connected, metricStackInuse) / opened
 	}
 	rep.ServerSlowConsumer = int64(delta(s.idle, s.winEnd, metricSlowCloses))
+	rep.ServerWriteTimeouts = int64(delta(s.idle, s.winEnd, metricWriteTimeouts))
+	rep.ServerPingTimeouts = int64(delta(s.idle, s.winEnd, metricPingTimeouts))
 	rep.ServerQueueDrops = int64(delta(s.idle, s.winEnd, metricQueueDrops))
+}
+
+// runStorm is the run of Config.Reconnect: the viewers connect and hold
+// their connections for Duration, reconnecting whenever they lose them;
+// the report times each wave of reconnects.
+func (r *runner) runStorm(ctx context.Context) (rep Report, err error) {
+	r.storm = &storm{begun: r.begun, total: r.cfg.Viewers, backoff: client.DefaultBackoff(), enough: r.cfg.Waves, done: make(chan struct{})}
+	r.stormers = make([]*stormViewer, r.cfg.Viewers)
+	for i := range r.stormers {
+		r.stormers[i] = &stormViewer{r: r, s: r.storm, idx: i, room: r.rooms[i%len(r.rooms)]}
+	}
+	var s samples
+	s.idle = r.sample()
+	stopLive := r.startLive()
+	dialCtx, cancelDials := context.WithCancel(ctx)
+	defer func() {
+		cancelDials()
+		r.closeAll()
+		stopLive()
+	}()
+	rampStart := time.Now()
+	interrupted := r.rampStorm(dialCtx) != nil || r.waitJoins(ctx) != nil
+	s.rampTime = time.Since(rampStart)
+	s.connected = r.sample()
+	if !interrupted {
+		r.setPhase("holding")
+		t := time.NewTimer(r.cfg.Duration)
+		select {
+		case <-t.C:
+		case <-r.storm.done:
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			interrupted = true
+		}
+	}
+	s.winEnd = r.sample()
+	cancelDials()
+	r.closeAll()
+	stopLive()
+
+	rep = Report{
+		Timeline: r.timeline, Target: r.cfg.Target, ViewerTarget: r.cfg.ViewerTarget, Rooms: r.rooms,
+		Viewers: r.cfg.Viewers, Ramp: r.cfg.Ramp, Duration: r.cfg.Duration.Seconds(), SourceIPs: r.cfg.SourceIPs,
+		StartedAt: r.begun.UTC().Format(time.RFC3339), RampSeconds: s.rampTime.Seconds(),
+		GeneratorGOMAXPROCS: runtime.GOMAXPROCS(0), Reconnect: true, Waves: r.storm.result(),
+		ViewersConnected: r.storm.joinedOnce(), Errors: r.errs.snapshot(), CloseCodes: map[string]int64{},
+	}
+	r.connMu.Lock()
+	rep.ConnectMS = quantiles(r.connect)
+	r.connMu.Unlock()
+	if s.idle.ok && s.connected.ok {
+		rep.ServerMetrics = true
+		rep.ServerRSSIdleBytes = int64(s.idle.get(metricRSS))
+		rep.ServerRSSConnectedBytes = int64(s.connected.get(metricRSS))
+		if opened := delta(s.idle, s.connected, metricConns); opened > 0 {
+			rep.ServerRSSPerConnBytes = float64(rep.ServerRSSConnectedBytes-rep.ServerRSSIdleBytes) / opened
+		}
+	}
+	_, rep.GeneratorMaxRSSBytes = processUsage()
+	rep.judge(0)
+	if interrupted {
+		rep.Failures = append(rep.Failures, "interrupted")
+		rep.Passed = false
+		err = fmt.Errorf("load test interrupted: %w", context.Cause(ctx))
+	}
+	if r.cfg.JSONPath != "" {
+		if werr := writeJSONFile(r.cfg.JSONPath, &rep); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}
+	_ = rep.WriteSummary(r.out)
+	return rep, err
+}
+
+// rampStorm launches the reconnecting viewers at cfg.Ramp per second.
+func (r *runner) rampStorm(ctx context.Context) error {
+	r.setPhase("ramp")
+	sem := make(chan struct{}, dialsInFlight)
+	start := time.Now()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i < len(r.stormers); {
+		due := min(len(r.stormers), int(time.Since(start).Seconds()*float64(r.cfg.Ramp))+1)
+		for ; i < due; i++ {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			v := r.stormers[i]
+			r.joining.Add(1)
+			joinStart := time.Now()
+			r.readers.Go(func() {
+				v.run(ctx, func() {
+					r.recordConnect(time.Since(joinStart))
+					<-sem
+					r.joining.Done()
+				})
+			})
+		}
+		if i == len(r.stormers) {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,6 +136,27 @@ func TestRunAgainstServer(t *testing.T) {
 		}
 	})
 
+	t.Run("stalled viewers subscribe and are not measured", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		var out lockedBuffer
+		rep, err := Run(t.Context(), Config{
+			Target: srv.URL, Viewers: 10, Stalled: 3, Ramp: 1000, ChatRate: 2, Duration: 2 * time.Second,
+			AdminToken: srv.AdminToken, Out: &out,
+		})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if rep.Stalled != 3 || rep.StalledConnected != 3 || rep.ViewersConnected != 10 {
+			t.Errorf("stalled %d of %d subscribed, %d viewers; want 3 of 3 and 10", rep.StalledConnected, rep.Stalled, rep.ViewersConnected)
+		}
+		if !rep.Passed || rep.Deliveries != rep.ChatsAccepted*10 {
+			t.Errorf("passed %v (%q) with %d deliveries of %d chats; the stalled ones must not count", rep.Passed, rep.Failures, rep.Deliveries, rep.ChatsAccepted)
+		}
+		if !strings.Contains(out.String(), "stalled viewers") {
+			t.Errorf("the summary does not mention the stalled viewers:\n%s", out.String())
+		}
+	})
+
 	t.Run("given fundraiser and a missed threshold", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		first, err := Run(t.Context(), Config{
@@ -220,4 +243,63 @@ func nonLoopbackIP() net.IP {
 		}
 	}
 	return nil
+}
+
+// A server restarted under its viewers: every viewer reconnects with the
+// SDK's backoff, and the report times the wave from the first disconnect
+// to the last viewer back, with no failed handshake.
+func TestReconnectStorm(t *testing.T) {
+	srv := startServer(t)
+	baseline := goleak.IgnoreCurrent()
+	type result struct {
+		rep Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := Run(t.Context(), Config{
+			Target: srv.URL, Viewers: 30, Ramp: 1000, Reconnect: true, Waves: 1,
+			Duration:   time.Hour, // ends with the wave
+			AdminToken: srv.AdminToken,
+		})
+		done <- result{rep, err}
+	}()
+	// Once every viewer is on, restart the server.
+	for metricOf(t, srv, "givelive_hub_connections") < 30 {
+		select {
+		case r := <-done:
+			t.Fatalf("the run ended before the restart: %v %+v", r.err, r.rep.Failures)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	srv.stop(t)
+	srv.start(t)
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("Run: %v", r.err)
+	}
+	if len(r.rep.Waves) != 1 {
+		t.Fatalf("%d waves, want 1: %+v", len(r.rep.Waves), r.rep.Waves)
+	}
+	w := r.rep.Waves[0]
+	if w.Disconnected != 30 || w.AllBackS <= 0 || w.DownMS.Count != 30 || w.Failed != 0 || w.CloseCodes["1001"] != 30 {
+		t.Fatalf("wave %+v: want 30 disconnected with 1001, all back, no failed handshake", w)
+	}
+	if !r.rep.Passed {
+		t.Fatalf("failures %q", r.rep.Failures)
+	}
+	srv.stop(t) // its goroutines here were started after the baseline
+	goleak.VerifyNone(t, baseline)
+}
+
+// metricOf reads one metric from the server's /metrics (0 when absent).
+func metricOf(t *testing.T, srv *testServer, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return parseMetrics(body)[name]
 }

@@ -69,71 +69,96 @@ func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 type testServer struct {
 	URL        string
 	AdminToken string
+
+	bin, port, dataDir string
+	logs               *lockedBuffer
+	cmd                *exec.Cmd
+	exited             chan error
 }
 
 // startServer starts the server and waits for /readyz; cleanup stops it
 // with SIGTERM (the drain) and logs its output if the test failed.
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	bin := serverBinary(t)
-	dataDir := t.TempDir()
-	port := freePort(t)
-	token := "gla_loadtest_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	cmd := exec.Command(bin, "serve")
+	srv := &testServer{
+		bin:        serverBinary(t),
+		dataDir:    t.TempDir(),
+		port:       freePort(t),
+		AdminToken: "gla_loadtest_" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		logs:       &lockedBuffer{},
+	}
+	srv.URL = "http://127.0.0.1:" + srv.port
+	t.Cleanup(func() {
+		srv.stop(t)
+		if t.Failed() {
+			t.Logf("server output:\n%s", srv.logs.String())
+		}
+	})
+	srv.start(t)
+	return srv
+}
+
+// start runs the server on its port and data dir and waits for /readyz.
+func (srv *testServer) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(srv.bin, "serve")
 	cmd.Env = append(envWithout("GIVELIVE_"),
-		"GIVELIVE_HTTP_ADDR=127.0.0.1:"+port,
+		"GIVELIVE_HTTP_ADDR=127.0.0.1:"+srv.port,
 		"GIVELIVE_RTMP_ADDR=127.0.0.1:0",
-		"GIVELIVE_DATA_DIR="+dataDir,
-		"GIVELIVE_ADMIN_TOKEN="+token,
+		"GIVELIVE_DATA_DIR="+srv.dataDir,
+		"GIVELIVE_ADMIN_TOKEN="+srv.AdminToken,
 		// A generous API rate rather than GIVELIVE_API_RATE=-1, which the
 		// server refuses at the moment ("negative ... RateLimit").
 		"GIVELIVE_API_RATE=1000",
 		"GIVELIVE_API_BURST=1000",
 		"GIVELIVE_LOG_LEVEL=warn",
 	)
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = srv.logs, srv.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("failed to start the server: %v", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Logf("server exited after SIGTERM: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("server did not stop within 20s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("server output:\n%s", logs.String())
-		}
-	})
-
-	srv := &testServer{URL: "http://127.0.0.1:" + port, AdminToken: token}
+	srv.cmd, srv.exited = cmd, exited
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(srv.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return srv
+				return
 			}
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("server exited before it was ready: %v\n%s", err, logs.String())
+			srv.cmd = nil
+			t.Fatalf("server exited before it was ready: %v\n%s", err, srv.logs.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not ready after 30s\n%s", logs.String())
+			t.Fatalf("server not ready after 30s\n%s", srv.logs.String())
 		}
 	}
+}
+
+// stop stops the server with SIGTERM, as an operator would.
+func (srv *testServer) stop(t *testing.T) {
+	t.Helper()
+	if srv.cmd == nil {
+		return
+	}
+	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-srv.exited:
+		if err != nil {
+			t.Logf("server exited after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		_ = srv.cmd.Process.Kill()
+		<-srv.exited
+		t.Errorf("server did not stop within 20s of SIGTERM")
+	}
+	srv.cmd = nil
 }
 
 func freePort(t *testing.T) string {

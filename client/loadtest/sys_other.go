@@ -4,6 +4,7 @@ package loadtest
 
 import (
 	"errors"
+	"syscall"
 	"time"
 )
 
@@ -17,3 +18,7 @@ var (
 func processUsage() (cpu time.Duration, maxRSS int64) { return 0, 0 }
 
 func fileLimit() int { return 0 }
+
+// smallReceiveBuffer cannot shrink a socket's buffer here: stalled viewers
+// keep the system's.
+func smallReceiveBuffer(_, _ string, _ syscall.RawConn) error { return nil }

@@ -32,3 +32,16 @@ func fileLimit() int {
 	}
 	return int(min(rl.Cur, 1<<30))
 }
+
+// smallReceiveBuffer shrinks a socket's receive buffer before it connects
+// (so the window it advertises is small from the start).
+func smallReceiveBuffer(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, stalledReceiveBuffer)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}

@@ -75,8 +75,13 @@ export class Room {
   // reconnect or a failover.
   private seen = new Set<string>();
   private stopped = false;
+  // Back online: start the backoff again from its shortest wait rather
+  // than connect this instant, so that every viewer whose network returned
+  // together (a venue's Wi-Fi) arrives spread over it, like after a restart.
   private readonly online = () => {
-    if (!this.ws && !this.stopped) this.connectNow();
+    if (this.ws || this.stopped) return;
+    this.attempt = 0;
+    this.retry();
   };
 
   /**
