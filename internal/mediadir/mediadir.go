@@ -113,8 +113,11 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-// The withdrawn marker (gl:{id}:media:off) holds the session whose end was
-// told, so that neither a late refresh nor a watcher repeats it.
+// The told set (gl:{id}:media:told) holds the sessions whose end was told,
+// so that neither a late refresh nor a watcher repeats one. It is a set,
+// not the last session only: a watcher may have seen an earlier publish
+// and missed later ones that began and ended between two of its checks.
+// It expires markerTTL after its last change.
 const markerTTL = time.Minute
 
 // gonePeriods is how many refresh periods past the TTL a watched entry
@@ -234,7 +237,7 @@ func (d *Directory) Close() error {
 }
 
 func (d *Directory) key(id string) string    { return d.cfg.Prefix + ":{" + id + "}:media" }
-func (d *Directory) marker(id string) string { return d.cfg.Prefix + ":{" + id + "}:media:off" }
+func (d *Directory) marker(id string) string { return d.cfg.Prefix + ":{" + id + "}:media:told" }
 
 // Announce records that this node ingests fundraiserID's stream, taking
 // over any other node's entry (the newest publisher wins). The loop keeps
@@ -278,18 +281,20 @@ func (d *Directory) Withdraw(ctx context.Context, fundraiserID string) (elsewher
 	return d.withdraw(ctx, fundraiserID, e)
 }
 
-// withdrawScript deletes the entry if it is still ours and marks the
-// session as told. Returns 1 (deleted), 2 (there was none) or 0 (another
+// withdrawScript deletes the entry if it is still ours and adds the
+// session to the told set. Returns 1 (deleted), 2 (there was none) or 0 (another
 // node's entry; left alone).
 var withdrawScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 if not v then
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 2
 end
 return 0
@@ -309,7 +314,7 @@ func (d *Directory) withdraw(ctx context.Context, id string, e ownEntry) (bool, 
 // withdrawn. Another node's entry is left alone. Returns 1 or 0.
 var refreshScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] or (not v and redis.call('GET', KEYS[2]) ~= ARGV[2]) then
+if v == ARGV[1] or (not v and redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   return 1
 end
@@ -320,8 +325,9 @@ return 0
 // only when there is no entry now and nobody told that session's end yet.
 var claimScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('GET', KEYS[2]) == ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `)
 

@@ -237,3 +237,48 @@ func TestRedisRestart(t *testing.T) {
 	default:
 	}
 }
+
+// A watcher that saw one publish of a stream, and missed a second publish
+// that began and ended between two of its checks, has nothing to tell:
+// both sessions' ends were told by their node (found: the watcher claimed
+// the first session's end because the node had since told only the
+// second's, and its room heard a stray "offline", which could land after
+// a third publish's "live").
+func TestGoneNotToldForAnEarlierSession(t *testing.T) {
+	srv := testredis.Start(t)
+	ctx := context.Background()
+	told := make(chan string, 10)
+	node := newDir(t, srv, "http://node:8080", false, nil)
+	w := newDir(t, srv, "http://w:8080", false, func(_ context.Context, id string) { told <- id })
+
+	if err := node.Announce(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found := lookup(t, w, "x"); !found {
+		t.Fatal("x not found")
+	}
+	for range 2 { // the first publish ends; a second begins and ends unseen
+		if _, err := node.Withdraw(ctx, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := node.Announce(ctx, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := node.Withdraw(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	for range w.missesBeforeGone + 1 {
+		w.check(ctx)
+	}
+	select {
+	case id := <-told:
+		t.Fatalf("told %q gone: every session of it was withdrawn by its node", id)
+	default:
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.watched) != 0 {
+		t.Fatalf("still watching %v", w.watched)
+	}
+}
