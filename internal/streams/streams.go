@@ -228,6 +228,14 @@ func (t *Tracker) Vanished(ctx context.Context, fundraiserID string) {
 	if f.Status == store.StatusEnded {
 		return
 	}
+	// A newer publish may have begun on another node since the directory
+	// found the entry missing; its room has heard "live" and must not hear
+	// a stale "offline" after it.
+	if t.cfg.Directory != nil {
+		if elsewhere, err := t.cfg.Directory.Elsewhere(ctx, fundraiserID); err == nil && elsewhere {
+			return
+		}
+	}
 	t.log.Info("stream offline: its node stopped announcing it", "fundraiser", fundraiserID)
 	if err := t.publish(ctx, fundraiserID, wire.StreamOffline); err != nil {
 		t.log.Warn("vanished stream not reported", "fundraiser", fundraiserID, "err", err)

@@ -173,7 +173,8 @@ func (d *fakeDirectory) Elsewhere(_ context.Context, id string) (bool, error) {
 // With a directory, a stream is announced before the room hears "live" and
 // withdrawn before "offline"; a stream live on another node is live here
 // too; a stream taken over by another node goes offline here silently;
-// a vanished stream is told offline unless it is live here.
+// a vanished stream is told offline unless it is live here or on another
+// node.
 func TestDirectory(t *testing.T) {
 	ctx := context.Background()
 	st, f := setup(t)
@@ -217,6 +218,12 @@ func TestDirectory(t *testing.T) {
 		t.Fatalf("offline after a takeover: events %q, want only the withdraw", ev)
 	}
 
+	// Stale news: a newer publish is live on another node.
+	tr.Vanished(ctx, f.ID)
+	if ev := pub.take(); len(ev) != 0 {
+		t.Fatalf("vanished while live on another node: events %q", ev)
+	}
+	delete(dir.elsewhere, f.ID) // that node died
 	tr.Vanished(ctx, f.ID)
 	if ev := pub.take(); !slices.Equal(ev, []string{offline}) {
 		t.Fatalf("vanished: events %q, want %q", ev, offline)
