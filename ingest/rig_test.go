@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,33 @@ func (e *events) wait(t *testing.T, want string, timeout time.Duration) {
 	}
 }
 
+// logOnFailure returns a logger (debug level) whose lines the test prints
+// if it fails: what the servers saw is the first thing to read when a test
+// fails only under load.
+func logOnFailure(t testing.TB) *slog.Logger {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("server log:\n%s", buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // rig is an ingest server and its HLS on loopback.
 type rig struct {
 	srv     *ingest.Server
@@ -93,8 +121,9 @@ type rig struct {
 func newRig(t testing.TB, edit ...func(*ingest.Config)) *rig {
 	t.Helper()
 	r := &rig{events: newEvents(), reg: prometheus.NewRegistry()}
+	log := logOnFailure(t)
 	var err error
-	r.hls, err = hls.NewServer(hls.Config{})
+	r.hls, err = hls.NewServer(hls.Config{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +132,7 @@ func newRig(t testing.TB, edit ...func(*ingest.Config)) *rig {
 		Events:     r.events,
 		HLS:        r.hls,
 		Registerer: r.reg,
+		Logger:     log,
 	}
 	for _, f := range edit {
 		f(&cfg)
@@ -258,7 +288,8 @@ func ffprobe(t *testing.T, url string) probe {
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
 		"stream=codec_name,codec_type,profile,width,height:format=duration", "-of", "json", url).Output()
 	if err != nil {
-		t.Fatalf("ffprobe %s: %v", url, exitDetail(err))
+		code, body, _ := get(t, url)
+		t.Fatalf("ffprobe %s: %v (the playlist now: %d %s)", url, exitDetail(err), code, body)
 	}
 	var p probe
 	if err := json.Unmarshal(out, &p); err != nil {
