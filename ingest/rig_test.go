@@ -288,7 +288,7 @@ func ffprobe(t *testing.T, url string) probe {
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
 		"stream=codec_name,codec_type,profile,width,height:format=duration", "-of", "json", url).Output()
 	if err != nil {
-		code, body, _ := get(t, url)
+		code, _, body := get(t, url)
 		t.Fatalf("ffprobe %s: %v (the playlist now: %d %s)", url, exitDetail(err), code, body)
 	}
 	var p probe
