@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits before a publish is authorised. A connection that has not shown a
@@ -34,6 +35,29 @@ type door struct {
 	read   int
 	opened bool
 	err    error // the connection's own error, once it had one
+	// writeTimeout, once set (after the handshake, whose deadline covers
+	// its writes), bounds every write from its start: gortmplib writes
+	// acknowledgements from inside its reader, where no caller can set a
+	// deadline first.
+	writeTimeout time.Duration
+	now          func() time.Time
+}
+
+// Write writes p with a deadline of its own, and remembers a failure as
+// the connection's error, so that the reader stops rather than taking
+// what follows for malformed messages.
+func (d *door) Write(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	if d.writeTimeout > 0 {
+		_ = d.Conn.SetWriteDeadline(d.now().Add(d.writeTimeout))
+	}
+	n, err := d.Conn.Write(p)
+	if err != nil {
+		d.err = err
+	}
+	return n, err
 }
 
 func (d *door) Read(p []byte) (int, error) {

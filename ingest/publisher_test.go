@@ -26,6 +26,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+
+	"github.com/givelive/givelive/ingest"
 )
 
 // goPublisher publishes with gortmplib's client: Enhanced RTMP (HEVC, AV1,
@@ -347,4 +349,44 @@ func codecsOf(p probe) string {
 	}
 	slices.Sort(s)
 	return strings.Join(slices.Compact(s), ",")
+}
+
+// The server's acknowledgements, which gortmplib writes from inside its
+// reader every window of bytes the publisher asked for (2.5 MB for
+// gortmplib's own client), have a write deadline of their own. Found: they
+// kept the deadline of the server's last message, so once the idle timeout
+// had passed since then, the first acknowledgement failed and every
+// message after it was dropped as malformed (TestTracksMustShowEarly saw
+// it under load; any encoder that asks for acknowledgements would have
+// lost its stream after its first seconds).
+func TestAcknowledgementsLongAfterTheLastReply(t *testing.T) {
+	const idle = 2 * time.Second
+	r := newRig(t, func(c *ingest.Config) { c.IdleTimeout = idle })
+	p := dialPublisher(t, r.rtmp, "key-1")
+	replied := time.Now() // the publish reply was the server's last message
+	// Keep the connection busy until the idle timeout has passed since.
+	for ts := time.Duration(0); time.Since(replied) < idle+idle/2; ts += 20 * time.Millisecond {
+		sendAudio(p, ts)
+		time.Sleep(100 * time.Millisecond) // a publisher's pace, well inside the idle timeout
+	}
+	// More than one window: the server must acknowledge it.
+	frame := make([]byte, 256<<10)
+	frame[0] = 0x27
+	for range 12 {
+		p.send(&message.Video{ChunkStreamID: 6, MessageStreamID: 0x1000000, Codec: message.CodecH264,
+			Type: message.VideoTypeAU, AU: frame, DTS: time.Second})
+	}
+	for {
+		m, err := p.c.Read()
+		if err != nil {
+			t.Fatalf("no acknowledgement from the server: %v (malformed drops: %v)", err,
+				counter(r.reg, "givelive_ingest_dropped_frames_total", "malformed"))
+		}
+		if _, ok := m.(*message.Acknowledge); ok {
+			break
+		}
+	}
+	if n := counter(r.reg, "givelive_ingest_dropped_frames_total", "malformed"); n != 0 {
+		t.Fatalf("%v messages dropped as malformed", n)
+	}
 }

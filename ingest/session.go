@@ -152,6 +152,7 @@ func (ss *session) run() {
 		return
 	}
 	_ = ss.conn.SetWriteDeadline(time.Time{})
+	ss.door.writeTimeout, ss.door.now = cfg.IdleTimeout, cfg.Now
 	ss.mrw = message.NewReadWriter(ss.bc, ss.bc, false)
 
 	err = ss.negotiate()
@@ -521,7 +522,6 @@ func (ss *session) Read() (message.Message, error) { return ss.next() }
 func (ss *session) Write(msg message.Message) error { return ss.write(msg) }
 
 func (ss *session) write(msg message.Message) error {
-	_ = ss.conn.SetWriteDeadline(ss.srv.cfg.Now().Add(ss.srv.cfg.IdleTimeout))
 	if err := ss.mrw.Write(msg); err != nil {
 		return fmt.Errorf("failed to write to publisher: %w", err)
 	}
