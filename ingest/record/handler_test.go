@@ -67,8 +67,8 @@ func TestReplayServing(t *testing.T) {
 		"/replay/f1/1796673600000/../../gone/x":       404,
 		"/replay/f1/..%2f..%2fetc/passwd":             404,
 		"/replay/f1/1796673600000/%2e%2e%2findex.txt": 404,
-		"/replay/f1/":                                 404,
-		"/replay/":                                    404,
+		"/replay/f1/": 404,
+		"/replay/":    404,
 	} {
 		if code, _, _ := get(t, r.rep.URL+path); code != want {
 			t.Errorf("GET %s: %d, want %d", path, code, want)

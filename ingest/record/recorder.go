@@ -345,3 +345,33 @@ type noRecording struct{}
 func (noRecording) Video(time.Time, int64, [][]byte) {}
 func (noRecording) Audio(time.Time, int64, []byte)   {}
 func (noRecording) End()                             {}
+
+// BroadcastInfo describes one kept broadcast of a fundraiser.
+type BroadcastInfo struct {
+	Name      string // its directory, the Unix milliseconds of its first frame
+	StartedAt time.Time
+	Duration  time.Duration
+	Ended     bool // false while it is being written (or its node stopped mid-way)
+}
+
+// Broadcasts lists what this node keeps of fundraiser id, oldest first.
+func (r *Recorder) Broadcasts(id string) []BroadcastInfo {
+	if !validID(id) {
+		return nil
+	}
+	bs := r.broadcasts(id)
+	out := make([]BroadcastInfo, len(bs))
+	for i, b := range bs {
+		out[i] = BroadcastInfo{Name: b.name, StartedAt: b.ix.Start, Duration: b.ix.Duration(), Ended: b.ix.Ended}
+	}
+	return out
+}
+
+// Has reports whether this node keeps broadcast name of fundraiser id.
+func (r *Recorder) Has(id, name string) bool {
+	if !validID(id) || !broadcastName.MatchString(name) {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(r.cfg.Dir, id, name))
+	return err == nil && st.IsDir()
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/givelive/givelive/api"
+	"github.com/givelive/givelive/ingest/record"
+	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/mediadir"
+	"github.com/givelive/givelive/internal/store"
+)
+
+// replays is the recording side of a node: the recorder of its streams,
+// the /replay/ handler (proxying to the node that keeps a broadcast, in a
+// cluster) and the snapshot's replay source.
+type replays struct {
+	rec   *record.Recorder
+	local http.Handler
+	dir   *mediadir.Directory // nil on one node
+	keep  time.Duration       // how long the directory keeps a fundraiser's list
+	log   *slog.Logger
+
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+
+	// Changes to tell the directory, sent by the writers and drained by
+	// one goroutine (a writer never waits on Redis).
+	changes chan string
+	wg      sync.WaitGroup
+}
+
+// newReplays starts recording under cfg.RecordingsPath(), or returns nil
+// when recording is off.
+func newReplays(cfg config.Config, ledger store.Store, dir *mediadir.Directory, reg prometheus.Registerer, log *slog.Logger) (*replays, error) {
+	path := cfg.RecordingsPath()
+	if path == "" {
+		log.Info("recording is off (GIVELIVE_RECORDINGS_DIR=off): ended fundraisers have no replay")
+		return nil, nil
+	}
+	rp := &replays{dir: dir, log: log, changes: make(chan string, 256)}
+	if cfg.RecordingsRetention > 0 {
+		rp.keep = cfg.RecordingsRetention + 24*time.Hour
+	}
+	rcfg := record.Config{
+		Dir:        path,
+		Retention:  cfg.RecordingsRetention,
+		Registerer: reg,
+		Logger:     log,
+	}
+	if dir != nil {
+		rcfg.OnChange = rp.changed
+	}
+	rec, err := record.New(rcfg)
+	if err != nil {
+		return nil, err
+	}
+	rp.rec = rec
+	rp.local = rec.Handler(func(ctx context.Context, id string) (bool, error) {
+		_, err := ledger.GetFundraiser(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	rp.transport = &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 15 * time.Second,
+	}
+	rp.proxy = &httputil.ReverseProxy{
+		Rewrite:      rp.rewrite,
+		Transport:    rp.transport,
+		ErrorHandler: rp.proxyError,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if dir != nil {
+		rp.wg.Add(1)
+		go rp.noteLoop()
+	}
+	retention := "forever"
+	if cfg.RecordingsRetention > 0 {
+		retention = cfg.RecordingsRetention.String()
+	}
+	log.Info("recording every broadcast", "dir", path, "retention", retention)
+	return rp, nil
+}
+
+// close stops the recorder (writers finish their broadcasts), then the
+// directory notes. Call it after the HLS server stopped.
+func (rp *replays) close() {
+	if rp == nil {
+		return
+	}
+	rp.rec.Close()
+	close(rp.changes)
+	rp.wg.Wait()
+	rp.transport.CloseIdleConnections()
+}
+
+// changed is record.Config.OnChange: queue id for the directory, or drop
+// it when the queue is full (the next change of id notes everything).
+func (rp *replays) changed(id string) {
+	select {
+	case rp.changes <- id:
+	default:
+		rp.log.Warn("recording: the media directory is behind; a change was not noted", "fundraiser", id)
+	}
+}
+
+func (rp *replays) noteLoop() {
+	defer rp.wg.Done()
+	for id := range rp.changes {
+		rp.note(id)
+	}
+}
+
+// note writes this node's broadcasts of id to the directory and drops the
+// ones of this node it no longer keeps.
+func (rp *replays) note(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var bs []mediadir.Broadcast
+	have := map[string]bool{}
+	for _, b := range rp.rec.Broadcasts(id) {
+		have[b.Name] = true
+		bs = append(bs, mediadir.Broadcast{Name: b.Name, StartedAt: b.StartedAt, Duration: b.Duration.Milliseconds(), Ended: b.Ended})
+	}
+	var gone []string
+	listed, err := rp.dir.Broadcasts(ctx, id)
+	if err == nil {
+		for _, b := range listed {
+			if b.Node == rp.dir.Self() && !have[b.Name] {
+				gone = append(gone, b.Name)
+			}
+		}
+	}
+	if err == nil {
+		err = rp.dir.NoteBroadcasts(ctx, id, bs, gone, rp.keep)
+	}
+	if err != nil {
+		rp.log.Warn("recording: failed to tell the media directory; other nodes may not find this replay until the next change", "fundraiser", id, "err", err)
+	}
+}
+
+// Replay is the snapshot's replay source (api.ReplaySource): this node's
+// recordings, or in a cluster the directory's list of every node's.
+func (rp *replays) Replay(ctx context.Context, id string) (api.ReplayInfo, bool) {
+	if rp == nil {
+		return api.ReplayInfo{}, false
+	}
+	s, ok := rp.rec.Summary(id)
+	local := api.ReplayInfo{StartedAt: s.StartedAt, Duration: s.Duration, Available: s.Broadcasts > 0, Recording: s.Recording}
+	if rp.dir == nil {
+		return local, ok
+	}
+	bs, err := rp.dir.Broadcasts(ctx, id)
+	if err != nil {
+		return local, ok
+	}
+	if len(bs) == 0 {
+		return local, ok
+	}
+	var info api.ReplayInfo
+	for i, b := range bs {
+		if i == 0 {
+			info.StartedAt = b.StartedAt
+		}
+		info.Duration += time.Duration(b.Duration) * time.Millisecond
+		info.Recording = info.Recording || !b.Ended
+	}
+	info.Available = true
+	if local.Recording {
+		info.Recording = true
+	}
+	return info, true
+}
+
+// replayTarget rides in the request context to rewrite.
+type replayTarget struct {
+	base *url.URL
+	path string
+}
+
+type replayTargetKey struct{}
+
+// ServeHTTP serves /replay/: from this node when it keeps what is asked
+// (or alone), else from the node the directory names. The playlist comes
+// from one node: this one if it keeps any broadcast of the fundraiser,
+// else the one that recorded the latest.
+func (rp *replays) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rp.dir == nil || r.Header.Get(hopHeader) != "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		rp.local.ServeHTTP(w, r)
+		return
+	}
+	rest, _ := strings.CutPrefix(r.URL.Path, "/replay/")
+	parts := strings.Split(rest, "/")
+	if len(parts) < 2 {
+		rp.local.ServeHTTP(w, r)
+		return
+	}
+	id := parts[0]
+	var node string
+	switch {
+	case len(parts) == 2 && parts[1] == "index.m3u8":
+		if s, ok := rp.rec.Summary(id); ok && s.Broadcasts > 0 {
+			break
+		}
+		node = rp.remote(r.Context(), id, "")
+	case len(parts) == 3 && !rp.rec.Has(id, parts[1]):
+		node = rp.remote(r.Context(), id, parts[1])
+	}
+	if node == "" {
+		rp.local.ServeHTTP(w, r)
+		return
+	}
+	base, err := url.Parse(node)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		writeHLSProblem(w, r, http.StatusBadGateway, "the replay's node is unavailable")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), replayTargetKey{}, &replayTarget{base: base, path: r.URL.Path}), proxyTimeout)
+	defer cancel()
+	rp.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// remote is the other node that keeps broadcast name of id ("" for the
+// latest broadcast of another node), or "".
+func (rp *replays) remote(ctx context.Context, id, name string) string {
+	bs, err := rp.dir.Broadcasts(ctx, id)
+	if err != nil {
+		return ""
+	}
+	node := ""
+	for _, b := range bs {
+		if b.Node == rp.dir.Self() {
+			continue
+		}
+		if name == "" || b.Name == name {
+			node = b.Node
+		}
+	}
+	return node
+}
+
+func (rp *replays) rewrite(pr *httputil.ProxyRequest) {
+	t := pr.In.Context().Value(replayTargetKey{}).(*replayTarget)
+	pr.SetURL(t.base)
+	pr.Out.URL.Path = strings.TrimSuffix(t.base.Path, "/") + t.path
+	pr.Out.URL.RawPath = ""
+	pr.SetXForwarded()
+	pr.Out.Host = pr.In.Host
+	pr.Out.Header.Set(hopHeader, "1")
+	pr.Out.Header.Del("Authorization")
+	pr.Out.Header.Del("Cookie")
+}
+
+func (rp *replays) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return
+	}
+	rp.log.Warn("failed to proxy a replay to the node that keeps it", "path", r.URL.Path, "err", err)
+	writeHLSProblem(w, r, http.StatusBadGateway, "the replay's node is unavailable")
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// replaySnap is the part of a snapshot the replay tests read.
+type replaySnap struct {
+	Status string `json:"status"`
+	Replay *struct {
+		URL        string     `json:"url"`
+		Available  bool       `json:"available"`
+		Recording  bool       `json:"recording"`
+		StartedAt  *time.Time `json:"started_at"`
+		DurationMs int64      `json:"duration_ms"`
+	} `json:"replay"`
+}
+
+type replayDonations struct {
+	Items []struct {
+		ID        string    `json:"id"`
+		Name      string    `json:"name"`
+		Message   string    `json:"message"`
+		Amount    int64     `json:"amount"`
+		CreatedAt time.Time `json:"created_at"`
+	} `json:"items"`
+	Next *string `json:"next"`
+}
+
+// broadcastAndEnd publishes with ffmpeg until the recording has segments,
+// gives the donations while live, ends the fundraiser and waits for the
+// replay. It returns the stream key.
+func broadcastAndEnd(t *testing.T, s *demoServer, gifts []map[string]any) (key string, ids []string) {
+	t.Helper()
+	var ingest struct {
+		StreamKey string `json:"stream_key"`
+	}
+	if code := getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/ingest", s.bToken, nil, &ingest); code != http.StatusOK {
+		t.Fatalf("ingest: %d", code)
+	}
+	ffmpegPublish(t, s.rtmp+"/"+ingest.StreamKey, "60")
+	var snap replaySnap
+	waitFor(t, "the recording to have a few seconds", func() bool {
+		getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+		return snap.Replay != nil && snap.Replay.Recording && snap.Replay.Available && snap.Replay.DurationMs >= 4000
+	})
+	if snap.Replay.URL != "/replay/"+s.fundraiser+"/index.m3u8" {
+		t.Fatalf("a live fundraiser's replay url %q", snap.Replay.URL)
+	}
+	for i, g := range gifts {
+		var out struct {
+			ID string `json:"id"`
+		}
+		if code := postDonation(t, s.base, s.fundraiser, "replay-gift-"+string(rune('a'+i)), g, &out); code != http.StatusCreated && code != http.StatusOK {
+			t.Fatalf("donation %d: %d", i, code)
+		}
+		ids = append(ids, out.ID)
+		// Spread the gifts over the video.
+		at := snap.Replay.DurationMs
+		waitFor(t, "more video after a gift", func() bool {
+			getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+			return snap.Replay.DurationMs >= at+2000
+		})
+	}
+	if code := getJSON(t, "POST", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/end", s.bToken, nil, nil); code != http.StatusOK {
+		t.Fatalf("end: %d", code)
+	}
+	waitFor(t, "the replay to be finished", func() bool {
+		getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+		return snap.Status == "ended" && snap.Replay != nil && snap.Replay.Available && !snap.Replay.Recording
+	})
+	return ingest.StreamKey, ids
+}
+
+// TestReplayAfterTheBroadcast: ffmpeg publishes, donations come in, the
+// fundraiser ends; the snapshot says where the replay is, the replay plays
+// as HLS VOD in ffprobe and ffmpeg without an error, and lists the
+// donations as viewers saw them; the stream key appears nowhere.
+func TestReplayAfterTheBroadcast(t *testing.T) {
+	needFFmpeg(t)
+	s := startDemo(t, buildBinary(t))
+	key, ids := broadcastAndEnd(t, s, []map[string]any{
+		{"amount": 500, "currency": "USD", "name": "Grace", "message": "for the replay"},
+		{"amount": 700, "currency": "USD", "name": "Secret Person", "anonymous": true},
+	})
+
+	var snap replaySnap
+	getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+	if snap.Replay.StartedAt == nil || snap.Replay.DurationMs < 6000 {
+		t.Fatalf("ended snapshot's replay: %+v", snap.Replay)
+	}
+	res, body := get(t, s.base+snap.Replay.URL, nil)
+	if res.StatusCode != 200 || !strings.Contains(body, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(body, "#EXT-X-ENDLIST") ||
+		!strings.Contains(body, "#EXT-X-PROGRAM-DATE-TIME:") || !strings.Contains(body, "#EXT-X-MAP:") {
+		t.Fatalf("replay playlist: %d\n%s", res.StatusCode, body)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", s.base+snap.Replay.URL).Output()
+	if err != nil || !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "aac") {
+		t.Fatalf("ffprobe of the replay: %v %q", err, out)
+	}
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", s.base+snap.Replay.URL, "-f", "null", "-")
+	var decodeErr bytes.Buffer
+	cmd.Stderr = &decodeErr
+	if err := cmd.Run(); err != nil || decodeErr.Len() > 0 {
+		t.Fatalf("ffmpeg decoding the replay: %v\n%s", err, decodeErr.String())
+	}
+
+	var page replayDonations
+	if code := getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/replay/donations", "", nil, &page); code != 200 {
+		t.Fatalf("replay donations: %d", code)
+	}
+	if len(page.Items) != 2 || page.Items[0].ID != ids[1] || page.Items[0].Name != "Anonymous" || page.Items[1].Name != "Grace" {
+		t.Fatalf("replay donations: %+v", page.Items)
+	}
+	start := *snap.Replay.StartedAt
+	for _, d := range page.Items {
+		if d.CreatedAt.Before(start) {
+			t.Errorf("donation %s at %v, before the recording began at %v", d.ID, d.CreatedAt, start)
+		}
+	}
+	if strings.Contains(body, key) || strings.Contains(s.stderr.String(), key) {
+		t.Fatal("the stream key appears in the replay or the log")
+	}
+	if code := getJSON(t, "GET", s.base+"/replay/f_00000000000000000000000000000000/index.m3u8", "", nil, nil); code != 404 {
+		t.Errorf("the replay of an unknown fundraiser: %d, want 404", code)
+	}
+}
