@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // replaySnap is the part of a snapshot the replay tests read.
@@ -129,4 +132,62 @@ func TestReplayAfterTheBroadcast(t *testing.T) {
 	if code := getJSON(t, "GET", s.base+"/replay/f_00000000000000000000000000000000/index.m3u8", "", nil, nil); code != 404 {
 		t.Errorf("the replay of an unknown fundraiser: %d, want 404", code)
 	}
+}
+
+// TestReplayInBrowser is the replay's "done when" in headless Chromium on
+// the real binary: ffmpeg publishes, gifts come in while live (one of them
+// anonymous, one refunded afterwards), the fundraiser ends; the viewer page
+// shows the final total and plays the replay; the timeline has a marker
+// per gift that stands (the refunded one is gone, the anonymous one stays
+// anonymous); clicking a marker seeks there and the gift's alert plays
+// again at its moment. Desktop and phone screenshots.
+func TestReplayInBrowser(t *testing.T) {
+	needFFmpeg(t)
+	needChromium(t)
+	needWebBuild(t)
+	s := startDemo(t, buildBinary(t))
+	_, ids := broadcastAndEnd(t, s, []map[string]any{
+		{"amount": 500, "currency": "USD", "name": "Grace", "message": "see you in the replay"},
+		{"amount": 900, "currency": "USD", "name": "Refunded Rita"},
+		{"amount": 700, "currency": "USD", "name": "Secret Person", "anonymous": true},
+	})
+	if code := getJSON(t, "POST", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/donations/"+ids[1]+"/refund", testAdminToken, nil, nil); code != http.StatusOK {
+		t.Fatalf("refund: %d", code)
+	}
+
+	b := newBrowser(t)
+	b.do(t, "open the viewer page", chromedp.Navigate(s.base+"/f/"+s.fundraiser))
+	b.waitFor(t, "the final total", `document.querySelector('[data-testid=final-total]')?.textContent.includes('$12.00')`, 20*time.Second)
+	const replayTime = `(() => { const v = document.querySelector('[data-testid=replay-video]'); return v && v.readyState >= 2 ? v.currentTime : -1 })()`
+	b.waitFor(t, "the replay playing", replayTime+` > 0.5`, 30*time.Second)
+	b.waitFor(t, "two markers", `document.querySelectorAll('[data-testid=replay-marker]').length === 2`, 20*time.Second)
+	titles := evaluate[[]string](t, b, `[...document.querySelectorAll('[data-testid=replay-marker]')].map((m) => m.title)`)
+	if !strings.Contains(titles[0], "Grace gave $5.00") || !strings.Contains(titles[1], "Anonymous gave $7.00") {
+		t.Fatalf("markers %q: want Grace's and the anonymous gift, oldest first", titles)
+	}
+	if strings.Contains(evaluate[string](t, b, `document.body.innerHTML`), "Secret Person") || strings.Contains(evaluate[string](t, b, `document.body.innerHTML`), "Refunded Rita") {
+		t.Fatal("the page names the anonymous donor or shows the refunded gift")
+	}
+	at := evaluate[float64](t, b, `+document.querySelector('[data-testid=replay-marker][data-id="`+ids[2]+`"]').dataset.at`)
+	if at <= 0 {
+		t.Fatalf("the anonymous gift's marker is at %v s", at)
+	}
+
+	// Jump to the anonymous gift: the video seeks a second before it and
+	// its alert plays as playback passes the moment.
+	b.do(t, "click the marker", chromedp.Click(chromedp.CSS(`[data-testid=replay-marker][data-id="`+ids[2]+`"]`)))
+	b.waitFor(t, "the seek", fmt.Sprintf(`(() => { const t = %s; return t >= %f && t < %f })()`, replayTime, at-1.5, at+3), 20*time.Second)
+	b.waitFor(t, "the gift's alert", `[...document.querySelectorAll('[data-testid=alert]')].some((a) => a.dataset.key === 'd-`+ids[2]+`' && a.textContent.includes('Anonymous gave $7.00'))`, 30*time.Second)
+	if shownAt := evaluate[float64](t, b, replayTime); shownAt < at-0.5 {
+		t.Fatalf("the alert showed at %v s of video, before its moment at %v s", shownAt, at)
+	}
+	b.screenshot(t, "1-desktop-replay-alert")
+	b.phone(t)
+	b.do(t, "click Grace's marker", chromedp.Click(chromedp.CSS(`[data-testid=replay-marker][data-id="`+ids[0]+`"]`)))
+	b.waitFor(t, "Grace's alert", `[...document.querySelectorAll('[data-testid=alert]')].some((a) => a.dataset.key === 'd-`+ids[0]+`')`, 30*time.Second)
+	if evaluate[bool](t, b, `document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the phone layout scrolls sideways")
+	}
+	b.screenshot(t, "2-phone-replay-alert")
+	noViolations(t, b)
 }
