@@ -179,8 +179,8 @@ func (rp *replays) Replay(ctx context.Context, id string) (api.ReplayInfo, bool)
 		}
 		info.Duration += time.Duration(b.Duration) * time.Millisecond
 		info.Recording = info.Recording || !b.Ended
+		info.Available = info.Available || b.Duration > 0
 	}
-	info.Available = true
 	if local.Recording {
 		info.Recording = true
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/givelive/givelive/internal/testredis"
 )
 
 // replaySnap is the part of a snapshot the replay tests read.
@@ -190,4 +192,78 @@ func TestReplayInBrowser(t *testing.T) {
 	}
 	b.screenshot(t, "2-phone-replay-alert")
 	noViolations(t, b)
+}
+
+// TestReplayAcrossNodes: two nodes of the real binary on one Redis and one
+// ledger, each recording to its own disk; ffmpeg publishes to node A, and
+// the fundraiser ends through node B. B's snapshot says where the replay
+// is (the media directory lists A's broadcast), and B serves it by proxying
+// to A: the playlist, segments with Range, ffprobe through B. A request
+// already proxied once is not proxied again.
+func TestReplayAcrossNodes(t *testing.T) {
+	needFFmpeg(t)
+	redis := testredis.Start(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	env := "GIVELIVE_REDIS_URL=" + redis.URL()
+	a := startDemoIn(t, bin, data, freeAddr(t), env, "GIVELIVE_RECORDINGS_DIR="+t.TempDir())
+	b := startDemoIn(t, bin, data, freeAddr(t), env, "GIVELIVE_RECORDINGS_DIR="+t.TempDir())
+	room := a.fundraiser
+	var ingest struct {
+		StreamKey string `json:"stream_key"`
+	}
+	if code := getJSON(t, "GET", a.base+"/api/v1/fundraisers/"+room+"/ingest", a.bToken, nil, &ingest); code != http.StatusOK {
+		t.Fatalf("ingest: %d", code)
+	}
+	ffmpegPublish(t, a.rtmp+"/"+ingest.StreamKey, "60")
+	var snap replaySnap
+	waitFor(t, "B to see A's recording", func() bool {
+		getJSON(t, "GET", b.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
+		return snap.Replay != nil && snap.Replay.Recording
+	})
+	waitFor(t, "a few seconds recorded on A", func() bool {
+		getJSON(t, "GET", a.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
+		return snap.Replay != nil && snap.Replay.DurationMs >= 4000
+	})
+	if code := getJSON(t, "POST", b.base+"/api/v1/fundraisers/"+room+"/end", b.bToken, nil, nil); code != http.StatusOK {
+		t.Fatalf("end through B: %d", code)
+	}
+	waitFor(t, "B's snapshot to name the finished replay", func() bool {
+		getJSON(t, "GET", b.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
+		return snap.Status == "ended" && snap.Replay != nil && snap.Replay.Available && !snap.Replay.Recording && snap.Replay.DurationMs >= 4000
+	})
+	if snap.Replay.StartedAt == nil {
+		t.Fatal("B's replay has no start")
+	}
+
+	res, body := get(t, b.base+snap.Replay.URL, nil)
+	if res.StatusCode != 200 || !strings.Contains(body, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Fatalf("the replay through B: %d\n%s", res.StatusCode, body)
+	}
+	seg := ""
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasSuffix(l, ".m4s") {
+			seg = l
+			break
+		}
+	}
+	res, whole := get(t, b.base+"/replay/"+room+"/"+seg, nil)
+	if res.StatusCode != 200 || len(whole) < 8 || whole[4:8] != "moof" || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("a replay segment through B: %d %d bytes", res.StatusCode, len(whole))
+	}
+	if res, part := get(t, b.base+"/replay/"+room+"/"+seg, http.Header{"Range": {"bytes=0-99"}}); res.StatusCode != http.StatusPartialContent || part != whole[:100] {
+		t.Fatalf("a replay segment's range through B: %d", res.StatusCode)
+	}
+	if res, _ := get(t, b.base+snap.Replay.URL, http.Header{"X-GiveLive-Hop": {"1"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("B proxied a replay request that was already proxied: %d", res.StatusCode)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", b.base+snap.Replay.URL).Output()
+	if err != nil || !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "aac") {
+		t.Fatalf("ffprobe of the replay through B: %v %q", err, out)
+	}
+	for _, s := range []*demoServer{a, b} {
+		if strings.Contains(s.stderr.String(), ingest.StreamKey) {
+			t.Fatal("the stream key appears in a server log")
+		}
+	}
 }

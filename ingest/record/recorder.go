@@ -297,8 +297,15 @@ type broadcast struct {
 
 var broadcastName = regexp.MustCompile(`^[0-9]{1,15}$`)
 
-// broadcasts lists id's broadcasts with a readable index, oldest first.
+// broadcasts lists id's broadcasts with a readable index and at least one
+// segment, oldest first.
 func (r *Recorder) broadcasts(id string) []broadcast {
+	return r.listBroadcasts(id, false)
+}
+
+// listBroadcasts lists id's broadcasts with a readable index, oldest
+// first; withEmpty keeps those without a segment yet.
+func (r *Recorder) listBroadcasts(id string, withEmpty bool) []broadcast {
 	des, err := os.ReadDir(filepath.Join(r.cfg.Dir, id))
 	if err != nil {
 		return nil
@@ -309,7 +316,7 @@ func (r *Recorder) broadcasts(id string) []broadcast {
 			continue
 		}
 		ix, err := readIndex(filepath.Join(r.cfg.Dir, id, de.Name()))
-		if err != nil || len(ix.Segments) == 0 {
+		if err != nil || (len(ix.Segments) == 0 && !withEmpty) {
 			continue
 		}
 		out = append(out, broadcast{name: de.Name(), ix: ix})
@@ -354,12 +361,13 @@ type BroadcastInfo struct {
 	Ended     bool // false while it is being written (or its node stopped mid-way)
 }
 
-// Broadcasts lists what this node keeps of fundraiser id, oldest first.
+// Broadcasts lists what this node keeps of fundraiser id, oldest first,
+// a broadcast that has no segment yet included.
 func (r *Recorder) Broadcasts(id string) []BroadcastInfo {
 	if !validID(id) {
 		return nil
 	}
-	bs := r.broadcasts(id)
+	bs := r.listBroadcasts(id, true)
 	out := make([]BroadcastInfo, len(bs))
 	for i, b := range bs {
 		out[i] = BroadcastInfo{Name: b.name, StartedAt: b.ix.Start, Duration: b.ix.Duration(), Ended: b.ix.Ended}

@@ -558,6 +558,10 @@ func mp4Video(c codecs.Codec, au [][]byte) (mp4codecs.Codec, error) {
 	return nil, fmt.Errorf("video %s cannot be recorded", hls.CodecName(c))
 }
 
+// noteEvery is how many segments pass between two OnChange calls while a
+// broadcast is recorded (besides its start and end).
+const noteEvery = 10
+
 // cut writes the gathered segment and its index line.
 func (w *writer) cut() error {
 	s := &w.seg
@@ -594,6 +598,9 @@ func (w *writer) cut() error {
 	}
 	w.n = n
 	w.total += int64(len(b))
+	if n%noteEvery == 0 {
+		w.rec.r.changed(w.rec.id) // other nodes see the replay grow
+	}
 	w.rec.r.m.segments.Inc()
 	w.rec.r.m.bytes.Add(float64(len(b)))
 	*s = seg{}
