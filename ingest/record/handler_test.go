@@ -3,6 +3,10 @@ package record_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +97,39 @@ func TestReplayWhileRecordingIsAnEvent(t *testing.T) {
 	}
 	src.st.End()
 	r.waitDone("f1", 1)
+}
+
+// FuzzReplayPath: whatever the path, the handler answers with a status it
+// documents and never serves a file outside the recordings (a file beside
+// them holds a secret).
+func FuzzReplayPath(f *testing.F) {
+	for _, p := range []string{"/replay/f1/index.m3u8", "/replay/f1/1/init.mp4", "/replay/f1/1/1.m4s", "/replay/../secret",
+		"/replay/f1/1/../../../secret", "/replay/f1/%2e%2e/secret", "/replay//", "/replay/f1/1/1.m4s/x"} {
+		f.Add(p)
+	}
+	root := f.TempDir()
+	dir := filepath.Join(root, "rec")
+	if err := os.WriteFile(filepath.Join(root, "secret"), []byte("the secret"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	rec, err := record.New(record.Config{Dir: dir})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(rec.Close)
+	h := rec.Handler(nil)
+	f.Fuzz(func(t *testing.T, path string) {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL.Path = path
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200, 404, 405:
+		default:
+			t.Fatalf("%q: status %d", path, w.Code)
+		}
+		if strings.Contains(w.Body.String(), "the secret") {
+			t.Fatalf("%q served a file outside the recordings", path)
+		}
+	})
 }
