@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +36,7 @@ type replays struct {
 
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
+	client    *http.Client // asks other nodes for their listings
 
 	// Changes to tell the directory, sent by the writers and drained by
 	// one goroutine (a writer never waits on Redis).
@@ -66,18 +70,28 @@ func newReplays(cfg config.Config, ledger store.Store, dir *mediadir.Directory, 
 		return nil, err
 	}
 	rp.rec = rec
-	rp.local = rec.Handler(func(ctx context.Context, id string) (bool, error) {
+	visible := func(ctx context.Context, id string) (bool, error) {
 		_, err := ledger.GetFundraiser(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err
-	})
+	}
+	if dir != nil {
+		rp.local = rec.HandlerWithRemote(visible, rp.remoteListings, hopHeader)
+	} else {
+		rp.local = rec.Handler(visible)
+	}
 	rp.transport = &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 15 * time.Second,
+	}
+	rp.client = &http.Client{
+		Transport:     rp.transport,
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	rp.proxy = &httputil.ReverseProxy{
 		Rewrite:      rp.rewrite,
@@ -195,15 +209,16 @@ type replayTarget struct {
 
 type replayTargetKey struct{}
 
-// ServeHTTP serves /replay/: from this node when it keeps what is asked
-// (or alone), else from the node the directory names. The playlist comes
-// from one node: this one if it keeps any broadcast of the fundraiser,
-// else the one that recorded the latest.
+// ServeHTTP serves /replay/: the playlist from this node, listing every
+// node's broadcasts (the others' from their listing.json); a broadcast's
+// files from this node when it keeps them, else proxied to the node the
+// directory names.
 func (rp *replays) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rp.dir == nil || r.Header.Get(hopHeader) != "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		rp.local.ServeHTTP(w, r)
 		return
 	}
+	r = r.WithContext(context.WithValue(r.Context(), viewerHostKey{}, r.Host))
 	rest, _ := strings.CutPrefix(r.URL.Path, "/replay/")
 	parts := strings.Split(rest, "/")
 	if len(parts) < 2 {
@@ -212,13 +227,7 @@ func (rp *replays) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := parts[0]
 	var node string
-	switch {
-	case len(parts) == 2 && parts[1] == "index.m3u8":
-		if s, ok := rp.rec.Summary(id); ok && s.Broadcasts > 0 {
-			break
-		}
-		node = rp.remote(r.Context(), id, "")
-	case len(parts) == 3 && !rp.rec.Has(id, parts[1]):
+	if len(parts) == 3 && !rp.rec.Has(id, parts[1]) {
 		node = rp.remote(r.Context(), id, parts[1])
 	}
 	if node == "" {
@@ -235,23 +244,97 @@ func (rp *replays) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rp.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// remote is the other node that keeps broadcast name of id ("" for the
-// latest broadcast of another node), or "".
+// remote is the other node that keeps broadcast name of id, or "".
 func (rp *replays) remote(ctx context.Context, id, name string) string {
 	bs, err := rp.dir.Broadcasts(ctx, id)
 	if err != nil {
 		return ""
 	}
-	node := ""
+	for _, b := range bs {
+		if b.Node != rp.dir.Self() && b.Name == name {
+			return b.Node
+		}
+	}
+	return ""
+}
+
+// viewerHostKey carries the viewer's Host to the listing requests, which
+// other nodes' host guards (GIVELIVE_PUBLIC_URL) answer only for it.
+type viewerHostKey struct{}
+
+// maxListingNodes bounds the other nodes asked for one playlist.
+const maxListingNodes = 8
+
+// remoteListings is the playlist's record.Remote: the broadcasts of id
+// the directory says other nodes keep, read from each node's listing.json.
+// A node that does not answer is left out (and the error returned, for the
+// log); the others still are listed.
+func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.Listing, bool, error) {
+	bs, err := rp.dir.Broadcasts(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	recording := false
+	var nodes []string
+	want := map[string]map[string]bool{}
 	for _, b := range bs {
 		if b.Node == rp.dir.Self() {
 			continue
 		}
-		if name == "" || b.Name == name {
-			node = b.Node
+		recording = recording || !b.Ended
+		if want[b.Node] == nil {
+			if len(nodes) == maxListingNodes {
+				continue
+			}
+			want[b.Node] = map[string]bool{}
+			nodes = append(nodes, b.Node)
+		}
+		want[b.Node][b.Name] = true
+	}
+	var out []record.Listing
+	var errs []error
+	for _, node := range nodes {
+		ls, err := rp.fetchListing(ctx, node, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, l := range ls {
+			if want[node][l.Name] { // only what the directory says that node keeps
+				out = append(out, l)
+			}
 		}
 	}
-	return node
+	return out, recording, errors.Join(errs...)
+}
+
+func (rp *replays) fetchListing(ctx context.Context, node, id string) ([]record.Listing, error) {
+	base, err := url.Parse(node)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, errors.New("the media directory names an unusable node URL")
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/") + "/replay/" + id + "/listing.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if host, _ := ctx.Value(viewerHostKey{}).(string); host != "" {
+		req.Host = host
+	}
+	req.Header.Set(hopHeader, "1")
+	res, err := rp.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", base.Host, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("node %s answered %d for its listing", base.Host, res.StatusCode)
+	}
+	var ls []record.Listing
+	if err := json.NewDecoder(io.LimitReader(res.Body, record.MaxListingBytes)).Decode(&ls); err != nil {
+		return nil, fmt.Errorf("node %s: a listing that cannot be read: %w", base.Host, err)
+	}
+	return ls, nil
 }
 
 func (rp *replays) rewrite(pr *httputil.ProxyRequest) {

@@ -195,11 +195,13 @@ func TestReplayInBrowser(t *testing.T) {
 }
 
 // TestReplayAcrossNodes: two nodes of the real binary on one Redis and one
-// ledger, each recording to its own disk; ffmpeg publishes to node A, and
-// the fundraiser ends through node B. B's snapshot says where the replay
-// is (the media directory lists A's broadcast), and B serves it by proxying
-// to A: the playlist, segments with Range, ffprobe through B. A request
-// already proxied once is not proxied again.
+// ledger, each recording to its own disk. The first broadcast goes to node
+// A, the second (the encoder reconnected through the load balancer) to
+// node B, and the fundraiser ends through B. Each node's snapshot says
+// where the replay is, and each serves the same playlist of both
+// broadcasts (a discontinuity between them), the other node's segments by
+// proxy (Range too); ffmpeg decodes the replay through either without an
+// error. A request already proxied once gets that node's own broadcasts.
 func TestReplayAcrossNodes(t *testing.T) {
 	needFFmpeg(t)
 	redis := testredis.Start(t)
@@ -209,57 +211,97 @@ func TestReplayAcrossNodes(t *testing.T) {
 	a := startDemoIn(t, bin, data, freeAddr(t), env, "GIVELIVE_RECORDINGS_DIR="+t.TempDir())
 	b := startDemoIn(t, bin, data, freeAddr(t), env, "GIVELIVE_RECORDINGS_DIR="+t.TempDir())
 	room := a.fundraiser
+	playlist := "/replay/" + room + "/index.m3u8"
 	var ingest struct {
 		StreamKey string `json:"stream_key"`
 	}
 	if code := getJSON(t, "GET", a.base+"/api/v1/fundraisers/"+room+"/ingest", a.bToken, nil, &ingest); code != http.StatusOK {
 		t.Fatalf("ingest: %d", code)
 	}
-	ffmpegPublish(t, a.rtmp+"/"+ingest.StreamKey, "60")
+
+	// The first broadcast, on A.
+	_, stderr, done := ffmpegPublish(t, a.rtmp+"/"+ingest.StreamKey, "5")
 	var snap replaySnap
 	waitFor(t, "B to see A's recording", func() bool {
 		getJSON(t, "GET", b.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
 		return snap.Replay != nil && snap.Replay.Recording
 	})
-	waitFor(t, "a few seconds recorded on A", func() bool {
-		getJSON(t, "GET", a.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
-		return snap.Replay != nil && snap.Replay.DurationMs >= 4000
+	if err := <-done; err != nil {
+		t.Fatalf("ffmpeg to A: %v\n%s", err, stderr)
+	}
+	waitFor(t, "B to see A's finished broadcast", func() bool {
+		getJSON(t, "GET", b.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
+		return snap.Replay != nil && snap.Replay.Available && !snap.Replay.Recording
+	})
+	res, first := get(t, b.base+playlist, nil)
+	if res.StatusCode != 200 || strings.Count(first, ".m4s") < 2 || !strings.Contains(first, "#EXT-X-ENDLIST") {
+		t.Fatalf("A's broadcast through B: %d\n%s", res.StatusCode, first)
+	}
+
+	// The second, on B, seen from A while it is recorded.
+	ffmpegPublish(t, b.rtmp+"/"+ingest.StreamKey, "60")
+	waitFor(t, "A to list B's broadcast as it grows", func() bool {
+		_, body := get(t, a.base+playlist, nil)
+		return strings.Count(body, "#EXT-X-MAP:") == 2 && strings.Count(body, ".m4s") >= strings.Count(first, ".m4s")+2 &&
+			strings.Contains(body, "#EXT-X-PLAYLIST-TYPE:EVENT")
 	})
 	if code := getJSON(t, "POST", b.base+"/api/v1/fundraisers/"+room+"/end", b.bToken, nil, nil); code != http.StatusOK {
 		t.Fatalf("end through B: %d", code)
 	}
-	waitFor(t, "B's snapshot to name the finished replay", func() bool {
-		getJSON(t, "GET", b.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
-		return snap.Status == "ended" && snap.Replay != nil && snap.Replay.Available && !snap.Replay.Recording && snap.Replay.DurationMs >= 4000
-	})
-	if snap.Replay.StartedAt == nil {
-		t.Fatal("B's replay has no start")
+	for _, n := range []*demoServer{a, b} {
+		waitFor(t, "the snapshot to name the finished replay", func() bool {
+			getJSON(t, "GET", n.base+"/api/v1/fundraisers/"+room, "", nil, &snap)
+			return snap.Status == "ended" && snap.Replay != nil && snap.Replay.Available && !snap.Replay.Recording && snap.Replay.StartedAt != nil
+		})
+	}
+	if snap.Replay.URL != playlist {
+		t.Fatalf("the replay's url %q", snap.Replay.URL)
 	}
 
-	res, body := get(t, b.base+snap.Replay.URL, nil)
-	if res.StatusCode != 200 || !strings.Contains(body, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(body, "#EXT-X-ENDLIST") {
-		t.Fatalf("the replay through B: %d\n%s", res.StatusCode, body)
+	var bodies []string
+	for _, n := range []*demoServer{a, b} {
+		var body string
+		waitFor(t, "the whole replay", func() bool {
+			res, body = get(t, n.base+playlist, nil)
+			return res.StatusCode == 200 && strings.Contains(body, "#EXT-X-ENDLIST")
+		})
+		if !strings.Contains(body, "#EXT-X-PLAYLIST-TYPE:VOD") || strings.Count(body, "#EXT-X-DISCONTINUITY") != 1 || strings.Count(body, "#EXT-X-MAP:") != 2 {
+			t.Fatalf("the replay through %s:\n%s", n.base, body)
+		}
+		bodies = append(bodies, body)
 	}
-	seg := ""
-	for _, l := range strings.Split(body, "\n") {
-		if strings.HasSuffix(l, ".m4s") {
-			seg = l
-			break
+	if bodies[0] != bodies[1] {
+		t.Fatalf("the nodes list different replays:\n%s\n---\n%s", bodies[0], bodies[1])
+	}
+	// Every segment through either node; one with a range.
+	for _, l := range strings.Split(bodies[0], "\n") {
+		if !strings.HasSuffix(l, ".m4s") && !strings.Contains(l, "init.mp4") {
+			continue
+		}
+		if strings.HasPrefix(l, "#EXT-X-MAP:URI=") {
+			l = strings.TrimSuffix(strings.TrimPrefix(l, `#EXT-X-MAP:URI="`), `"`)
+		}
+		for _, n := range []*demoServer{a, b} {
+			res, whole := get(t, n.base+"/replay/"+room+"/"+l, nil)
+			if res.StatusCode != 200 || len(whole) < 8 || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+				t.Fatalf("%s through %s: %d, %d bytes", l, n.base, res.StatusCode, len(whole))
+			}
+			if res, part := get(t, n.base+"/replay/"+room+"/"+l, http.Header{"Range": {"bytes=0-99"}}); res.StatusCode != http.StatusPartialContent || part != whole[:100] {
+				t.Fatalf("a range of %s through %s: %d", l, n.base, res.StatusCode)
+			}
 		}
 	}
-	res, whole := get(t, b.base+"/replay/"+room+"/"+seg, nil)
-	if res.StatusCode != 200 || len(whole) < 8 || whole[4:8] != "moof" || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
-		t.Fatalf("a replay segment through B: %d %d bytes", res.StatusCode, len(whole))
+	// A request already proxied once: that node's own broadcast only.
+	if res, body := get(t, b.base+playlist, http.Header{"X-GiveLive-Hop": {"1"}}); res.StatusCode != 200 || strings.Count(body, "#EXT-X-MAP:") != 1 {
+		t.Fatalf("B merged the listing for a request already proxied: %d\n%s", res.StatusCode, body)
 	}
-	if res, part := get(t, b.base+"/replay/"+room+"/"+seg, http.Header{"Range": {"bytes=0-99"}}); res.StatusCode != http.StatusPartialContent || part != whole[:100] {
-		t.Fatalf("a replay segment's range through B: %d", res.StatusCode)
-	}
-	if res, _ := get(t, b.base+snap.Replay.URL, http.Header{"X-GiveLive-Hop": {"1"}}); res.StatusCode != http.StatusNotFound {
-		t.Fatalf("B proxied a replay request that was already proxied: %d", res.StatusCode)
-	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", b.base+snap.Replay.URL).Output()
-	if err != nil || !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "aac") {
-		t.Fatalf("ffprobe of the replay through B: %v %q", err, out)
+	for _, n := range []*demoServer{a, b} {
+		cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", n.base+playlist, "-f", "null", "-")
+		var decodeErr bytes.Buffer
+		cmd.Stderr = &decodeErr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("ffmpeg decoding the replay through %s: %v\n%s", n.base, err, decodeErr.String())
+		}
 	}
 	for _, s := range []*demoServer{a, b} {
 		if strings.Contains(s.stderr.String(), ingest.StreamKey) {

@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,6 +21,7 @@ type Visible func(ctx context.Context, id string) (bool, error)
 // Handler serves the replays under /replay/:
 //
 //	/replay/{id}/index.m3u8        the HLS playlist of every kept broadcast
+//	/replay/{id}/listing.json      this node's broadcasts and segments (Listing), for other nodes
 //	/replay/{id}/{broadcast}/init.mp4
 //	/replay/{id}/{broadcast}/{n}.m4s
 //
@@ -33,9 +35,71 @@ func (r *Recorder) Handler(visible Visible) http.Handler {
 	return &handler{r: r, visible: visible}
 }
 
+// Remote finds the broadcasts of fundraiser id that other nodes keep, for
+// the playlist; recording reports whether one of them is being recorded.
+// An error leaves them out (the local ones are still served).
+type Remote func(ctx context.Context, id string) (bs []Listing, recording bool, err error)
+
+// HandlerWithRemote is Handler whose playlists also list the broadcasts
+// remote names (their files are served by whoever routes /replay/ to the
+// node that keeps them). It is not asked for a request that carries
+// hopHeader, so a node asked by another lists its own broadcasts only.
+func (r *Recorder) HandlerWithRemote(visible Visible, remote Remote, hopHeader string) http.Handler {
+	return &handler{r: r, visible: visible, remote: remote, hop: hopHeader}
+}
+
 type handler struct {
 	r       *Recorder
 	visible Visible
+	remote  Remote
+	hop     string
+}
+
+// Listing is one broadcast and its segments, as listing.json carries it
+// between nodes.
+type Listing struct {
+	Name     string           `json:"name"`
+	Start    time.Time        `json:"start"`
+	Ended    bool             `json:"ended"`
+	Segments []ListingSegment `json:"segments"`
+}
+
+// ListingSegment is one segment of a Listing.
+type ListingSegment struct {
+	N          int       `json:"n"`
+	DurationUS int64     `json:"duration_us"`
+	Start      time.Time `json:"start"`
+}
+
+// maxListing bounds what a node accepts of another's listing.
+const (
+	MaxListingBytes    = 32 << 20
+	maxListingSegments = 1 << 20
+)
+
+// broadcastOf turns a listing from another node into a broadcast to list,
+// refusing what this node would not have written.
+func broadcastOf(l Listing) (broadcast, bool) {
+	if !broadcastName.MatchString(l.Name) || len(l.Segments) == 0 || len(l.Segments) > maxListingSegments {
+		return broadcast{}, false
+	}
+	ix := &index{Start: l.Start.UTC(), Ended: l.Ended}
+	for i, s := range l.Segments {
+		d := time.Duration(s.DurationUS) * time.Microsecond
+		if s.N != i+1 || d < 0 || d > 24*time.Hour {
+			return broadcast{}, false
+		}
+		ix.Segments = append(ix.Segments, segment{N: s.N, Duration: d, Start: s.Start.UTC()})
+	}
+	return broadcast{name: l.Name, ix: ix}, true
+}
+
+func listingOf(b broadcast) Listing {
+	l := Listing{Name: b.name, Start: b.ix.Start, Ended: b.ix.Ended, Segments: make([]ListingSegment, len(b.ix.Segments))}
+	for i, s := range b.ix.Segments {
+		l.Segments[i] = ListingSegment{N: s.N, DurationUS: s.Duration.Microseconds(), Start: s.Start}
+	}
+	return l
 }
 
 var segmentFile = regexp.MustCompile(`^(init\.mp4|[1-9][0-9]{0,8}\.m4s)$`)
@@ -84,6 +148,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case len(parts) == 2 && parts[1] == "index.m3u8":
 		h.playlist(w, req, id)
+	case len(parts) == 2 && parts[1] == "listing.json":
+		h.listing(w, req, id)
 	case len(parts) == 3 && broadcastName.MatchString(parts[1]) && segmentFile.MatchString(parts[2]):
 		h.file(w, req, filepath.Join(h.r.cfg.Dir, id, parts[1], parts[2]))
 	default:
@@ -98,11 +164,29 @@ func notFound(w http.ResponseWriter) {
 
 func (h *handler) playlist(w http.ResponseWriter, req *http.Request, id string) {
 	bs := h.r.broadcasts(id)
+	recording := h.r.recording(id)
+	if h.remote != nil && req.Header.Get(h.hop) == "" {
+		more, rec, err := h.remote(req.Context(), id)
+		if err != nil {
+			h.r.log.Warn("replay: the broadcasts other nodes keep are left out of the playlist", "fundraiser", id, "err", err)
+		}
+		have := map[string]bool{}
+		for _, b := range bs {
+			have[b.name] = true
+		}
+		for _, l := range more {
+			if b, ok := broadcastOf(l); ok && !have[b.name] {
+				have[b.name] = true
+				bs = append(bs, b)
+			}
+		}
+		sortBroadcasts(bs)
+		recording = recording || rec
+	}
 	if len(bs) == 0 {
 		notFound(w)
 		return
 	}
-	recording := h.r.recording(id)
 	body := renderPlaylist(bs, !recording)
 	hd := w.Header()
 	hd.Set("Content-Type", "application/vnd.apple.mpegurl")
@@ -113,6 +197,24 @@ func (h *handler) playlist(w http.ResponseWriter, req *http.Request, id string) 
 	}
 	h.r.m.replayBytes.Add(float64(len(body)))
 	http.ServeContent(w, req, "index.m3u8", time.Time{}, bytes.NewReader(body))
+}
+
+// listing answers this node's broadcasts of id as JSON.
+func (h *handler) listing(w http.ResponseWriter, req *http.Request, id string) {
+	bs := h.r.broadcasts(id)
+	out := make([]Listing, len(bs))
+	for i, b := range bs {
+		out[i] = listingOf(b)
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		http.Error(w, "failed to list", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-cache")
+	http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(body))
 }
 
 // renderPlaylist renders the replay playlist of broadcasts (oldest first);

@@ -321,12 +321,18 @@ func (r *Recorder) listBroadcasts(id string, withEmpty bool) []broadcast {
 		}
 		out = append(out, broadcast{name: de.Name(), ix: ix})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, _ := strconv.ParseInt(out[i].name, 10, 64)
-		b, _ := strconv.ParseInt(out[j].name, 10, 64)
+	sortBroadcasts(out)
+	return out
+}
+
+// sortBroadcasts orders broadcasts by their names, the Unix milliseconds
+// of their starts.
+func sortBroadcasts(bs []broadcast) {
+	sort.Slice(bs, func(i, j int) bool {
+		a, _ := strconv.ParseInt(bs[i].name, 10, 64)
+		b, _ := strconv.ParseInt(bs[j].name, 10, 64)
 		return a < b
 	})
-	return out
 }
 
 func readIndex(dir string) (*index, error) {
