@@ -70,13 +70,7 @@ func newReplays(cfg config.Config, ledger store.Store, dir *mediadir.Directory, 
 		return nil, err
 	}
 	rp.rec = rec
-	visible := func(ctx context.Context, id string) (bool, error) {
-		_, err := ledger.GetFundraiser(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
-	}
+	visible := (&visibleCache{ledger: ledger, entries: map[string]visibleEntry{}}).visible
 	if dir != nil {
 		rp.local = rec.HandlerWithRemote(visible, rp.remoteListings, hopHeader)
 	} else {
@@ -355,4 +349,46 @@ func (rp *replays) proxyError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	rp.log.Warn("failed to proxy a replay to the node that keeps it", "path", r.URL.Path, "err", err)
 	writeHLSProblem(w, r, http.StatusBadGateway, "the replay's node is unavailable")
+}
+
+// visibleCache answers the replay handler's "may this fundraiser's
+// recordings be served?" from the ledger, remembered for a few seconds:
+// every player asks for a segment every few seconds.
+type visibleCache struct {
+	ledger store.Store
+
+	mu      sync.Mutex
+	entries map[string]visibleEntry
+}
+
+type visibleEntry struct {
+	ok      bool
+	expires time.Time
+}
+
+const (
+	visibleFor      = 10 * time.Second
+	maxVisibleCache = 10_000
+)
+
+func (c *visibleCache) visible(ctx context.Context, id string) (bool, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, hit := c.entries[id]
+	c.mu.Unlock()
+	if hit && now.Before(e.expires) {
+		return e.ok, nil
+	}
+	_, err := c.ledger.GetFundraiser(ctx, id)
+	ok := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err // not remembered: the ledger may answer next time
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxVisibleCache {
+		clear(c.entries)
+	}
+	c.entries[id] = visibleEntry{ok: ok, expires: now.Add(visibleFor)}
+	c.mu.Unlock()
+	return ok, nil
 }

@@ -1,6 +1,8 @@
 package record
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,5 +64,36 @@ func FuzzParseIndex(f *testing.F) {
 		}
 		// The playlist of whatever was accepted renders.
 		_ = renderPlaylist([]broadcast{{name: "1", ix: ix}}, ix.Ended)
+	})
+}
+
+// FuzzListing: another node's listing.json is checked before it is listed.
+func FuzzListing(f *testing.F) {
+	f.Add([]byte(`[{"name":"1","start":"2026-12-07T20:00:00Z","ended":true,"segments":[{"n":1,"duration_us":2000000,"start":"2026-12-07T20:00:00Z"}]}]`))
+	f.Add([]byte(`[{"name":"../x","segments":[{"n":1}]}]`))
+	f.Add([]byte(`[{"name":"1","segments":[{"n":2,"duration_us":-1}]}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ls []Listing
+		if json.Unmarshal(b, &ls) != nil {
+			return
+		}
+		var bs []broadcast
+		for _, l := range ls {
+			if bc, ok := broadcastOf(l); ok {
+				if !broadcastName.MatchString(bc.name) {
+					t.Fatalf("accepted a broadcast named %q", bc.name)
+				}
+				for i, s := range bc.ix.Segments {
+					if s.N != i+1 || s.Duration < 0 || s.Duration > 24*time.Hour {
+						t.Fatalf("accepted segment %+v", s)
+					}
+				}
+				bs = append(bs, bc)
+			}
+		}
+		out := string(renderPlaylist(bs, true))
+		if strings.Contains(out, "..") {
+			t.Fatalf("the playlist names a path out: %s", out)
+		}
 	})
 }
