@@ -80,22 +80,28 @@ const (
 // broadcastOf turns a listing from another node into a broadcast to list,
 // refusing what this node would not have written.
 func broadcastOf(l Listing) (broadcast, bool) {
-	if !broadcastName.MatchString(l.Name) || len(l.Segments) == 0 || len(l.Segments) > maxListingSegments {
+	if !broadcastName.MatchString(l.Name) || len(l.Segments) == 0 || len(l.Segments) > maxListingSegments || !plausible(l.Start) {
 		return broadcast{}, false
 	}
 	ix := &index{Start: l.Start.UTC(), Ended: l.Ended}
 	for i, s := range l.Segments {
 		d := time.Duration(s.DurationUS) * time.Microsecond
-		if s.N != i+1 || d < 0 || d > 24*time.Hour {
+		if s.N != i+1 || d < 0 || d > 24*time.Hour || !plausible(s.Start) {
 			return broadcast{}, false
 		}
 		ix.Segments = append(ix.Segments, segment{N: s.N, Duration: d, Start: s.Start.UTC()})
 	}
-	return broadcast{name: l.Name, ix: ix}, true
+	return broadcast{name: l.Name, ix: ix, live: !l.Ended}, true
+}
+
+// plausible: a wall clock a recording could have (not zero, not before
+// 2000, not past 9999: the playlist's dates stay well-formed).
+func plausible(t time.Time) bool {
+	return t.Year() >= 2000 && t.Year() <= 9999
 }
 
 func listingOf(b broadcast) Listing {
-	l := Listing{Name: b.name, Start: b.ix.Start, Ended: b.ix.Ended, Segments: make([]ListingSegment, len(b.ix.Segments))}
+	l := Listing{Name: b.name, Start: b.ix.Start, Ended: !b.live, Segments: make([]ListingSegment, len(b.ix.Segments))}
 	for i, s := range b.ix.Segments {
 		l.Segments[i] = ListingSegment{N: s.N, DurationUS: s.Duration.Microseconds(), Start: s.Start}
 	}

@@ -61,6 +61,13 @@ func parseIndex(b []byte) (*index, error) {
 	if len(b) > maxIndexBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", errIndex, len(b), maxIndexBytes)
 	}
+	// Only whole lines count: a torn last line (a crash mid-write) is not
+	// read, so it never passes for a segment or an end.
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	} else {
+		b = nil
+	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 256), 256)
 	if !sc.Scan() || sc.Text() != indexMagic {

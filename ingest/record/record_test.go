@@ -113,6 +113,7 @@ type source struct {
 	gop    int
 	frames int
 	audio  int64
+	sps    []byte // the keyframes' SPS; nil is sps
 }
 
 func (r *rig) begin(id string, start time.Time) *source {
@@ -137,7 +138,11 @@ func (s *source) advance(d time.Duration) {
 		}
 		au := [][]byte{{0x41, 0x9a, byte(s.frames), 0x80}}
 		if s.frames%s.gop == 0 {
-			au = [][]byte{sps, pps, {0x65, 0x88, 0x84, byte(s.frames), 0x80}}
+			p := sps
+			if s.sps != nil {
+				p = s.sps
+			}
+			au = [][]byte{p, pps, {0x65, 0x88, 0x84, byte(s.frames), 0x80}}
 		}
 		if err := s.st.WriteH264(s.start.Add(time.Duration(pts)*time.Second/90000), pts, au); err != nil {
 			s.t.Fatalf("video %d: %v", s.frames, err)

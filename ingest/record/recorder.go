@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,9 +127,11 @@ type Recorder struct {
 	log *slog.Logger
 	m   *metrics
 
-	mu     sync.Mutex
-	active map[string]map[*recording]struct{} // by fundraiser id
-	cache  map[string]summaryEntry
+	mu      sync.Mutex
+	active  map[string]map[*recording]struct{} // by fundraiser id
+	writing map[string]map[string]bool         // broadcasts being written, by fundraiser id
+	cache   map[string]summaryEntry
+	gen     uint64 // counts the cache's invalidations
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -148,17 +151,24 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, fmt.Errorf("record: failed to create %s: %w", cfg.Dir, err)
 	}
 	r := &Recorder{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		m:      newMetrics(),
-		active: map[string]map[*recording]struct{}{},
-		cache:  map[string]summaryEntry{},
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		m:       newMetrics(),
+		active:  map[string]map[*recording]struct{}{},
+		writing: map[string]map[string]bool{},
+		cache:   map[string]summaryEntry{},
+		done:    make(chan struct{}),
 	}
 	if cfg.Registerer != nil {
 		if err := r.m.register(cfg.Registerer); err != nil {
 			return nil, fmt.Errorf("failed to register recording metrics: %w", err)
 		}
+	}
+	// No writer runs yet: a broadcast left without its end line (the
+	// node stopped mid-way, or its end line failed) is ended now, so no
+	// node lists it as recording.
+	for _, id := range r.seal() {
+		r.changed(id)
 	}
 	if cfg.Retention > 0 {
 		r.wg.Add(1)
@@ -203,7 +213,8 @@ func (r *Recorder) Record(id string, tracks hls.Tracks) hls.Recording {
 	return rec
 }
 
-// finished forgets rec once its writer is done.
+// finished forgets rec once its writer is done (before the last change
+// is told, so the change lists its broadcast as ended).
 func (r *Recorder) finished(rec *recording) {
 	r.mu.Lock()
 	if set := r.active[rec.id]; set != nil {
@@ -213,21 +224,53 @@ func (r *Recorder) finished(rec *recording) {
 		}
 	}
 	delete(r.cache, rec.id)
+	r.gen++
 	r.mu.Unlock()
+	r.setWriting(rec.id, "", rec.name())
 	r.m.active.Add(-1)
+}
+
+// setWriting notes that broadcast name of id is written now (and old no
+// longer is); "" is none.
+func (r *Recorder) setWriting(id, name, old string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := r.writing[id]
+	if old != "" && set != nil {
+		delete(set, old)
+	}
+	if name != "" {
+		if set == nil {
+			set = map[string]bool{}
+			r.writing[id] = set
+		}
+		set[name] = true
+	}
+	if len(set) == 0 {
+		delete(r.writing, id)
+	}
+}
+
+// isWriting reports whether broadcast name of id is being written now.
+func (r *Recorder) isWriting(id, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writing[id][name]
 }
 
 // changed drops id's cached summary and tells OnChange.
 func (r *Recorder) changed(id string) {
 	r.mu.Lock()
 	delete(r.cache, id)
+	r.gen++
 	r.mu.Unlock()
 	if r.cfg.OnChange != nil {
 		r.cfg.OnChange(id)
 	}
 }
 
-// recording reports whether a writer of id is running now.
+// recording reports whether a writer of id is running now (a recording
+// that stopped is not, even while its stream goes on).
 func (r *Recorder) recording(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -262,9 +305,10 @@ func (r *Recorder) Summary(id string) (Summary, bool) {
 	if !validID(id) {
 		return Summary{}, false
 	}
-	now := time.Now()
+	now := r.cfg.Now()
 	r.mu.Lock()
 	e, hit := r.cache[id]
+	gen := r.gen
 	r.mu.Unlock()
 	if hit && now.Before(e.expires) {
 		return e.s, e.ok
@@ -284,7 +328,9 @@ func (r *Recorder) Summary(id string) (Summary, bool) {
 	if len(r.cache) >= 10_000 {
 		clear(r.cache)
 	}
-	r.cache[id] = summaryEntry{s: s, ok: ok, expires: now.Add(summaryTTL)}
+	if r.gen == gen { // nothing changed while it was read
+		r.cache[id] = summaryEntry{s: s, ok: ok, expires: now.Add(summaryTTL)}
+	}
 	r.mu.Unlock()
 	return s, ok
 }
@@ -293,6 +339,7 @@ func (r *Recorder) Summary(id string) (Summary, bool) {
 type broadcast struct {
 	name string
 	ix   *index
+	live bool // its writer runs now
 }
 
 var broadcastName = regexp.MustCompile(`^[0-9]{1,15}$`)
@@ -319,7 +366,7 @@ func (r *Recorder) listBroadcasts(id string, withEmpty bool) []broadcast {
 		if err != nil || (len(ix.Segments) == 0 && !withEmpty) {
 			continue
 		}
-		out = append(out, broadcast{name: de.Name(), ix: ix})
+		out = append(out, broadcast{name: de.Name(), ix: ix, live: !ix.Ended && r.isWriting(id, de.Name())})
 	}
 	sortBroadcasts(out)
 	return out
@@ -364,7 +411,7 @@ type BroadcastInfo struct {
 	Name      string // its directory, the Unix milliseconds of its first frame
 	StartedAt time.Time
 	Duration  time.Duration
-	Ended     bool // false while it is being written (or its node stopped mid-way)
+	Ended     bool // false only while its writer runs on this node
 }
 
 // Broadcasts lists what this node keeps of fundraiser id, oldest first,
@@ -376,7 +423,7 @@ func (r *Recorder) Broadcasts(id string) []BroadcastInfo {
 	bs := r.listBroadcasts(id, true)
 	out := make([]BroadcastInfo, len(bs))
 	for i, b := range bs {
-		out[i] = BroadcastInfo{Name: b.name, StartedAt: b.ix.Start, Duration: b.ix.Duration(), Ended: b.ix.Ended}
+		out[i] = BroadcastInfo{Name: b.name, StartedAt: b.ix.Start, Duration: b.ix.Duration(), Ended: !b.live}
 	}
 	return out
 }
@@ -388,4 +435,56 @@ func (r *Recorder) Has(id, name string) bool {
 	}
 	st, err := os.Stat(filepath.Join(r.cfg.Dir, id, name))
 	return err == nil && st.IsDir()
+}
+
+// seal ends every broadcast left without its end line (its node stopped
+// while it was written, or the end line failed): the end is its last
+// segment's. Run before any writer, it returns the fundraisers changed.
+func (r *Recorder) seal() []string {
+	ids, err := os.ReadDir(r.cfg.Dir)
+	if err != nil {
+		return nil
+	}
+	var changed []string
+	for _, de := range ids {
+		id := de.Name()
+		if !de.IsDir() || !validID(id) {
+			continue
+		}
+		sealed := false
+		for _, b := range r.listBroadcasts(id, true) {
+			if b.ix.Ended {
+				continue
+			}
+			dir := filepath.Join(r.cfg.Dir, id, b.name)
+			if err := writeIndexFile(dir, b.ix); err != nil {
+				r.log.Warn("recording: failed to end a broadcast its node left unfinished", "fundraiser", id, "broadcast", b.name, "err", err)
+				continue
+			}
+			sealed = true
+		}
+		if sealed {
+			changed = append(changed, id)
+		}
+	}
+	return changed
+}
+
+// writeIndexFile rewrites dir's index whole with an end line (a temporary
+// file renamed over it: a crash leaves the old one or the new one).
+func writeIndexFile(dir string, ix *index) error {
+	var b strings.Builder
+	b.WriteString(startLine(ix.Start))
+	end := ix.Start
+	for _, s := range ix.Segments {
+		b.WriteString(segLine(s))
+		end = s.Start.Add(s.Duration)
+	}
+	b.WriteString(endLine(end))
+	tmp := filepath.Join(dir, "index.txt.tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "index.txt"))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,55 +120,83 @@ const (
 	reasonMedia     = "media_error"
 )
 
-// run is the writer goroutine.
+// run is the writer goroutine. A write error, a media error or a panic
+// stops this recording only: the writer ends its broadcast with what it
+// has and returns; the publisher's frames are dropped from then on.
 func (rec *recording) run() {
 	defer rec.r.wg.Done()
-	defer rec.r.finished(rec)
 	rec.w = newWriter(rec)
+	defer rec.finish()
 	for {
 		select {
 		case f, ok := <-rec.q:
 			if !ok {
-				rec.finish()
 				return
 			}
 			rec.queued.Add(-int64(f.size))
-			if rec.w.failed {
-				continue
-			}
-			if err := rec.w.frame(f); err != nil {
+			if err := protect(func() error { return rec.w.frame(f) }); err != nil {
 				rec.fail(err)
+				return
 			}
 		case <-rec.r.done:
-			rec.stopped.Store(true)
-			rec.finish()
 			return
 		}
 	}
 }
 
+// protect runs fn, turning a panic into a media error.
+func protect(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = stopError{reasonMedia, fmt.Errorf("the writer panicked: %v", p)}
+		}
+	}()
+	return fn()
+}
+
+// name is the broadcast being written, "" before its first frame.
+func (rec *recording) name() string {
+	if rec.w == nil {
+		return ""
+	}
+	return rec.w.name
+}
+
+// finish closes the broadcast (after a failure its end line is tried
+// already), forgets the writer, then tells the change: the broadcast is
+// listed as ended from then on.
 func (rec *recording) finish() {
+	rec.stopped.Store(true)
 	w := rec.w
 	if !w.failed {
-		if err := w.close(); err != nil {
+		if err := protect(w.close); err != nil {
 			rec.fail(err)
 		}
 	}
-	if rec.full.Load() && !w.failed {
+	switch {
+	case w.failed:
+		// fail logged it
+	case rec.full.Load():
 		rec.r.log.Warn("recording stopped: its writer fell behind the stream (the live stream goes on)",
 			"fundraiser", rec.id, "broadcast", w.name, "segments", w.n)
 		rec.r.m.stopped(reasonQueueFull)
-	}
-	if w.name != "" {
+	case w.name != "":
 		rec.r.log.Info("recording ended", "fundraiser", rec.id, "broadcast", w.name, "segments", w.n, "bytes", w.total)
+	}
+	rec.r.finished(rec)
+	if w.name != "" {
 		rec.r.changed(rec.id)
 	}
 }
 
 // fail stops the recording after an error: one log line, one count. What
-// was written stays (the index lists only whole segments).
+// was written stays (the index lists only whole segments) and the index
+// gets its end line if the disk takes it (else the next start ends it).
 func (rec *recording) fail(err error) {
 	w := rec.w
+	if w.failed {
+		return
+	}
 	w.failed = true
 	rec.stopped.Store(true)
 	reason := reasonWrite
@@ -182,6 +211,7 @@ func (rec *recording) fail(err error) {
 	rec.r.log.Error(msg, "fundraiser", rec.id, "broadcast", w.name, "reason", reason, "err", err)
 	rec.r.m.stopped(reason)
 	if w.index != nil {
+		io.WriteString(w.index, endLine(w.cfg.Now()))
 		w.index.Close()
 		w.index = nil
 	}
@@ -228,6 +258,7 @@ type writer struct {
 	segMinA    int64 // in audio ticks
 	initDone   bool
 	droppedBad int
+	params     mp4codecs.Codec // the video parameters init.mp4 carries
 }
 
 type pending struct {
@@ -297,6 +328,11 @@ func (w *writer) random(au [][]byte) bool {
 
 func (w *writer) videoFrame(f *frame) error {
 	random := w.random(f.au)
+	if w.started && random && w.paramsChanged(f.au) {
+		if err := w.restart(); err != nil {
+			return err
+		}
+	}
 	if !w.started && !random {
 		return nil // the recording starts at a keyframe
 	}
@@ -341,6 +377,60 @@ func (w *writer) videoFrame(f *frame) error {
 	}
 	off := f.pts - dts
 	w.pendV = &pending{dts: d, ptsOff: int32(min(max(off, 0), 1<<30)), sync: random, payload: payload, ntp: f.ntp}
+	return nil
+}
+
+// paramsChanged reports whether keyframe au carries parameter sets (SPS,
+// PPS, sequence header) other than those of init.mp4: the encoder changed
+// its resolution or profile, and the rest cannot be decoded with the old
+// init segment.
+func (w *writer) paramsChanged(au [][]byte) bool {
+	if w.params == nil || !inBandParams(w.video, au) {
+		return false
+	}
+	c, err := mp4Video(w.video, au)
+	return err == nil && !reflect.DeepEqual(c, w.params)
+}
+
+// inBandParams reports whether au carries any parameter set.
+func inBandParams(c codecs.Codec, au [][]byte) bool {
+	for _, n := range au {
+		if len(n) == 0 {
+			continue
+		}
+		switch c.(type) {
+		case *codecs.H264:
+			if t := h264.NALUType(n[0] & 0x1f); t == h264.NALUTypeSPS || t == h264.NALUTypePPS {
+				return true
+			}
+		case *codecs.H265:
+			if t := h265.NALUType((n[0] >> 1) & 0b111111); t == h265.NALUType_VPS_NUT || t == h265.NALUType_SPS_NUT || t == h265.NALUType_PPS_NUT {
+				return true
+			}
+		case *codecs.AV1:
+			if av1.OBUType((n[0]>>3)&0b1111) == av1.OBUTypeSequenceHeader {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// restart ends the broadcast being written (end line, change told) and
+// readies a fresh one, which starts at the keyframe at hand: a new
+// directory and init.mp4, a DISCONTINUITY in the playlist. The bytes
+// written count on toward MaxBroadcastBytes.
+func (w *writer) restart() error {
+	if err := w.close(); err != nil {
+		return err
+	}
+	rec, old, total := w.rec, w.name, w.total
+	rec.r.log.Info("recording ended: the stream's parameters changed, a new broadcast follows",
+		"fundraiser", rec.id, "broadcast", old, "segments", w.n)
+	*w = *newWriter(rec)
+	w.total = total
+	rec.r.setWriting(rec.id, "", old)
+	rec.r.changed(rec.id)
 	return nil
 }
 
@@ -459,6 +549,7 @@ func (w *writer) start(f *frame, zero int64) error {
 		ms++ // two broadcasts in one millisecond: a publisher that superseded itself
 	}
 	w.started, w.zero = true, zero
+	w.rec.r.setWriting(w.rec.id, w.name, "")
 	if err := w.writeInit(f); err != nil {
 		return err
 	}
@@ -485,6 +576,7 @@ func (w *writer) writeInit(f *frame) error {
 			return stopError{reasonMedia, err}
 		}
 		tracks = append(tracks, &fmp4.InitTrack{ID: w.videoID, TimeScale: 90000, Codec: c})
+		w.params = c
 	}
 	if w.audio != nil {
 		var c mp4codecs.Codec

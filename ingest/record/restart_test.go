@@ -1,0 +1,173 @@
+package record_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+
+	"github.com/givelive/givelive/ingest/record"
+)
+
+// failAfter lets the first n media segments be written, then fails every
+// later one.
+type failAfter struct {
+	mu sync.Mutex
+	n  int
+}
+
+type failingFile struct{}
+
+func (failingFile) Write([]byte) (int, error) { return 0, errors.New("input/output error") }
+func (failingFile) Close() error              { return nil }
+
+func (f *failAfter) create(name string) (io.WriteCloser, error) {
+	if strings.HasSuffix(name, ".m4s") {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.n == 0 {
+			return failingFile{}, nil
+		}
+		f.n--
+	}
+	return os.Create(name)
+}
+
+// A recording that stops while its stream goes on is no longer
+// "recording": the snapshot says so, its broadcast is listed as ended and
+// its playlist is a VOD with an end.
+func TestAStoppedRecordingIsNotRecording(t *testing.T) {
+	var mu sync.Mutex
+	var changes []string
+	disk := &failAfter{n: 1}
+	r := newRig(t, record.Config{Create: disk.create, OnChange: func(id string) {
+		mu.Lock()
+		changes = append(changes, id)
+		mu.Unlock()
+	}}, nil)
+	src := r.begin("f1", t0)
+	src.advance(3 * time.Second) // the first segment is written, the second fails
+	waitFor(t, "the recording to stop", func() bool {
+		return r.metric("givelive_recordings_stopped_total", "reason", "write_error") == 1
+	})
+	// The stream is not ended; the recording is.
+	s := r.waitDone("f1", 1)
+	if s.Duration <= 0 {
+		t.Fatalf("kept %v, want the segment written before the failure", s.Duration)
+	}
+	bs := r.rec.Broadcasts("f1")
+	if len(bs) != 1 || !bs[0].Ended {
+		t.Errorf("Broadcasts = %+v, want one ended", bs)
+	}
+	ix, err := os.ReadFile(filepath.Join(r.dir, "f1", "1796673600000", "index.txt"))
+	if err != nil || !strings.Contains(string(ix), "\nend ") {
+		t.Errorf("the index has no end line (%v):\n%s", err, ix)
+	}
+	code, _, body := get(t, r.rep.URL+"/replay/f1/index.m3u8")
+	if code != 200 || !strings.Contains(body, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Errorf("playlist of a stopped recording: %d\n%s", code, body)
+	}
+	mu.Lock()
+	n := len(changes)
+	mu.Unlock()
+	if n < 2 { // its start and its stop
+		t.Errorf("%d changes told, want the start and the stop", n)
+	}
+	src.advance(time.Second) // the live stream goes on
+	src.st.End()
+	if n := strings.Count(r.logs.String(), "level="); n != 2 {
+		t.Errorf("%d log lines, want 'recording started' and one about the failure:\n%s", n, r.logs.String())
+	}
+}
+
+// A node that stopped mid-broadcast left an index without its end line:
+// the next Recorder on that directory ends it and tells the change.
+func TestANewRecorderEndsWhatItsNodeLeftUnfinished(t *testing.T) {
+	dir := t.TempDir()
+	b := filepath.Join(dir, "f1", "1796673600000")
+	if err := os.MkdirAll(b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ix := "givelive-recording 1\nstart 1796673600000\nseg 1 2000000 1796673600000 100\nseg 2 2000000 1796673602000 100\nseg 3 20"
+	if err := os.WriteFile(filepath.Join(b, "index.txt"), []byte(ix), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	rec, err := record.New(record.Config{Dir: dir, OnChange: func(id string) { told = append(told, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	if len(told) != 1 || told[0] != "f1" {
+		t.Errorf("changes told at start: %v, want f1", told)
+	}
+	bs := rec.Broadcasts("f1")
+	if len(bs) != 1 || !bs[0].Ended || bs[0].Duration != 4*time.Second {
+		t.Errorf("Broadcasts = %+v, want one ended of 4s (the torn line left out)", bs)
+	}
+	got, _ := os.ReadFile(filepath.Join(b, "index.txt"))
+	if !strings.HasSuffix(string(got), "seg 2 2000000 1796673602000 100\nend 1796673604000\n") {
+		t.Errorf("index after the restart:\n%s", got)
+	}
+	if s, ok := rec.Summary("f1"); !ok || s.Recording {
+		t.Errorf("Summary = %+v %v, want kept and not recording", s, ok)
+	}
+}
+
+// A 320x240 baseline stream's SPS: the encoder changed its resolution.
+var sps320, _ = hex.DecodeString("6742c00dd90141fb0110000003001000000303c0f142a480")
+
+// A keyframe whose parameter sets differ from init.mp4's starts a new
+// broadcast (its own init.mp4, a discontinuity): the frames after the
+// change stay decodable.
+func TestAResolutionChangeStartsANewBroadcast(t *testing.T) {
+	r := newRig(t, record.Config{}, nil)
+	src := r.begin("f1", t0)
+	src.advance(3 * time.Second)
+	src.sps = sps320
+	src.advance(3 * time.Second)
+	src.st.End()
+	r.waitDone("f1", 2)
+	bs := r.rec.Broadcasts("f1")
+	if len(bs) != 2 || !bs[0].Ended || !bs[1].Ended {
+		t.Fatalf("Broadcasts = %+v, want two ended", bs)
+	}
+	if bs[0].Duration < 2*time.Second || bs[1].Duration < 2*time.Second {
+		t.Errorf("durations %v and %v, want about 3s each", bs[0].Duration, bs[1].Duration)
+	}
+	for i, want := range []int{64, 320} {
+		b, err := os.ReadFile(filepath.Join(r.dir, "f1", bs[i].Name, "init.mp4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var init fmp4.Init
+		if err := init.Unmarshal(bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+		c, ok := init.Tracks[0].Codec.(*mp4codecs.H264)
+		if !ok {
+			t.Fatalf("broadcast %d: codec %T", i, init.Tracks[0].Codec)
+		}
+		var p h264.SPS
+		if err := p.Unmarshal(c.SPS); err != nil {
+			t.Fatal(err)
+		}
+		if p.Width() != want {
+			t.Errorf("broadcast %d's init.mp4 is %d wide, want %d", i, p.Width(), want)
+		}
+	}
+	_, _, body := get(t, r.rep.URL+"/replay/f1/index.m3u8")
+	if strings.Count(body, "#EXT-X-MAP") != 2 || strings.Count(body, "#EXT-X-DISCONTINUITY") != 1 || !strings.Contains(body, "#EXT-X-ENDLIST") {
+		t.Errorf("playlist after a resolution change:\n%s", body)
+	}
+}
