@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,20 +29,30 @@ import (
 // the /replay/ handler (proxying to the node that keeps a broadcast, in a
 // cluster) and the snapshot's replay source.
 type replays struct {
-	rec   *record.Recorder
-	local http.Handler
-	dir   *mediadir.Directory // nil on one node
-	keep  time.Duration       // how long the directory keeps a fundraiser's list
-	log   *slog.Logger
+	rec     *record.Recorder
+	local   http.Handler
+	visible record.Visible      // may fundraiser id's replay be seen
+	dir     *mediadir.Directory // nil on one node
+	keep    time.Duration       // how long the directory keeps a fundraiser's list
+	log     *slog.Logger
 
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
 	client    *http.Client // asks other nodes for their listings
 
-	// Changes to tell the directory, sent by the writers and drained by
-	// one goroutine (a writer never waits on Redis).
-	changes chan string
+	// Changes to tell the directory: the writers add a fundraiser to
+	// pending (a set, so a change is never dropped, only merged with the
+	// next of the same fundraiser) and one goroutine notes them (a writer
+	// never waits on Redis).
+	mu      sync.Mutex
+	pending map[string]struct{}
+	wake    chan struct{} // one token: pending has something
+	stop    chan struct{} // closed by close: note what is pending, then return
 	wg      sync.WaitGroup
+
+	// Short-lived memories of the directory's list and other nodes'
+	// listings: every player of a replay asks every few seconds.
+	cache *replayCache
 }
 
 // newReplays starts recording under cfg.RecordingsPath(), or returns nil
@@ -52,7 +63,15 @@ func newReplays(cfg config.Config, ledger store.Store, dir *mediadir.Directory, 
 		log.Info("recording is off (GIVELIVE_RECORDINGS_DIR=off): ended fundraisers have no replay")
 		return nil, nil
 	}
-	rp := &replays{dir: dir, log: log, changes: make(chan string, 256)}
+	return newReplaysWith(cfg, ledger, dir, reg, log, nil)
+}
+
+// newReplaysWith is newReplays with a last word on the recorder's config
+// (tests make its disk fail).
+func newReplaysWith(cfg config.Config, ledger store.Store, dir *mediadir.Directory, reg prometheus.Registerer, log *slog.Logger, tweak func(*record.Config)) (*replays, error) {
+	path := cfg.RecordingsPath()
+	rp := &replays{dir: dir, log: log, pending: map[string]struct{}{}, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), cache: newReplayCache()}
 	if cfg.RecordingsRetention > 0 {
 		rp.keep = cfg.RecordingsRetention + 24*time.Hour
 	}
@@ -65,16 +84,19 @@ func newReplays(cfg config.Config, ledger store.Store, dir *mediadir.Directory, 
 	if dir != nil {
 		rcfg.OnChange = rp.changed
 	}
+	if tweak != nil {
+		tweak(&rcfg)
+	}
 	rec, err := record.New(rcfg)
 	if err != nil {
 		return nil, err
 	}
 	rp.rec = rec
-	visible := (&visibleCache{ledger: ledger, entries: map[string]visibleEntry{}}).visible
+	rp.visible = (&visibleCache{ledger: ledger, entries: map[string]visibleEntry{}}).visible
 	if dir != nil {
-		rp.local = rec.HandlerWithRemote(visible, rp.remoteListings, hopHeader)
+		rp.local = rec.HandlerWithRemote(rp.visible, rp.remoteListings, hopHeader)
 	} else {
-		rp.local = rec.Handler(visible)
+		rp.local = rec.Handler(rp.visible)
 	}
 	rp.transport = &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -112,25 +134,50 @@ func (rp *replays) close() {
 		return
 	}
 	rp.rec.Close()
-	close(rp.changes)
+	close(rp.stop)
 	rp.wg.Wait()
 	rp.transport.CloseIdleConnections()
 }
 
-// changed is record.Config.OnChange: queue id for the directory, or drop
-// it when the queue is full (the next change of id notes everything).
+// changed is record.Config.OnChange: mark id for the directory. Never
+// dropped: a fundraiser already pending is noted once with its latest state.
 func (rp *replays) changed(id string) {
+	rp.mu.Lock()
+	rp.pending[id] = struct{}{}
+	rp.mu.Unlock()
 	select {
-	case rp.changes <- id:
+	case rp.wake <- struct{}{}:
 	default:
-		rp.log.Warn("recording: the media directory is behind; a change was not noted", "fundraiser", id)
 	}
+}
+
+// takePending returns the fundraisers to note, sorted, and empties the set.
+func (rp *replays) takePending() []string {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	ids := make([]string, 0, len(rp.pending))
+	for id := range rp.pending {
+		ids = append(ids, id)
+	}
+	clear(rp.pending)
+	sort.Strings(ids)
+	return ids
 }
 
 func (rp *replays) noteLoop() {
 	defer rp.wg.Done()
-	for id := range rp.changes {
-		rp.note(id)
+	for {
+		select {
+		case <-rp.wake:
+		case <-rp.stop:
+			for _, id := range rp.takePending() { // the writers' last changes
+				rp.note(id)
+			}
+			return
+		}
+		for _, id := range rp.takePending() {
+			rp.note(id)
+		}
 	}
 }
 
@@ -157,15 +204,19 @@ func (rp *replays) note(id string) {
 	if err == nil {
 		err = rp.dir.NoteBroadcasts(ctx, id, bs, gone, rp.keep)
 	}
+	rp.cache.forget(id)
 	if err != nil {
 		rp.log.Warn("recording: failed to tell the media directory; other nodes may not find this replay until the next change", "fundraiser", id, "err", err)
 	}
 }
 
 // Replay is the snapshot's replay source (api.ReplaySource): this node's
-// recordings, or in a cluster the directory's list of every node's.
+// recordings, or in a cluster the directory's list of every node's. A
+// broadcast of another node counts as recording only while that node
+// announces the fundraiser's live stream (a node that died mid-broadcast
+// never left it "recording").
 func (rp *replays) Replay(ctx context.Context, id string) (api.ReplayInfo, bool) {
-	if rp == nil {
+	if rp == nil || !record.ValidID(id) {
 		return api.ReplayInfo{}, false
 	}
 	s, ok := rp.rec.Summary(id)
@@ -173,11 +224,8 @@ func (rp *replays) Replay(ctx context.Context, id string) (api.ReplayInfo, bool)
 	if rp.dir == nil {
 		return local, ok
 	}
-	bs, err := rp.dir.Broadcasts(ctx, id)
-	if err != nil {
-		return local, ok
-	}
-	if len(bs) == 0 {
+	bs, err := rp.dirBroadcasts(ctx, id)
+	if err != nil || len(bs) == 0 {
 		return local, ok
 	}
 	var info api.ReplayInfo
@@ -186,13 +234,44 @@ func (rp *replays) Replay(ctx context.Context, id string) (api.ReplayInfo, bool)
 			info.StartedAt = b.StartedAt
 		}
 		info.Duration += time.Duration(b.Duration) * time.Millisecond
-		info.Recording = info.Recording || !b.Ended
 		info.Available = info.Available || b.Duration > 0
 	}
-	if local.Recording {
-		info.Recording = true
-	}
+	info.Recording = local.Recording || rp.recordingElsewhere(ctx, id, bs)
 	return info, true
+}
+
+// recordingElsewhere reports whether another node writes a broadcast of
+// id now: one it lists as not ended, while it is the fundraiser's live
+// node.
+func (rp *replays) recordingElsewhere(ctx context.Context, id string, bs []mediadir.Broadcast) bool {
+	open := map[string]bool{}
+	for _, b := range bs {
+		if b.Node != rp.dir.Self() && !b.Ended {
+			open[b.Node] = true
+		}
+	}
+	if len(open) == 0 {
+		return false
+	}
+	e, found, err := rp.dir.Lookup(ctx, id)
+	if err != nil {
+		return true // cannot tell: as the node said
+	}
+	return found && open[e.URL]
+}
+
+// dirBroadcasts is the directory's list of id's broadcasts, remembered a
+// few seconds (errors are not).
+func (rp *replays) dirBroadcasts(ctx context.Context, id string) ([]mediadir.Broadcast, error) {
+	if bs, ok := rp.cache.dir(id); ok {
+		return bs, nil
+	}
+	bs, err := rp.dir.Broadcasts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rp.cache.putDir(id, bs)
+	return bs, nil
 }
 
 // replayTarget rides in the request context to rewrite.
@@ -221,8 +300,12 @@ func (rp *replays) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := parts[0]
 	var node string
-	if len(parts) == 3 && !rp.rec.Has(id, parts[1]) {
-		node = rp.remote(r.Context(), id, parts[1])
+	// Only a well-formed file of a fundraiser whose replay may be seen,
+	// which this node does not keep, is looked up in the directory.
+	if len(parts) == 3 && record.ValidFile(id, parts[1], parts[2]) && !rp.rec.Has(id, parts[1]) {
+		if ok, err := rp.visible(r.Context(), id); ok && err == nil {
+			node = rp.remote(r.Context(), id, parts[1])
+		}
 	}
 	if node == "" {
 		rp.local.ServeHTTP(w, r)
@@ -240,7 +323,7 @@ func (rp *replays) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // remote is the other node that keeps broadcast name of id, or "".
 func (rp *replays) remote(ctx context.Context, id, name string) string {
-	bs, err := rp.dir.Broadcasts(ctx, id)
+	bs, err := rp.dirBroadcasts(ctx, id)
 	if err != nil {
 		return ""
 	}
@@ -256,26 +339,32 @@ func (rp *replays) remote(ctx context.Context, id, name string) string {
 // other nodes' host guards (GIVELIVE_PUBLIC_URL) answer only for it.
 type viewerHostKey struct{}
 
-// maxListingNodes bounds the other nodes asked for one playlist.
-const maxListingNodes = 8
+// maxListingNodes bounds the other nodes asked for one playlist;
+// listingTimeout bounds asking them all (in parallel); maxListingBytes
+// bounds one node's answer (8 MiB: about 100,000 segments, over two days
+// at 2 s).
+const (
+	maxListingNodes = 8
+	listingTimeout  = 3 * time.Second
+	maxListingBytes = min(8<<20, record.MaxListingBytes)
+)
 
 // remoteListings is the playlist's record.Remote: the broadcasts of id
-// the directory says other nodes keep, read from each node's listing.json.
-// A node that does not answer is left out (and the error returned, for the
-// log); the others still are listed.
+// the directory says other nodes keep, read from each node's listing.json
+// (all at once, under one deadline; each remembered a few seconds). A node
+// that does not answer is left out (and the error returned, for the log);
+// the others still are listed.
 func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.Listing, bool, error) {
-	bs, err := rp.dir.Broadcasts(ctx, id)
+	bs, err := rp.dirBroadcasts(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
-	recording := false
 	var nodes []string
 	want := map[string]map[string]bool{}
 	for _, b := range bs {
 		if b.Node == rp.dir.Self() {
 			continue
 		}
-		recording = recording || !b.Ended
 		if want[b.Node] == nil {
 			if len(nodes) == maxListingNodes {
 				continue
@@ -285,15 +374,30 @@ func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.List
 		}
 		want[b.Node][b.Name] = true
 	}
-	var out []record.Listing
-	var errs []error
-	for _, node := range nodes {
-		ls, err := rp.fetchListing(ctx, node, id)
-		if err != nil {
-			errs = append(errs, err)
+	recording := rp.recordingElsewhere(ctx, id, bs)
+	ctx, cancel := context.WithTimeout(ctx, listingTimeout)
+	defer cancel()
+	got := make([][]record.Listing, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		if ls, ok := rp.cache.listing(node, id); ok {
+			got[i] = ls
 			continue
 		}
-		for _, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = rp.fetchListing(ctx, node, id)
+			if errs[i] == nil {
+				rp.cache.putListing(node, id, got[i])
+			}
+		}()
+	}
+	wg.Wait()
+	var out []record.Listing
+	for i, node := range nodes {
+		for _, l := range got[i] {
 			if want[node][l.Name] { // only what the directory says that node keeps
 				out = append(out, l)
 			}
@@ -325,10 +429,77 @@ func (rp *replays) fetchListing(ctx context.Context, node, id string) ([]record.
 		return nil, fmt.Errorf("node %s answered %d for its listing", base.Host, res.StatusCode)
 	}
 	var ls []record.Listing
-	if err := json.NewDecoder(io.LimitReader(res.Body, record.MaxListingBytes)).Decode(&ls); err != nil {
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxListingBytes)).Decode(&ls); err != nil {
 		return nil, fmt.Errorf("node %s: a listing that cannot be read: %w", base.Host, err)
 	}
 	return ls, nil
+}
+
+// replayCache remembers the directory's list of a fundraiser's broadcasts
+// and other nodes' listings for a few seconds, bounded.
+type replayCache struct {
+	mu       sync.Mutex
+	dirs     map[string]cachedDir
+	listings map[string]cachedListing // by node + " " + fundraiser
+	now      func() time.Time
+}
+
+type cachedDir struct {
+	bs      []mediadir.Broadcast
+	expires time.Time
+}
+
+type cachedListing struct {
+	ls      []record.Listing
+	expires time.Time
+}
+
+const (
+	replayCacheFor  = 3 * time.Second
+	maxReplayCached = 10_000
+)
+
+func newReplayCache() *replayCache {
+	return &replayCache{dirs: map[string]cachedDir{}, listings: map[string]cachedListing{}, now: time.Now}
+}
+
+func (c *replayCache) dir(id string) ([]mediadir.Broadcast, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.dirs[id]
+	return e.bs, ok && c.now().Before(e.expires)
+}
+
+func (c *replayCache) putDir(id string, bs []mediadir.Broadcast) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.dirs) >= maxReplayCached {
+		clear(c.dirs)
+	}
+	c.dirs[id] = cachedDir{bs: bs, expires: c.now().Add(replayCacheFor)}
+}
+
+// forget drops id's directory list: this node just changed it.
+func (c *replayCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.dirs, id)
+}
+
+func (c *replayCache) listing(node, id string) ([]record.Listing, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.listings[node+" "+id]
+	return e.ls, ok && c.now().Before(e.expires)
+}
+
+func (c *replayCache) putListing(node, id string, ls []record.Listing) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.listings) >= maxReplayCached {
+		clear(c.listings)
+	}
+	c.listings[node+" "+id] = cachedListing{ls: ls, expires: c.now().Add(replayCacheFor)}
 }
 
 func (rp *replays) rewrite(pr *httputil.ProxyRequest) {

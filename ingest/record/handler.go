@@ -276,3 +276,12 @@ func (h *handler) file(w http.ResponseWriter, req *http.Request, path string) {
 	h.r.m.replayBytes.Add(float64(st.Size()))
 	http.ServeContent(w, req, "", st.ModTime(), f)
 }
+
+// ValidFile reports whether id, broadcast and file name a file the
+// handler could serve (/replay/{id}/{broadcast}/{file}), without looking.
+func ValidFile(id, broadcast, file string) bool {
+	return validID(id) && broadcastName.MatchString(broadcast) && segmentFile.MatchString(file)
+}
+
+// ValidID reports whether id could be a fundraiser's recordings.
+func ValidID(id string) bool { return validID(id) }
