@@ -112,12 +112,37 @@ func FuzzReplayPath(f *testing.F) {
 	if err := os.WriteFile(filepath.Join(root, "secret"), []byte("the secret"), 0o644); err != nil {
 		f.Fatal(err)
 	}
+	// A real broadcast to find, and a file being written next to it (its
+	// temporary name) that must never be served.
+	b := filepath.Join(dir, "f1", "1796673600000")
+	if err := os.MkdirAll(b, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"index.txt": "givelive-recording 1\nstart 1796673600000\nseg 1 2000000 1796673600000 5\nend 1796673602000\n",
+		"init.mp4":  "init", "1.m4s": "media", "2.tmp.m4s": "the secret",
+	} {
+		if err := os.WriteFile(filepath.Join(b, name), []byte(body), 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, p := range []string{"/replay/f1/1796673600000/init.mp4", "/replay/f1/1796673600000/1.m4s",
+		"/replay/f1/1796673600000/2.tmp.m4s", "/replay/f1/1796673600000/index.txt", "/replay/f1/listing.json"} {
+		f.Add(p)
+	}
 	rec, err := record.New(record.Config{Dir: dir})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(rec.Close)
 	h := rec.Handler(nil)
+	if w := httptest.NewRecorder(); true {
+		req := httptest.NewRequest(http.MethodGet, "/replay/f1/1796673600000/1.m4s", nil)
+		h.ServeHTTP(w, req)
+		if w.Code != 200 || w.Body.String() != "media" {
+			f.Fatalf("the seeded segment: %d %q", w.Code, w.Body.String())
+		}
+	}
 	f.Fuzz(func(t *testing.T, path string) {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.URL.Path = path

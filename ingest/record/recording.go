@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -536,17 +537,26 @@ func (w *writer) start(f *frame, zero int64) error {
 		return err
 	}
 	ms := at.UnixMilli()
-	for {
+	for tries := 0; ; tries++ {
 		name := strconv.FormatInt(ms, 10)
 		err := os.Mkdir(filepath.Join(base, name), 0o755)
 		if err == nil {
 			w.name, w.dir = name, filepath.Join(base, name)
 			break
 		}
-		if !errors.Is(err, os.ErrExist) {
+		switch {
+		case tries >= 100:
+			return err
+		case errors.Is(err, os.ErrExist):
+			ms++ // two broadcasts in one millisecond: a publisher that superseded itself
+		case errors.Is(err, os.ErrNotExist):
+			// The sweeper removed the fundraiser's emptied directory.
+			if err := os.MkdirAll(base, 0o755); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
-		ms++ // two broadcasts in one millisecond: a publisher that superseded itself
 	}
 	w.started, w.zero = true, zero
 	w.rec.r.setWriting(w.rec.id, w.name, "")
@@ -726,16 +736,25 @@ func (w *writer) close() error {
 	return err
 }
 
+// writeFile writes a file of the broadcast whole: to a temporary name the
+// handler never serves, renamed once complete. A file under its own name
+// is never one being written or cut short by a full disk.
 func (w *writer) writeFile(name string, b []byte) error {
-	f, err := w.cfg.Create(filepath.Join(w.dir, name))
+	ext := filepath.Ext(name)
+	tmp := filepath.Join(w.dir, strings.TrimSuffix(name, ext)+".tmp"+ext)
+	f, err := w.cfg.Create(tmp)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
 	_, err = f.Write(b)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(w.dir, name))
+	}
 	if err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("failed to write %s: %w", name, err)
 	}
 	return nil

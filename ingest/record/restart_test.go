@@ -171,3 +171,144 @@ func TestAResolutionChangeStartsANewBroadcast(t *testing.T) {
 		t.Errorf("playlist after a resolution change:\n%s", body)
 	}
 }
+
+// holdClose writes segment files through, then holds their Close until
+// release is closed.
+type holdClose struct {
+	release chan struct{}
+	held    chan string
+}
+
+type heldFile struct {
+	*os.File
+	h *holdClose
+}
+
+func (f heldFile) Close() error {
+	f.h.held <- f.Name()
+	<-f.h.release
+	return f.File.Close()
+}
+
+func (h *holdClose) create(name string) (io.WriteCloser, error) {
+	f, err := os.Create(name)
+	if err != nil || !strings.HasSuffix(name, ".m4s") {
+		return f, err
+	}
+	return heldFile{File: f, h: h}, nil
+}
+
+// A segment still being written is never served: it is written under a
+// name the handler does not serve and renamed once whole.
+func TestASegmentBeingWrittenIsNotServed(t *testing.T) {
+	h := &holdClose{release: make(chan struct{}), held: make(chan string, 1)}
+	r := newRig(t, record.Config{Create: h.create}, nil)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(h.release)
+		}
+	}
+	t.Cleanup(release)
+	src := r.begin("f1", t0)
+	src.advance(1500 * time.Millisecond)
+	name := <-h.held // the first segment is written, not yet closed
+	if data, err := os.ReadFile(name); err != nil || len(data) == 0 {
+		t.Fatalf("the held segment %s: %v, %d bytes", name, err, len(data))
+	}
+	if code, _, _ := get(t, r.rep.URL+"/replay/f1/1796673600000/1.m4s"); code != 404 {
+		t.Errorf("a segment being written answered %d, want 404", code)
+	}
+	release()
+	src.st.End()
+	r.waitDone("f1", 1)
+	if code, _, _ := get(t, r.rep.URL+"/replay/f1/1796673600000/1.m4s"); code != 200 {
+		t.Errorf("the written segment answered %d, want 200", code)
+	}
+	for _, e := range mustReadDir(t, filepath.Join(r.dir, "f1", "1796673600000")) {
+		if strings.Contains(e, ".tmp") {
+			t.Errorf("a temporary file is left: %s", e)
+		}
+	}
+}
+
+func mustReadDir(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, de := range des {
+		out = append(out, de.Name())
+	}
+	return out
+}
+
+type panicFile struct{}
+
+func (panicFile) Write([]byte) (int, error) { panic("a bug in the writer") }
+func (panicFile) Close() error              { return nil }
+
+// A panic in one writer stops that recording only: counted, logged once,
+// the other fundraiser's recording and the live streams go on.
+func TestAPanicStopsOnlyThatRecording(t *testing.T) {
+	r := newRig(t, record.Config{Create: func(name string) (io.WriteCloser, error) {
+		if strings.Contains(name, "/bad/") && strings.HasSuffix(name, ".m4s") {
+			return panicFile{}, nil
+		}
+		return os.Create(name)
+	}}, nil)
+	bad, good := r.begin("bad", t0), r.begin("good", t0)
+	bad.advance(1500 * time.Millisecond)
+	good.advance(1500 * time.Millisecond)
+	waitFor(t, "the panic to be counted", func() bool {
+		return r.metric("givelive_recordings_stopped_total", "reason", "media_error") == 1
+	})
+	bad.advance(time.Second) // the live stream goes on
+	good.advance(time.Second)
+	good.st.End()
+	bad.st.End()
+	if s := r.waitDone("good", 1); s.Duration < 2*time.Second {
+		t.Errorf("the other recording kept %v, want about 2.5s", s.Duration)
+	}
+	waitFor(t, "the writers to finish", func() bool { return r.metric("givelive_recordings_active") == 0 })
+	if n := strings.Count(r.logs.String(), "panicked"); n != 1 {
+		t.Errorf("%d log lines about the panic, want 1:\n%s", n, r.logs.String())
+	}
+	if code, _, _ := get(t, r.hls.URL+"/hls/bad/index.m3u8"); code == 500 {
+		t.Error("the live stream broke")
+	}
+}
+
+// The sweeper deletes a fundraiser's expired broadcasts while a newer one
+// of it is being written, and never the one being written.
+func TestSweepSkipsOnlyTheBroadcastBeingWritten(t *testing.T) {
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r := newRig(t, record.Config{Retention: time.Hour, SweepEvery: time.Hour, Now: clock}, nil)
+	old := r.begin("f1", t0)
+	old.advance(2 * time.Second)
+	old.st.End()
+	r.waitDone("f1", 1)
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	cur := r.begin("f1", t0.Add(time.Minute)) // its wall clock is old: only its writer keeps it
+	cur.advance(2 * time.Second)
+	waitFor(t, "the current broadcast's first segment", func() bool {
+		bs := r.rec.Broadcasts("f1")
+		return len(bs) == 2 && bs[1].Duration > 0
+	})
+	if n := r.rec.Sweep(); n != 1 {
+		t.Fatalf("swept %d, want the old broadcast only", n)
+	}
+	cur.advance(time.Second)
+	cur.st.End()
+	s := r.waitDone("f1", 1)
+	if !s.StartedAt.Equal(t0.Add(time.Minute)) || s.Duration < 2*time.Second {
+		t.Errorf("kept %+v, want the broadcast that was being written", s)
+	}
+}

@@ -21,8 +21,8 @@ func (r *Recorder) sweepLoop() {
 }
 
 // Sweep deletes the broadcasts that ended more than Retention ago (by the
-// Config's clock) and returns how many it deleted. A broadcast being
-// written is never deleted; one whose node stopped mid-way ended at its
+// Config's clock) and returns how many it deleted. The broadcast being
+// written is never deleted (older ones of its fundraiser may be); one whose node stopped mid-way ended at its
 // last segment. Without Retention it deletes nothing. The sweeper calls it
 // every SweepEvery; tests call it directly.
 func (r *Recorder) Sweep() int {
@@ -37,7 +37,7 @@ func (r *Recorder) Sweep() int {
 	deleted := 0
 	for _, de := range ids {
 		id := de.Name()
-		if !de.IsDir() || !validID(id) || r.recording(id) {
+		if !de.IsDir() || !validID(id) {
 			continue
 		}
 		bs, err := os.ReadDir(filepath.Join(r.cfg.Dir, id))
@@ -46,7 +46,7 @@ func (r *Recorder) Sweep() int {
 		}
 		left, before := len(bs), deleted
 		for _, b := range bs {
-			if !b.IsDir() || !broadcastName.MatchString(b.Name()) {
+			if !b.IsDir() || !broadcastName.MatchString(b.Name()) || r.isWriting(id, b.Name()) {
 				continue
 			}
 			dir := filepath.Join(r.cfg.Dir, id, b.Name())
