@@ -270,7 +270,16 @@ func (rp *replays) dirBroadcasts(ctx context.Context, id string) ([]mediadir.Bro
 	if err != nil {
 		return nil, err
 	}
-	rp.cache.putDir(id, bs)
+	// Only a finished list is remembered: one with a broadcast being
+	// written changes at its end, which must not be read stale (a VOD
+	// playlist without its last segments).
+	final := true
+	for _, b := range bs {
+		final = final && b.Ended
+	}
+	if final {
+		rp.cache.putDir(id, bs)
+	}
 	return bs, nil
 }
 
@@ -361,6 +370,7 @@ func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.List
 	}
 	var nodes []string
 	want := map[string]map[string]bool{}
+	fp := map[string]string{} // what the directory says of each node's broadcasts
 	for _, b := range bs {
 		if b.Node == rp.dir.Self() {
 			continue
@@ -373,6 +383,7 @@ func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.List
 			nodes = append(nodes, b.Node)
 		}
 		want[b.Node][b.Name] = true
+		fp[b.Node] += fmt.Sprintf("%s/%d/%t ", b.Name, b.Duration, b.Ended)
 	}
 	recording := rp.recordingElsewhere(ctx, id, bs)
 	ctx, cancel := context.WithTimeout(ctx, listingTimeout)
@@ -381,7 +392,7 @@ func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.List
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, node := range nodes {
-		if ls, ok := rp.cache.listing(node, id); ok {
+		if ls, ok := rp.cache.listing(node, id, fp[node]); ok {
 			got[i] = ls
 			continue
 		}
@@ -389,8 +400,18 @@ func (rp *replays) remoteListings(ctx context.Context, id string) ([]record.List
 		go func() {
 			defer wg.Done()
 			got[i], errs[i] = rp.fetchListing(ctx, node, id)
-			if errs[i] == nil {
-				rp.cache.putListing(node, id, got[i])
+			if errs[i] != nil {
+				return
+			}
+			// Remembered only when every broadcast wanted of it ended.
+			final := true
+			for _, l := range got[i] {
+				if want[node][l.Name] {
+					final = final && l.Ended
+				}
+			}
+			if final {
+				rp.cache.putListing(node, id, fp[node], got[i])
 			}
 		}()
 	}
@@ -436,7 +457,9 @@ func (rp *replays) fetchListing(ctx context.Context, node, id string) ([]record.
 }
 
 // replayCache remembers the directory's list of a fundraiser's broadcasts
-// and other nodes' listings for a few seconds, bounded.
+// and other nodes' listings for a few seconds, bounded: only finished ones
+// (every broadcast ended), so a replay still growing is always read fresh
+// and a finished one is never read stale.
 type replayCache struct {
 	mu       sync.Mutex
 	dirs     map[string]cachedDir
@@ -451,6 +474,7 @@ type cachedDir struct {
 
 type cachedListing struct {
 	ls      []record.Listing
+	fp      string // the directory's word on that node's broadcasts then
 	expires time.Time
 }
 
@@ -486,20 +510,22 @@ func (c *replayCache) forget(id string) {
 	delete(c.dirs, id)
 }
 
-func (c *replayCache) listing(node, id string) ([]record.Listing, bool) {
+// listing is node's remembered listing of id, if the directory still
+// says of that node's broadcasts what it said then (fp).
+func (c *replayCache) listing(node, id, fp string) ([]record.Listing, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.listings[node+" "+id]
-	return e.ls, ok && c.now().Before(e.expires)
+	return e.ls, ok && e.fp == fp && c.now().Before(e.expires)
 }
 
-func (c *replayCache) putListing(node, id string, ls []record.Listing) {
+func (c *replayCache) putListing(node, id, fp string, ls []record.Listing) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.listings) >= maxReplayCached {
 		clear(c.listings)
 	}
-	c.listings[node+" "+id] = cachedListing{ls: ls, expires: c.now().Add(replayCacheFor)}
+	c.listings[node+" "+id] = cachedListing{ls: ls, fp: fp, expires: c.now().Add(replayCacheFor)}
 }
 
 func (rp *replays) rewrite(pr *httputil.ProxyRequest) {
