@@ -181,7 +181,13 @@ func New(cfg Config) (*Recorder, error) {
 // with what it has written) and waits for them. Frames written after Close
 // are dropped.
 func (r *Recorder) Close() {
-	r.closeOnce.Do(func() { close(r.done) })
+	r.closeOnce.Do(func() {
+		// Under mu: a Record either added its writer to wg before this, or
+		// sees done closed and adds nothing (no Add races the Wait).
+		r.mu.Lock()
+		close(r.done)
+		r.mu.Unlock()
+	})
 	r.wg.Wait()
 }
 

@@ -52,6 +52,27 @@ type recording struct {
 }
 
 func newRecording(r *Recorder, id string, tracks hls.Tracks) *recording {
+	// The live muxer updates its tracks' parameter sets in place from the
+	// publisher's goroutine; the writer reads its own copies.
+	switch v := tracks.Video.(type) {
+	case *codecs.H264:
+		c := *v
+		tracks.Video = &c
+	case *codecs.H265:
+		c := *v
+		tracks.Video = &c
+	case *codecs.AV1:
+		c := *v
+		tracks.Video = &c
+	}
+	switch a := tracks.Audio.(type) {
+	case *codecs.MPEG4Audio:
+		c := *a
+		tracks.Audio = &c
+	case *codecs.Opus:
+		c := *a
+		tracks.Audio = &c
+	}
 	return &recording{r: r, id: id, tracks: tracks, q: make(chan *frame, r.cfg.QueueFrames)}
 }
 
@@ -260,6 +281,7 @@ type writer struct {
 	initDone   bool
 	droppedBad int
 	params     mp4codecs.Codec // the video parameters init.mp4 carries
+	restarts   int             // broadcasts ended by a parameter change
 }
 
 type pending struct {
@@ -425,15 +447,23 @@ func (w *writer) restart() error {
 	if err := w.close(); err != nil {
 		return err
 	}
-	rec, old, total := w.rec, w.name, w.total
+	rec, old, total, restarts := w.rec, w.name, w.total, w.restarts+1
 	rec.r.log.Info("recording ended: the stream's parameters changed, a new broadcast follows",
 		"fundraiser", rec.id, "broadcast", old, "segments", w.n)
 	*w = *newWriter(rec)
-	w.total = total
+	w.total, w.restarts = total, restarts
 	rec.r.setWriting(rec.id, "", old)
 	rec.r.changed(rec.id)
+	if restarts > maxRestarts {
+		return stopError{reasonMedia, fmt.Errorf("the parameter sets changed more than %d times", maxRestarts)}
+	}
 	return nil
 }
+
+// maxRestarts bounds the broadcasts one stream's parameter changes start:
+// a publisher alternating them at every keyframe would otherwise make a
+// directory per keyframe.
+const maxRestarts = 100
 
 // dts finds a video frame's decode time: H.264 and H.265 reorder frames
 // (B-frames); AV1 does not. An extractor that fails waits for the next

@@ -312,3 +312,26 @@ func TestSweepSkipsOnlyTheBroadcastBeingWritten(t *testing.T) {
 		t.Errorf("kept %+v, want the broadcast that was being written", s)
 	}
 }
+
+// A stream alternating its parameter sets at every keyframe starts a
+// bounded number of broadcasts, then its recording stops (media_error).
+func TestParameterChangesAreBounded(t *testing.T) {
+	r := newRig(t, record.Config{QueueFrames: 20_000}, nil) // the whole stream is queued at once
+	src := r.begin("f1", t0)
+	for i := 0; i < 110; i++ {
+		if i%2 == 0 {
+			src.sps = sps320
+		} else {
+			src.sps = nil
+		}
+		src.advance(time.Second) // one keyframe a second
+	}
+	waitFor(t, "the recording to stop", func() bool {
+		return r.metric("givelive_recordings_stopped_total", "reason", "media_error") == 1
+	})
+	src.st.End()
+	waitFor(t, "the writer to finish", func() bool { return r.metric("givelive_recordings_active") == 0 })
+	if n := len(r.rec.Broadcasts("f1")); n < 100 || n > 102 {
+		t.Errorf("%d broadcasts, want about 101", n)
+	}
+}
