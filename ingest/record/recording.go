@@ -363,6 +363,16 @@ func (w *writer) videoFrame(f *frame) error {
 	if !ok {
 		return nil
 	}
+	if w.started && random && w.pendV != nil && dts-w.zero < w.pendV.dts {
+		// The stream's clock went back (an encoder that restarted its
+		// timestamps): a new broadcast keeps every decode time rising.
+		if err := w.restart(); err != nil {
+			return err
+		}
+		if dts, ok = w.dts(f.au, f.pts, random); !ok {
+			return nil
+		}
+	}
 	if !w.started {
 		if err := w.start(f, dts); err != nil {
 			return err

@@ -335,3 +335,31 @@ func TestParameterChangesAreBounded(t *testing.T) {
 		t.Errorf("%d broadcasts, want about 101", n)
 	}
 }
+
+// A stream whose timestamps go back at a keyframe (its encoder restarted
+// them; the live muxer refuses such frames, the recording must not stop
+// at them) goes on in a new broadcast: decode times never go back within
+// one.
+func TestTimestampsGoingBackStartANewBroadcast(t *testing.T) {
+	r := newRig(t, record.Config{}, nil)
+	rec := r.rec.Record("f1", tracks())
+	write := func(from, to int, back int64) {
+		for f := from; f < to; f++ {
+			pts := int64(f)*3000 - back
+			at := t0.Add(time.Duration(f) * time.Second / 30)
+			au := [][]byte{{0x41, 0x9a, byte(f), 0x80}}
+			if f%30 == 0 {
+				au = [][]byte{sps, pps, {0x65, 0x88, 0x84, byte(f), 0x80}}
+			}
+			rec.Video(at, pts, au)
+		}
+	}
+	write(0, 90, 0)
+	write(90, 180, 10*90000) // 10 s back from the keyframe at frame 90 on
+	rec.End()
+	r.waitDone("f1", 2)
+	bs := r.rec.Broadcasts("f1")
+	if len(bs) != 2 || bs[0].Duration < 2*time.Second || bs[1].Duration < 2*time.Second {
+		t.Fatalf("Broadcasts = %+v, want two of about 3s", bs)
+	}
+}
