@@ -71,10 +71,25 @@ func FuzzParseIndex(f *testing.F) {
 }
 
 // FuzzListing: another node's listing.json is checked before it is listed.
+func TestListingNeedsPlausibleTimes(t *testing.T) {
+	seg := []ListingSegment{{N: 1, DurationUS: 2_000_000, Start: time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)}}
+	if _, ok := broadcastOf(Listing{Name: "1", Start: seg[0].Start, Segments: seg}); !ok {
+		t.Error("a good listing was refused")
+	}
+	if _, ok := broadcastOf(Listing{Name: "1", Segments: seg}); ok {
+		t.Error("a listing without a start (the zero time) was accepted")
+	}
+	bad := []ListingSegment{{N: 1, DurationUS: 2_000_000}}
+	if _, ok := broadcastOf(Listing{Name: "1", Start: seg[0].Start, Segments: bad}); ok {
+		t.Error("a segment without a start was accepted")
+	}
+}
+
 func FuzzListing(f *testing.F) {
 	f.Add([]byte(`[{"name":"1","start":"2026-12-07T20:00:00Z","ended":true,"segments":[{"n":1,"duration_us":2000000,"start":"2026-12-07T20:00:00Z"}]}]`))
 	f.Add([]byte(`[{"name":"../x","segments":[{"n":1}]}]`))
 	f.Add([]byte(`[{"name":"1","segments":[{"n":2,"duration_us":-1}]}]`))
+	f.Add([]byte(`[{"name":"1","ended":true,"segments":[{"n":1,"duration_us":2000000}]}]`)) // no start: the zero time
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var ls []Listing
 		if json.Unmarshal(b, &ls) != nil {
@@ -86,8 +101,11 @@ func FuzzListing(f *testing.F) {
 				if !broadcastName.MatchString(bc.name) {
 					t.Fatalf("accepted a broadcast named %q", bc.name)
 				}
+				if bc.ix.Start.Year() < 2000 || bc.ix.Start.Year() > 9999 {
+					t.Fatalf("accepted a start of %v", bc.ix.Start)
+				}
 				for i, s := range bc.ix.Segments {
-					if s.N != i+1 || s.Duration < 0 || s.Duration > 24*time.Hour {
+					if s.N != i+1 || s.Duration < 0 || s.Duration > 24*time.Hour || s.Start.Year() < 2000 || s.Start.Year() > 9999 {
 						t.Fatalf("accepted segment %+v", s)
 					}
 				}
