@@ -281,6 +281,7 @@ type writer struct {
 	initDone   bool
 	droppedBad int
 	params     mp4codecs.Codec // the video parameters init.mp4 carries
+	defaults   codecs.Codec    // the parameters a keyframe without some of its own has: the track's, then the last init.mp4's
 	restarts   int             // broadcasts ended by a parameter change
 }
 
@@ -302,7 +303,7 @@ type seg struct {
 }
 
 func newWriter(rec *recording) *writer {
-	w := &writer{rec: rec, cfg: &rec.r.cfg, video: rec.tracks.Video, audio: rec.tracks.Audio}
+	w := &writer{rec: rec, cfg: &rec.r.cfg, video: rec.tracks.Video, audio: rec.tracks.Audio, defaults: rec.tracks.Video}
 	id := 1
 	if w.video != nil {
 		w.videoID = id
@@ -352,7 +353,7 @@ func (w *writer) random(au [][]byte) bool {
 func (w *writer) videoFrame(f *frame) error {
 	random := w.random(f.au)
 	if w.started && random && w.paramsChanged(f.au) {
-		if err := w.restart(); err != nil {
+		if err := w.restart("the stream's parameter sets changed"); err != nil {
 			return err
 		}
 	}
@@ -366,7 +367,7 @@ func (w *writer) videoFrame(f *frame) error {
 	if w.started && random && w.pendV != nil && dts-w.zero < w.pendV.dts {
 		// The stream's clock went back (an encoder that restarted its
 		// timestamps): a new broadcast keeps every decode time rising.
-		if err := w.restart(); err != nil {
+		if err := w.restart("the stream's timestamps went back"); err != nil {
 			return err
 		}
 		if dts, ok = w.dts(f.au, f.pts, random); !ok {
@@ -421,8 +422,22 @@ func (w *writer) paramsChanged(au [][]byte) bool {
 	if w.params == nil || !inBandParams(w.video, au) {
 		return false
 	}
-	c, err := mp4Video(w.video, au)
+	c, err := mp4Video(asTrack(w.params), au)
 	return err == nil && !reflect.DeepEqual(c, w.params)
+}
+
+// asTrack turns an init segment's video parameters back into a track's,
+// the defaults of the next keyframe's.
+func asTrack(c mp4codecs.Codec) codecs.Codec {
+	switch v := c.(type) {
+	case *mp4codecs.H264:
+		return &codecs.H264{SPS: v.SPS, PPS: v.PPS}
+	case *mp4codecs.H265:
+		return &codecs.H265{VPS: v.VPS, SPS: v.SPS, PPS: v.PPS}
+	case *mp4codecs.AV1:
+		return &codecs.AV1{SequenceHeader: v.SequenceHeader}
+	}
+	return nil
 }
 
 // inBandParams reports whether au carries any parameter set.
@@ -453,15 +468,18 @@ func inBandParams(c codecs.Codec, au [][]byte) bool {
 // readies a fresh one, which starts at the keyframe at hand: a new
 // directory and init.mp4, a DISCONTINUITY in the playlist. The bytes
 // written count on toward MaxBroadcastBytes.
-func (w *writer) restart() error {
+func (w *writer) restart(why string) error {
 	if err := w.close(); err != nil {
 		return err
 	}
-	rec, old, total, restarts := w.rec, w.name, w.total, w.restarts+1
-	rec.r.log.Info("recording ended: the stream's parameters changed, a new broadcast follows",
+	rec, old, total, restarts, defaults := w.rec, w.name, w.total, w.restarts+1, asTrack(w.params)
+	rec.r.log.Info("recording ended: "+why+", a new broadcast follows",
 		"fundraiser", rec.id, "broadcast", old, "segments", w.n)
 	*w = *newWriter(rec)
 	w.total, w.restarts = total, restarts
+	if defaults != nil {
+		w.defaults = defaults
+	}
 	rec.r.setWriting(rec.id, "", old)
 	rec.r.changed(rec.id)
 	if restarts > maxRestarts {
@@ -621,7 +639,7 @@ func (w *writer) start(f *frame, zero int64) error {
 func (w *writer) writeInit(f *frame) error {
 	var tracks []*fmp4.InitTrack
 	if w.video != nil {
-		c, err := mp4Video(w.video, f.au)
+		c, err := mp4Video(w.defaults, f.au)
 		if err != nil {
 			return stopError{reasonMedia, err}
 		}

@@ -363,3 +363,28 @@ func TestTimestampsGoingBackStartANewBroadcast(t *testing.T) {
 		t.Fatalf("Broadcasts = %+v, want two of about 3s", bs)
 	}
 }
+
+// A stream whose first keyframe brings its own PPS and whose later ones
+// bring the SPS alone is one broadcast: the parameters a keyframe does not
+// carry are those of its init.mp4, not the track's.
+func TestAKeyframeWithSomeParametersIsNoChange(t *testing.T) {
+	r := newRig(t, record.Config{}, nil)
+	other := []byte{0x68, 0xce, 0x06, 0xe2} // a PPS the track does not have
+	rec := r.rec.Record("f1", tracks())
+	for f := 0; f < 150; f++ {
+		pts := int64(f) * 3000
+		au := [][]byte{{0x41, 0x9a, byte(f), 0x80}}
+		switch {
+		case f == 0:
+			au = [][]byte{sps, other, {0x65, 0x88, 0x84, byte(f), 0x80}}
+		case f%30 == 0:
+			au = [][]byte{sps, {0x65, 0x88, 0x84, byte(f), 0x80}}
+		}
+		rec.Video(t0.Add(time.Duration(f)*time.Second/30), pts, au)
+	}
+	rec.End()
+	r.waitDone("f1", 1)
+	if bs := r.rec.Broadcasts("f1"); len(bs) != 1 {
+		t.Errorf("%d broadcasts, want one", len(bs))
+	}
+}
