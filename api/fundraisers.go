@@ -162,6 +162,7 @@ func (h *handlers) GetFundraiser(ctx context.Context, req GetFundraiserRequestOb
 		Chat:            chatSettings(f),
 		Thanks:          f.Thanks,
 		Position:        pos,
+		Replay:          h.replayOut(ctx, f),
 	}
 	for i, d := range recent {
 		snap.RecentDonations[i] = donationOut(d)

@@ -527,10 +527,17 @@ type FundraiserSnapshot struct {
 	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
-	RecentDonations []Donation       `json:"recent_donations"`
-	StartedAt       *time.Time       `json:"started_at"`
-	Status          FundraiserStatus `json:"status"`
-	Stream          Stream           `json:"stream"`
+	RecentDonations []Donation `json:"recent_donations"`
+
+	// Replay Where a fundraiser's recording is played back. In the snapshot of a
+	// live fundraiser it names where its recording will be (it grows while
+	// a broadcast is recorded); of an ended one, its replay. Absent when
+	// this server records nothing, and for an ended fundraiser with nothing
+	// recorded (or all of it past its retention).
+	Replay    *Replay          `json:"replay,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Stream    Stream           `json:"stream"`
 
 	// Thanks The broadcaster's closing thanks; empty until set.
 	Thanks string `json:"thanks"`
@@ -765,6 +772,37 @@ type Receipt struct {
 	} `json:"nonprofit"`
 }
 
+// Replay Where a fundraiser's recording is played back. In the snapshot of a
+// live fundraiser it names where its recording will be (it grows while
+// a broadcast is recorded); of an ended one, its replay. Absent when
+// this server records nothing, and for an ended fundraiser with nothing
+// recorded (or all of it past its retention).
+type Replay struct {
+	// Available Whether at least one segment is recorded, so the playlist plays.
+	Available bool `json:"available"`
+
+	// DurationMs Length of the recorded video, all broadcasts together.
+	DurationMs int64 `json:"duration_ms"`
+
+	// Recording Whether a broadcast is being recorded now.
+	Recording bool `json:"recording"`
+
+	// StartedAt Wall clock of the first recorded frame. Every segment of the playlist carries its own EXT-X-PROGRAM-DATE-TIME too.
+	StartedAt *time.Time `json:"started_at"`
+
+	// Url The HLS playlist path, such as `/replay/{id}/index.m3u8` (VOD once nothing is being recorded).
+	Url string `json:"url"`
+}
+
+// ReplayDonationPage defines model for ReplayDonationPage.
+type ReplayDonationPage struct {
+	// Items Donations shown in the replay, newest first.
+	Items []Donation `json:"items"`
+
+	// Next Pass as `before` for the next page; null on the last.
+	Next *string `json:"next"`
+}
+
 // SessionCreated defines model for SessionCreated.
 type SessionCreated struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -963,6 +1001,13 @@ type CreateDonationParams struct {
 	IdempotencyKey string `json:"Idempotency-Key"`
 }
 
+// ListReplayDonationsParams defines parameters for ListReplayDonations.
+type ListReplayDonationsParams struct {
+	// Before A cursor, the `next` of the previous page.
+	Before *ID  `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CreateBroadcasterJSONRequestBody defines body for CreateBroadcaster for application/json ContentType.
 type CreateBroadcasterJSONRequestBody = CreateBroadcasterRequest
 
@@ -1070,6 +1115,9 @@ type ServerInterface interface {
 	// RotateStreamKey Replace the stream key (the owning broadcaster only).
 	// (POST /fundraisers/{id}/ingest/rotate)
 	RotateStreamKey(ctx echo.Context, id FundraiserID) error
+	// ListReplayDonations The donations a replay shows again, newest first (public).
+	// (GET /fundraisers/{id}/replay/donations)
+	ListReplayDonations(ctx echo.Context, id FundraiserID, params ListReplayDonationsParams) error
 	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	// (GET /fundraisers/{id}/report.csv)
 	GetFundraiserReport(ctx echo.Context, id FundraiserID) error
@@ -1563,6 +1611,38 @@ func (w *ServerInterfaceWrapper) RotateStreamKey(ctx echo.Context) error {
 	return err
 }
 
+// ListReplayDonations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReplayDonations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id FundraiserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReplayDonationsParams
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReplayDonations(ctx, id, params)
+	return err
+}
+
 // GetFundraiserReport converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFundraiserReport(ctx echo.Context) error {
 	var err error
@@ -1868,6 +1948,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/fundraisers/:id/end", wrapper.EndFundraiser, options.OperationMiddlewares["endFundraiser"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations", wrapper.ListDonations, options.OperationMiddlewares["listDonations"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations", wrapper.CreateDonation, options.OperationMiddlewares["createDonation"]...)
+	router.GET(options.BaseURL+"/fundraisers/:id/replay/donations", wrapper.ListReplayDonations, options.OperationMiddlewares["listReplayDonations"]...)
 	router.GET(options.BaseURL+"/fundraisers/:id/donations/:donation_id", wrapper.GetDonation, options.OperationMiddlewares["getDonation"]...)
 	router.GET(options.BaseURL+"/donations/:id", wrapper.GetReceipt, options.OperationMiddlewares["getReceipt"]...)
 	router.POST(options.BaseURL+"/fundraisers/:id/donations/:donation_id/refund", wrapper.RefundDonation, options.OperationMiddlewares["refundDonation"]...)
@@ -4066,6 +4147,78 @@ func (response RotateStreamKeydefaultApplicationProblemPlusJSONResponse) VisitRo
 	return err
 }
 
+type ListReplayDonationsRequestObject struct {
+	Id     FundraiserID `json:"id"`
+	Params ListReplayDonationsParams
+}
+
+type ListReplayDonationsResponseObject interface {
+	VisitListReplayDonationsResponse(w http.ResponseWriter) error
+}
+
+type ListReplayDonations200JSONResponse ReplayDonationPage
+
+func (response ListReplayDonations200JSONResponse) VisitListReplayDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReplayDonations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReplayDonations400ApplicationProblemPlusJSONResponse) VisitListReplayDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReplayDonations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReplayDonations404ApplicationProblemPlusJSONResponse) VisitListReplayDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReplayDonationsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListReplayDonationsdefaultApplicationProblemPlusJSONResponse) VisitListReplayDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFundraiserReportRequestObject struct {
 	Id FundraiserID `json:"id"`
 }
@@ -5803,6 +5956,9 @@ type StrictServerInterface interface {
 	// RotateStreamKey Replace the stream key (the owning broadcaster only).
 	// (POST /fundraisers/{id}/ingest/rotate)
 	RotateStreamKey(ctx context.Context, request RotateStreamKeyRequestObject) (RotateStreamKeyResponseObject, error)
+	// ListReplayDonations The donations a replay shows again, newest first (public).
+	// (GET /fundraisers/{id}/replay/donations)
+	ListReplayDonations(ctx context.Context, request ListReplayDonationsRequestObject) (ListReplayDonationsResponseObject, error)
 	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	// (GET /fundraisers/{id}/report.csv)
 	GetFundraiserReport(ctx context.Context, request GetFundraiserReportRequestObject) (GetFundraiserReportResponseObject, error)
@@ -6508,6 +6664,32 @@ func (sh *strictHandler) RotateStreamKey(ctx echo.Context, id FundraiserID) erro
 		return err
 	} else if validResponse, ok := response.(RotateStreamKeyResponseObject); ok {
 		return validResponse.VisitRotateStreamKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReplayDonations operation middleware
+func (sh *strictHandler) ListReplayDonations(ctx echo.Context, id FundraiserID, params ListReplayDonationsParams) error {
+	var request ListReplayDonationsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReplayDonations(ctx.Request().Context(), request.(ListReplayDonationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReplayDonations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReplayDonationsResponseObject); ok {
+		return validResponse.VisitListReplayDonationsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -106,6 +106,9 @@ type Config struct {
 	// StreamHealth reports how the streams this node ingests arrive, for
 	// their owners. Nil answers every fundraiser "not live".
 	StreamHealth StreamHealthSource
+	// Replays reports each fundraiser's recordings, for the snapshot's
+	// replay. Nil leaves the replay out (recording is off).
+	Replays ReplaySource
 	// MediaMTXSecret turns on the mediamtx auth callback and hook
 	// (/api/v1/ingest/mediamtx/...), which must present it. Empty leaves
 	// them off (404).
@@ -286,6 +289,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		audience:  s.cfg.Audience,
 		streams:   s.cfg.Streams,
 		health:    s.cfg.StreamHealth,
+		replays:   s.cfg.Replays,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
 		payments:  s.cfg.Payments,
@@ -318,6 +322,7 @@ type handlers struct {
 	audience  Audience
 	streams   Streams
 	health    StreamHealthSource
+	replays   ReplaySource
 	origin    origin
 	ingest    string // Config.IngestURL
 	payments  Payments

@@ -528,10 +528,17 @@ type FundraiserSnapshot struct {
 	RecentChat *[]ChatMessage `json:"recent_chat,omitempty"`
 
 	// RecentDonations The last 20 donations, newest first.
-	RecentDonations []Donation       `json:"recent_donations"`
-	StartedAt       *time.Time       `json:"started_at"`
-	Status          FundraiserStatus `json:"status"`
-	Stream          Stream           `json:"stream"`
+	RecentDonations []Donation `json:"recent_donations"`
+
+	// Replay Where a fundraiser's recording is played back. In the snapshot of a
+	// live fundraiser it names where its recording will be (it grows while
+	// a broadcast is recorded); of an ended one, its replay. Absent when
+	// this server records nothing, and for an ended fundraiser with nothing
+	// recorded (or all of it past its retention).
+	Replay    *Replay          `json:"replay,omitempty"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    FundraiserStatus `json:"status"`
+	Stream    Stream           `json:"stream"`
 
 	// Thanks The broadcaster's closing thanks; empty until set.
 	Thanks string `json:"thanks"`
@@ -766,6 +773,37 @@ type Receipt struct {
 	} `json:"nonprofit"`
 }
 
+// Replay Where a fundraiser's recording is played back. In the snapshot of a
+// live fundraiser it names where its recording will be (it grows while
+// a broadcast is recorded); of an ended one, its replay. Absent when
+// this server records nothing, and for an ended fundraiser with nothing
+// recorded (or all of it past its retention).
+type Replay struct {
+	// Available Whether at least one segment is recorded, so the playlist plays.
+	Available bool `json:"available"`
+
+	// DurationMs Length of the recorded video, all broadcasts together.
+	DurationMs int64 `json:"duration_ms"`
+
+	// Recording Whether a broadcast is being recorded now.
+	Recording bool `json:"recording"`
+
+	// StartedAt Wall clock of the first recorded frame. Every segment of the playlist carries its own EXT-X-PROGRAM-DATE-TIME too.
+	StartedAt *time.Time `json:"started_at"`
+
+	// Url The HLS playlist path, such as `/replay/{id}/index.m3u8` (VOD once nothing is being recorded).
+	Url string `json:"url"`
+}
+
+// ReplayDonationPage defines model for ReplayDonationPage.
+type ReplayDonationPage struct {
+	// Items Donations shown in the replay, newest first.
+	Items []Donation `json:"items"`
+
+	// Next Pass as `before` for the next page; null on the last.
+	Next *string `json:"next"`
+}
+
 // SessionCreated defines model for SessionCreated.
 type SessionCreated struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -962,6 +1000,13 @@ type ListDonationsParams struct {
 type CreateDonationParams struct {
 	// IdempotencyKey A client-chosen key, unique per donation attempt (a UUID, say); retry with the same key.
 	IdempotencyKey string `json:"Idempotency-Key"`
+}
+
+// ListReplayDonationsParams defines parameters for ListReplayDonations.
+type ListReplayDonationsParams struct {
+	// Before A cursor, the `next` of the previous page.
+	Before *ID  `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateBroadcasterJSONRequestBody defines body for CreateBroadcaster for application/json ContentType.
@@ -1350,6 +1395,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
 	RotateStreamKey(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReplayDonations The donations a replay shows again, newest first (public).
+	//
+	// Every succeeded donation, as viewers saw it: anonymous donors as
+	// `Anonymous`, hidden messages empty, refunded gifts left out.
+	// `created_at` is when the gift succeeded, the moment its alert showed;
+	// the replay's EXT-X-PROGRAM-DATE-TIME maps it to the video. Pass the
+	// answer's `next` as `before` for the following page.
+	//
+	// Corresponds with GET /fundraisers/{id}/replay/donations (the `ListReplayDonations` operationId).
+	ListReplayDonations(ctx context.Context, id FundraiserID, params *ListReplayDonationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFundraiserReport Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	//
@@ -2166,6 +2222,27 @@ func (c *Client) GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEd
 // Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
 func (c *Client) RotateStreamKey(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateStreamKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReplayDonations The donations a replay shows again, newest first (public).
+//
+// Every succeeded donation, as viewers saw it: anonymous donors as
+// `Anonymous`, hidden messages empty, refunded gifts left out.
+// `created_at` is when the gift succeeded, the moment its alert showed;
+// the replay's EXT-X-PROGRAM-DATE-TIME maps it to the video. Pass the
+// answer's `next` as `before` for the following page.
+//
+// Corresponds with GET /fundraisers/{id}/replay/donations (the `ListReplayDonations` operationId).
+func (c *Client) ListReplayDonations(ctx context.Context, id FundraiserID, params *ListReplayDonationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReplayDonationsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3644,6 +3721,79 @@ func NewRotateStreamKeyRequest(server string, id FundraiserID) (*http.Request, e
 	return req, nil
 }
 
+// NewListReplayDonationsRequest constructs an http.Request for the ListReplayDonations method
+func NewListReplayDonationsRequest(server string, id FundraiserID, params *ListReplayDonationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fundraisers/%s/replay/donations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetFundraiserReportRequest constructs an http.Request for the GetFundraiserReport method
 func NewGetFundraiserReportRequest(server string, id FundraiserID) (*http.Request, error) {
 	var err error
@@ -4643,6 +4793,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /fundraisers/{id}/ingest/rotate (the `RotateStreamKey` operationId).
 	RotateStreamKeyWithResponse(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*RotateStreamKeyResponse, error)
+
+	// ListReplayDonationsWithResponse The donations a replay shows again, newest first (public).
+	//
+	// Every succeeded donation, as viewers saw it: anonymous donors as
+	// `Anonymous`, hidden messages empty, refunded gifts left out.
+	// `created_at` is when the gift succeeded, the moment its alert showed;
+	// the replay's EXT-X-PROGRAM-DATE-TIME maps it to the video. Pass the
+	// answer's `next` as `before` for the following page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fundraisers/{id}/replay/donations (the `ListReplayDonations` operationId).
+	ListReplayDonationsWithResponse(ctx context.Context, id FundraiserID, params *ListReplayDonationsParams, reqEditors ...RequestEditorFn) (*ListReplayDonationsResponse, error)
 
 	// GetFundraiserReportWithResponse Every donation to the fundraiser as CSV (its broadcaster or an admin).
 	//
@@ -6627,6 +6790,68 @@ func (r RotateStreamKeyResponse) ContentType() string {
 	return ""
 }
 
+type ListReplayDonationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReplayDonationPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReplayDonationsResponse) GetJSON200() *ReplayDonationPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReplayDonationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReplayDonationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListReplayDonationsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReplayDonationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReplayDonationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReplayDonationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReplayDonationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFundraiserReportResponse401Headers the declared response headers of an HTTP 401 response for GetFundraiserReport
 type GetFundraiserReportResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8376,6 +8601,25 @@ func (c *ClientWithResponses) RotateStreamKeyWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseRotateStreamKeyResponse(rsp)
+}
+
+// ListReplayDonationsWithResponse The donations a replay shows again, newest first (public).
+//
+// Every succeeded donation, as viewers saw it: anonymous donors as
+// `Anonymous`, hidden messages empty, refunded gifts left out.
+// `created_at` is when the gift succeeded, the moment its alert showed;
+// the replay's EXT-X-PROGRAM-DATE-TIME maps it to the video. Pass the
+// answer's `next` as `before` for the following page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fundraisers/{id}/replay/donations (the `ListReplayDonations` operationId).
+func (c *ClientWithResponses) ListReplayDonationsWithResponse(ctx context.Context, id FundraiserID, params *ListReplayDonationsParams, reqEditors ...RequestEditorFn) (*ListReplayDonationsResponse, error) {
+	rsp, err := c.ListReplayDonations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReplayDonationsResponse(rsp)
 }
 
 // GetFundraiserReportWithResponse Every donation to the fundraiser as CSV (its broadcaster or an admin).
@@ -10310,6 +10554,53 @@ func ParseRotateStreamKeyResponse(rsp *http.Response) (*RotateStreamKeyResponse,
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListReplayDonationsResponse parses an HTTP response from a ListReplayDonationsWithResponse call
+func ParseListReplayDonationsResponse(rsp *http.Response) (*ListReplayDonationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReplayDonationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReplayDonationPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil

@@ -185,7 +185,7 @@ func TestOwns(t *testing.T) {
 	for path, want := range map[string]bool{
 		"/": true, "/f/abc": true, "/f/": true, "/assets/main-ABCD1234.js": true,
 		"/overlay/abc": true, "/overlay/": true, "/studio": true, "/studio/x": true, "/studios": true,
-		"/api/v1/fundraisers": false, "/api": false, "/ws": false, "/hls/f_1/index.m3u8": false, "/metrics": false,
+		"/api/v1/fundraisers": false, "/api": false, "/ws": false, "/hls/f_1/index.m3u8": false, "/replay/f_1/index.m3u8": false, "/metrics": false,
 		"/healthz": false, "/readyz": false, "/favicon.ico": true, "": false, "/fundraisers": true, "/og/f_1.png": true,
 	} {
 		if got := Owns(path); got != want {

@@ -31,6 +31,7 @@ type media struct {
 	proxy  *hls.Proxy     // the mediamtx HLS proxy, or nil
 	cross  *crossNodeHLS  // HLS of other nodes' streams, or nil (one node, or mediamtx)
 	rtmp   *ingest.Server // nil with mediamtx
+	replay *replays       // recordings and their replay; nil when off or with mediamtx
 	ln     net.Listener   // the RTMP listener
 	served chan error     // Serve's result
 	log    *slog.Logger
@@ -58,14 +59,24 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 		return m, nil
 	}
 
-	window, err := hls.NewServer(hls.Config{
+	rp, err := newReplays(cfg, ledger, dir, reg, log.With("component", "record"))
+	if err != nil {
+		return nil, err
+	}
+	hcfg := hls.Config{
 		SegmentCount:    cfg.HLSWindow,
 		SegmentDuration: cfg.HLSSegment,
 		PartDuration:    cfg.HLSPart,
 		Registerer:      reg,
 		Logger:          log.With("component", "hls"),
-	})
+	}
+	if rp != nil {
+		hcfg.Recorder = rp.rec
+		m.replay = rp
+	}
+	window, err := hls.NewServer(hcfg)
 	if err != nil {
+		rp.close()
 		return nil, err
 	}
 	srv, err := ingest.New(ingest.Config{
@@ -78,11 +89,13 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 	})
 	if err != nil {
 		window.Close()
+		rp.close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.RTMPAddr)
 	if err != nil {
 		window.Close()
+		rp.close()
 		return nil, fmt.Errorf("failed to listen for RTMP on %s: %w", cfg.RTMPAddr, err)
 	}
 	m.hls, m.window, m.rtmp, m.ln = window, window, srv, ln
@@ -90,6 +103,7 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 		if m.cross, err = newCrossNodeHLS(window, dir, reg, log.With("component", "hls-nodes")); err != nil {
 			ln.Close()
 			window.Close()
+			rp.close()
 			return nil, err
 		}
 		m.hls = m.cross
@@ -116,6 +130,7 @@ func (m *media) close() {
 	if m.window != nil {
 		m.window.Close()
 	}
+	m.replay.close() // after the publishers ended their streams
 	if m.proxy != nil {
 		m.proxy.Close()
 	}
@@ -197,16 +212,41 @@ func (c *keyCache) mediamtxPath(ctx context.Context, id string) (string, error) 
 	return path, nil
 }
 
-// routeHLS sends /hls/ to the media handler and everything else to the
-// API, so HLS keeps its own caching and CORS headers.
-func routeHLS(hlsHandler, rest http.Handler) http.Handler {
+// routeHLS sends /hls/ to the media handler, /replay/ to the replays
+// (404 when nothing is recorded) and everything else to the API, so HLS
+// keeps its own caching and CORS headers.
+func routeHLS(hlsHandler, replay, rest http.Handler) http.Handler {
+	if replay == nil {
+		replay = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeHLSProblem(w, r, http.StatusNotFound, "this server records no broadcasts")
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/hls/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/hls/"):
 			hlsHandler.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(r.URL.Path, "/replay/"):
+			replay.ServeHTTP(w, r)
+		default:
+			rest.ServeHTTP(w, r)
 		}
-		rest.ServeHTTP(w, r)
 	})
+}
+
+// replayHandler serves /replay/, or is nil when nothing is recorded.
+func (m *media) replayHandler() http.Handler {
+	if m == nil || m.replay == nil {
+		return nil
+	}
+	return m.replay
+}
+
+// replaySource is the API's replay source, or nil when nothing is recorded.
+func (m *media) replaySource() api.ReplaySource {
+	if m == nil || m.replay == nil {
+		return nil
+	}
+	return m.replay
 }
 
 // StreamHealth reports, for the API, how a stream this node ingests

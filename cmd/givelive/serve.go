@@ -198,6 +198,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Audience:       rooms,
 		Streams:        tracker,
 		StreamHealth:   med,
+		Replays:        med.replaySource(),
 		MediaMTXSecret: cfg.MediaMTXSecret,
 		IngestURL:      cfg.IngestURL,
 		Payments:       api.Payments{PublishableKey: cfg.StripePublishableKey, StripeJSURL: cfg.StripeJSURL},
@@ -221,7 +222,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, med.routeAPI(srv.Handler())))),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, med.replayHandler(), med.routeAPI(srv.Handler())))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

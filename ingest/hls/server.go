@@ -70,6 +70,10 @@ type Config struct {
 	// Now is the clock for Linger; nil means time.Now.
 	Now func() time.Time
 
+	// Recorder, if set, records every stream begun: it gets each frame the
+	// muxer took, and the end. nil records nothing.
+	Recorder Recorder
+
 	// Registerer receives the givelive_hls_* metrics; nil registers none.
 	Registerer prometheus.Registerer
 

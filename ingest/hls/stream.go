@@ -75,6 +75,7 @@ type Stream struct {
 	muxer *gohlslib.Muxer
 	video *gohlslib.Track
 	audio *gohlslib.Track
+	rec   Recording // never nil
 
 	// gone is closed once the muxer is closed: requests that were waiting
 	// on it go back to the window, which now serves the successor or the
@@ -167,6 +168,10 @@ func newStream(s *Server, w *window, tracks Tracks) (*Stream, error) {
 	if err := st.muxer.Start(); err != nil {
 		return nil, fmt.Errorf("hls: failed to start the muxer: %w", err)
 	}
+	st.rec = noRecording{}
+	if s.cfg.Recorder != nil {
+		st.rec = s.cfg.Recorder.Record(w.id, tracks)
+	}
 	return st, nil
 }
 
@@ -198,7 +203,7 @@ func (st *Stream) WriteH264(ntp time.Time, pts int64, au [][]byte) error {
 		return err
 	}
 	st.noteVideo(ntp, pts, au, h264.IsRandomAccess(au))
-	return st.write(func() error { return st.muxer.WriteH264(st.video, ntp, pts, au) })
+	return st.recordVideo(ntp, pts, au, st.write(func() error { return st.muxer.WriteH264(st.video, ntp, pts, au) }))
 }
 
 // WriteH265 writes an H.265 access unit; a keyframe must carry its VPS,
@@ -211,7 +216,7 @@ func (st *Stream) WriteH265(ntp time.Time, pts int64, au [][]byte) error {
 		return err
 	}
 	st.noteVideo(ntp, pts, au, h265.IsRandomAccess(au))
-	return st.write(func() error { return st.muxer.WriteH265(st.video, ntp, pts, au) })
+	return st.recordVideo(ntp, pts, au, st.write(func() error { return st.muxer.WriteH265(st.video, ntp, pts, au) }))
 }
 
 // WriteAV1 writes an AV1 temporal unit (OBUs); a keyframe must carry its
@@ -224,7 +229,7 @@ func (st *Stream) WriteAV1(ntp time.Time, pts int64, tu [][]byte) error {
 		return err
 	}
 	st.noteVideo(ntp, pts, tu, av1HasSequenceHeader(tu))
-	return st.write(func() error { return st.muxer.WriteAV1(st.video, ntp, pts, tu) })
+	return st.recordVideo(ntp, pts, tu, st.write(func() error { return st.muxer.WriteAV1(st.video, ntp, pts, tu) }))
 }
 
 // WriteMPEG4Audio writes one AAC access unit, its time in ticks of the
@@ -234,7 +239,7 @@ func (st *Stream) WriteMPEG4Audio(ntp time.Time, pts int64, au []byte) error {
 		return err
 	}
 	st.noteAudio(ntp, pts, au, mpeg4audio.SamplesPerAccessUnit)
-	return st.write(func() error { return st.muxer.WriteMPEG4Audio(st.audio, ntp, pts, [][]byte{au}) })
+	return st.recordAudio(ntp, pts, au, st.write(func() error { return st.muxer.WriteMPEG4Audio(st.audio, ntp, pts, [][]byte{au}) }))
 }
 
 // WriteOpus writes one Opus packet, its time in 48 kHz ticks.
@@ -243,7 +248,7 @@ func (st *Stream) WriteOpus(ntp time.Time, pts int64, packet []byte) error {
 		return err
 	}
 	st.noteAudio(ntp, pts, packet, opus.PacketDuration2(packet))
-	return st.write(func() error { return st.muxer.WriteOpus(st.audio, ntp, pts, [][]byte{packet}) })
+	return st.recordAudio(ntp, pts, packet, st.write(func() error { return st.muxer.WriteOpus(st.audio, ntp, pts, [][]byte{packet}) }))
 }
 
 // ErrBroken: the muxer failed in a way it cannot recover from; the stream
@@ -258,6 +263,22 @@ func (st *Stream) write(fn func() error) error {
 		st.broken = true
 		st.srv.m.panics.Inc()
 		return ErrBroken
+	}
+	return err
+}
+
+// recordVideo and recordAudio hand a frame the muxer took to the
+// recording; a frame the muxer refused is not recorded either.
+func (st *Stream) recordVideo(ntp time.Time, pts int64, au [][]byte, err error) error {
+	if err == nil {
+		st.rec.Video(ntp, pts, au)
+	}
+	return err
+}
+
+func (st *Stream) recordAudio(ntp time.Time, pts int64, frame []byte, err error) error {
+	if err == nil {
+		st.rec.Audio(ntp, pts, frame)
 	}
 	return err
 }
@@ -316,6 +337,7 @@ func (st *Stream) End() {
 }
 
 func (st *Stream) end() {
+	st.rec.End()
 	if st.closed.Load() || st.w.state.Load().live != st {
 		st.closeMuxer()
 		return

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -77,6 +78,12 @@ type Config struct {
 	// host becomes the machine's hostname). Used with GIVELIVE_REDIS_URL.
 	AdvertiseURL string `env:"GIVELIVE_ADVERTISE_URL"`
 
+	// Recordings: where every broadcast is recorded for its replay (empty:
+	// {GIVELIVE_DATA_DIR}/recordings; "off": nothing is recorded), and how
+	// long a broadcast is kept after it ended (0: forever).
+	RecordingsDir       string        `env:"GIVELIVE_RECORDINGS_DIR"`
+	RecordingsRetention time.Duration `env:"GIVELIVE_RECORDINGS_RETENTION" envDefault:"720h"`
+
 	// Stripe, when GIVELIVE_PAYMENTS=stripe: the secret (or restricted)
 	// API key, the webhook endpoint's signing secret, the publishable key
 	// the page uses with Stripe.js, where the server reaches Stripe's API
@@ -123,6 +130,12 @@ func Load() (Config, error) {
 	}
 	if c.HLSWindow < 7 || c.HLSWindow > 60 {
 		return Config{}, fmt.Errorf("GIVELIVE_HLS_WINDOW=%d: want 7 to 60 segments (Low-Latency HLS needs 7)", c.HLSWindow)
+	}
+	if c.RecordingsRetention < 0 {
+		return Config{}, fmt.Errorf("GIVELIVE_RECORDINGS_RETENTION=%s: want a duration of 0 (keep forever) or more, such as 720h", c.RecordingsRetention)
+	}
+	if c.RecordingsRetention > 0 && c.RecordingsRetention < time.Minute {
+		return Config{}, fmt.Errorf("GIVELIVE_RECORDINGS_RETENTION=%s: want at least 1m (or 0 to keep forever)", c.RecordingsRetention)
 	}
 	if c.RTMPMaxStreams < 1 {
 		return Config{}, fmt.Errorf("GIVELIVE_RTMP_MAX_STREAMS=%d: want at least 1", c.RTMPMaxStreams)
@@ -179,4 +192,16 @@ func checkStripeURL(v string) error {
 		}
 	}
 	return nil
+}
+
+// RecordingsPath is where broadcasts are recorded: GIVELIVE_RECORDINGS_DIR,
+// else {GIVELIVE_DATA_DIR}/recordings; "" when it is "off".
+func (c Config) RecordingsPath() string {
+	switch c.RecordingsDir {
+	case "off":
+		return ""
+	case "":
+		return filepath.Join(c.DataDir, "recordings")
+	}
+	return c.RecordingsDir
 }

@@ -75,7 +75,17 @@ export interface ChatMessage {
   ts: number;
 }
 
+/** Where a fundraiser's recording is played back (the snapshot's replay). */
+export interface Replay {
+  url: string;
+  available: boolean;
+  recording: boolean;
+  started_at: string | null;
+  duration_ms: number;
+}
+
 export interface Snapshot extends Fundraiser {
+  replay?: Replay;
   totals: Totals;
   stream: StreamState;
   recent_donations: Donation[];
@@ -197,6 +207,20 @@ async function problem(res: Response): Promise<Problem> {
 
 export function getFundraiser(id: string, signal?: AbortSignal): Promise<Snapshot> {
   return request<Snapshot>('GET', `/fundraisers/${encodeURIComponent(id)}`, { signal });
+}
+
+/** The donations a replay shows again, oldest first: every page, up to max. */
+export async function listReplayDonations(id: string, signal?: AbortSignal, max = 2000): Promise<Donation[]> {
+  const all: Donation[] = [];
+  let before: string | null = null;
+  while (all.length < max) {
+    const q: string = before ? `&before=${encodeURIComponent(before)}` : '';
+    const page: { items: Donation[]; next: string | null } = await request('GET', `/fundraisers/${encodeURIComponent(id)}/replay/donations?limit=200${q}`, { signal });
+    all.push(...page.items);
+    if (!page.next) break;
+    before = page.next;
+  }
+  return all.reverse();
 }
 
 let paymentConfig: Promise<PaymentConfig> | null = null;

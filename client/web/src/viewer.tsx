@@ -8,6 +8,7 @@
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { describe, getFundraiser, Problem, type Donation, type Receipt, type Session, type TopDonor } from './api';
 import { AlertStack, useAlerts } from './alerts';
+import { ReplayPlayer } from './replay';
 import { Chat, StickerTray, stickerImage } from './chat';
 import { DonateForm } from './donate';
 import { money } from './format';
@@ -305,6 +306,7 @@ function FinalCard({ state }: { state: RoomState }) {
   return (
     <section class="final" data-testid="final">
       <p class="final-kicker">This fundraiser has ended</p>
+      <ReplayPlayer id={state.id} />
       <h2 class="final-total" data-testid="final-total">
         {state.broadcaster.name} raised <span class="raised">{money(t.raised, t.currency)}</span> from {t.donors} {t.donors === 1 ? 'donor' : 'donors'} for{' '}
         {state.nonprofit.name}
