@@ -133,6 +133,10 @@ type Config struct {
 	// instead of one derived from PublicURL and RTMPAddr (for mediamtx in
 	// front, say rtmp://media.example.org/live).
 	IngestURL string
+	// WHIPPath is where the embedded media server takes WHIP publishers
+	// on this server's HTTP port ("/whip"); whip_url is the public base
+	// URL with it. Empty means no WHIP (no whip_url).
+	WHIPPath string
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	// Empty means no CORS headers: same origin only.
 	CORSOrigins []string
@@ -288,6 +292,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		health:    s.cfg.StreamHealth,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
+		whipPath:  s.cfg.WHIPPath,
 		payments:  s.cfg.Payments,
 		log:       s.cfg.Logger,
 	}
@@ -320,6 +325,7 @@ type handlers struct {
 	health    StreamHealthSource
 	origin    origin
 	ingest    string // Config.IngestURL
+	whipPath  string // Config.WHIPPath
 	payments  Payments
 	log       *slog.Logger
 }
