@@ -525,3 +525,52 @@ func udpSockets(t *testing.T) int {
 	}
 	return n
 }
+
+// TestWHIPOverTCP: a publisher that cannot use UDP connects over ICE-TCP
+// (the TCP mux) and goes live.
+func TestWHIPOverTCP(t *testing.T) {
+	m := makeMedia(t)
+	r := newWHIPRig(t, nil)
+	c := dialWHIP(t, r.endpoint, "key-1", m, clientOpts{tcp: true})
+	r.events.wait(t, "live f1", 20*time.Second)
+	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		t.Errorf("selected pair %v (%v), want TCP", pair, err)
+	}
+	if code := c.del(t); code != http.StatusOK {
+		t.Fatalf("DELETE: %d", code)
+	}
+	r.events.wait(t, "offline f1", 10*time.Second)
+}
+
+// TestWHIPFull: past MaxPublishers (RTMP and WHIP together) an offer is
+// 503 with Retry-After; a new publisher of a fundraiser already on air
+// still takes it over. A DELETE with another key is 401.
+func TestWHIPFull(t *testing.T) {
+	m := makeMedia(t)
+	r := newWHIPRig(t, nil, func(c *ingest.Config) { c.MaxPublishers = 1 })
+	c := dialWHIP(t, r.endpoint, "key-1", m)
+	r.events.wait(t, "live f1", 20*time.Second)
+	pc, _, _ := newClientPC(t, clientOpts{})
+	defer pc.Close()
+	res, body := postOffer(t, r.endpoint, "key-2", clientOffer(t, pc))
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(body, "full") {
+		t.Fatalf("offer past the limit: %d %s", res.StatusCode, body)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, c.location, nil)
+	req.Header.Set("Authorization", "Bearer key-2")
+	dres, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dres.Body.Close()
+	if dres.StatusCode != http.StatusUnauthorized {
+		t.Errorf("DELETE with another key: %d, want 401", dres.StatusCode)
+	}
+	d := dialWHIP(t, r.endpoint, "key-1", m) // the same fundraiser: a takeover, not a new stream
+	r.events.wait(t, "live f1", 20*time.Second)
+	if code := d.del(t); code != http.StatusOK {
+		t.Fatalf("DELETE: %d", code)
+	}
+	r.events.wait(t, "offline f1", 10*time.Second)
+}

@@ -112,6 +112,7 @@ type clientOpts struct {
 	videoMime string // default H.264
 	noAudio   bool
 	audioMime string // default Opus
+	tcp       bool   // ICE over TCP only, as on a network that blocks UDP
 }
 
 // newClientPC builds a pion peer connection that offers what opts say.
@@ -154,6 +155,9 @@ func newClientPC(t *testing.T, o clientOpts) (*webrtc.PeerConnection, *webrtc.Tr
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if o.tcp {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
@@ -219,9 +223,13 @@ func postOffer(t *testing.T, endpoint, token, sdp string) (*http.Response, strin
 
 // dialWHIP publishes m to a WHIP endpoint with token and starts sending
 // in real time. It fails the test unless the answer is 201.
-func dialWHIP(t *testing.T, endpoint, token string, m *testMedia) *whipClient {
+func dialWHIP(t *testing.T, endpoint, token string, m *testMedia, opts ...clientOpts) *whipClient {
 	t.Helper()
-	pc, video, audio := newClientPC(t, clientOpts{})
+	var o clientOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	pc, video, audio := newClientPC(t, o)
 	res, answer := postOffer(t, endpoint, token, clientOffer(t, pc))
 	if res.StatusCode != http.StatusCreated {
 		pc.Close()
