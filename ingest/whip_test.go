@@ -239,6 +239,15 @@ func TestWHIPSecondPublisher(t *testing.T) {
 	r := newWHIPRig(t, nil)
 	a := dialWHIP(t, r.endpoint, "key-1", m)
 	r.events.wait(t, "live f1", 20*time.Second)
+	// An offer that cannot be answered does not disturb the publisher on
+	// air, even with the right key.
+	bad := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=sendonly\r\n"
+	if res, body := postOffer(t, r.endpoint, "key-1", bad); res.StatusCode != 400 {
+		t.Fatalf("an offer without ICE credentials: %d %s, want 400", res.StatusCode, body)
+	}
+	if r.whip.Sessions() != 1 || !r.srv.Publishing("f1") {
+		t.Fatal("a refused offer disturbed the publisher on air")
+	}
 	b := dialWHIP(t, r.endpoint, "key-1", m)
 	waitFor(t, "the first session to end", 10*time.Second, func() bool { return r.whip.Sessions() == 1 })
 	if code := a.del(t); code != http.StatusNotFound {

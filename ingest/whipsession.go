@@ -51,6 +51,9 @@ type whipSession struct {
 	info       offerInfo
 	health     *health
 	created    time.Time
+	// claimed: the session became the fundraiser's publisher (written
+	// before run starts, read by finish).
+	claimed bool
 
 	pc        *webrtc.PeerConnection
 	connected chan struct{} // closed once ICE and DTLS are up
@@ -122,12 +125,8 @@ func (ws *whipSession) kick(why string) (did bool) {
 // start makes the session the fundraiser's publisher and answers the
 // offer. On error the caller calls finish.
 func (ws *whipSession) start(offer []byte) (string, error) {
-	replaced, err := ws.srv.claim(ws.fundraiser, ws)
-	if err != nil {
-		ws.fundraiser = "" // never claimed: nothing to release
-		return "", err
-	}
-	ws.w.metrics.sessions.Inc()
+	// The offer is answered before the session claims the fundraiser, so
+	// an offer that cannot be answered never disturbs the publisher on air.
 	pc, err := ws.w.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return "", fmt.Errorf("failed to make a peer connection: %w", err)
@@ -166,6 +165,12 @@ func (ws *whipSession) start(offer []byte) (string, error) {
 	if err := checkAnswer(sdp); err != nil {
 		return "", err
 	}
+	replaced, err := ws.srv.claim(ws.fundraiser, ws)
+	if err != nil {
+		return "", err
+	}
+	ws.claimed = true
+	ws.w.metrics.sessions.Inc()
 	ws.log.Info("whip publisher answered", "replaced", replaced, "audio", ws.info.audio)
 	go ws.run()
 	return sdp, nil
@@ -238,7 +243,7 @@ func (ws *whipSession) finish() {
 	w.mu.Lock()
 	delete(w.sessions, ws.id)
 	w.mu.Unlock()
-	if ws.fundraiser != "" {
+	if ws.claimed {
 		w.metrics.sessions.Dec()
 	}
 	close(ws.done)
@@ -248,7 +253,7 @@ func (ws *whipSession) finish() {
 // endPublish ends the HLS stream and, unless a newer publisher took over,
 // tells Events the stream is offline. See session.endPublish.
 func (ws *whipSession) endPublish() {
-	if ws.fundraiser == "" {
+	if !ws.claimed {
 		return
 	}
 	ws.log.Info("whip publish ended", "frames", ws.frames, "dropped", ws.dropped)
