@@ -78,6 +78,9 @@ func TestWHIPPublish(t *testing.T) {
 		return code == 200 && strings.Contains(body, "#EXTINF")
 	})
 	waitFor(t, "a keyframe request (PLI)", 10*time.Second, func() bool { return c.plis.Load() > 0 })
+	if _, _, pl := get(t, r.web.URL+"/hls/f1/video1_stream.m3u8"); true {
+		t.Logf("%s", regexp.MustCompile(`#EXT-X-PART-INF:.*`).FindString(pl))
+	}
 	if h, ok := r.srv.Health("f1"); !ok || h.Video == nil || h.Video.Codec != "H.264" || h.Audio == nil || h.Audio.Codec != "Opus" {
 		t.Errorf("health: %+v %v", h, ok)
 	} else if h.Video.Width != 320 || h.Video.Height != 240 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -79,6 +80,15 @@ func TestStudioGoesLiveOverWHIP(t *testing.T) {
 	slices.Sort(late)
 	t.Logf("glass-to-glass over WHIP → LL-HLS (canvas in the studio's Chromium to the viewer page's screen): median %.0f ms, p10 %.0f ms, p90 %.0f ms over %d frames",
 		late[len(late)/2], late[len(late)/10], late[len(late)*9/10], len(late))
+	if res, err := http.Get(s.base + "/hls/" + s.fundraiser + "/video1_stream.m3u8"); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "#EXT-X-PART-INF") || strings.HasPrefix(line, "#EXT-X-SERVER-CONTROL") || strings.HasPrefix(line, "#EXT-X-TARGETDURATION") {
+				t.Logf("playlist: %s", line)
+			}
+		}
+	}
 	if unread := evaluate[int](t, viewer, `window.__timecode.unread`); unread > len(late)/10 {
 		t.Logf("%d frames could not be read (damaged or mid-change)", unread)
 	}
