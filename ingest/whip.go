@@ -319,7 +319,16 @@ func (w *WHIP) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	ws.log.Info("publisher stopped (DELETE)")
 	ws.kick("publisher stopped")
-	<-ws.done
+	// Answer once the stream has played out and gone offline, so a client
+	// that publishes again right after sees a clean start; but never hold
+	// the request for long.
+	t := time.NewTimer(callTimeout)
+	defer t.Stop()
+	select {
+	case <-ws.done:
+	case <-t.C:
+	case <-r.Context().Done():
+	}
 	rw.WriteHeader(http.StatusOK)
 }
 
