@@ -456,6 +456,15 @@ func (s *Server) current(id string, p publisher, fn func()) {
 	}
 }
 
+// roomFor reports whether a new publisher of id would be taken now: id is
+// on air already (a takeover), or the node is under MaxPublishers.
+func (s *Server) roomFor(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.publishers[id]
+	return ok || len(s.publishers) < s.cfg.MaxPublishers
+}
+
 var errTooManyPublishers = errors.New("too many publishers")
 
 // publisher is what the server holds for a fundraiser's publish: an RTMP

@@ -476,14 +476,16 @@ func TestWHIPNoLeaks(t *testing.T) {
 		if res.StatusCode != 400 {
 			t.Errorf("malformed offer: %d", res.StatusCode)
 		}
-		postOffer(t, r.endpoint, "key-2", clientOffer(t, pc)) // replaces b, never connects
+		postOffer(t, r.endpoint, "key-2", clientOffer(t, pc)) // never connects, so never replaces b
 		pc.Close()
-		// c goes live; b's successor never connects, so f2 goes offline.
-		waitFor(t, "c live and f2 offline", 20*time.Second, seen(map[string]int{"live f1": 2, "offline f2": 1}))
+		waitFor(t, "c live", 20*time.Second, seen(map[string]int{"live f1": 2}))
 		if code := c.del(t); code != 200 {
 			t.Errorf("DELETE: %d", code)
 		}
-		waitFor(t, "f1 offline", 10*time.Second, seen(map[string]int{"offline f1": 1}))
+		if code := b.del(t); code != 200 {
+			t.Errorf("DELETE: %d", code)
+		}
+		waitFor(t, "f1 and f2 offline", 10*time.Second, seen(map[string]int{"offline f1": 1, "offline f2": 1}))
 		for _, cl := range []*whipClient{a, b, c} {
 			cl.close()
 		}

@@ -103,6 +103,8 @@ type whipClient struct {
 	token    string
 	plis     atomic.Int64
 	stop     chan struct{}
+	noVideo  chan struct{} // closed by stopVideo
+	videoOff sync.Once
 	wg       sync.WaitGroup
 	once     sync.Once
 }
@@ -113,6 +115,9 @@ type clientOpts struct {
 	noAudio   bool
 	audioMime string // default Opus
 	tcp       bool   // ICE over TCP only, as on a network that blocks UDP
+	// noKeyframes: send only the frames that are not keyframes (and no
+	// parameter sets), as a broken encoder might.
+	noKeyframes bool
 }
 
 // newClientPC builds a pion peer connection that offers what opts say.
@@ -245,7 +250,7 @@ func dialWHIP(t *testing.T, endpoint, token string, m *testMedia, opts ...client
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatalf("set answer: %v\n%s", err, answer)
 	}
-	c := &whipClient{pc: pc, location: loc.String(), token: token, stop: make(chan struct{})}
+	c := &whipClient{pc: pc, location: loc.String(), token: token, stop: make(chan struct{}), noVideo: make(chan struct{})}
 	for _, s := range pc.GetSenders() {
 		c.wg.Go(func() {
 			for {
@@ -261,7 +266,16 @@ func dialWHIP(t *testing.T, endpoint, token string, m *testMedia, opts ...client
 			}
 		})
 	}
-	c.wg.Go(func() { c.send(video, m.video, time.Second/30) })
+	frames := m.video
+	if o.noKeyframes {
+		frames = nil
+		for _, au := range m.video {
+			if !hasIDR(au) {
+				frames = append(frames, au)
+			}
+		}
+	}
+	c.wg.Go(func() { c.sendUntil(video, frames, time.Second/30, c.noVideo) })
 	if audio != nil {
 		c.wg.Go(func() { c.send(audio, m.audio, 20*time.Millisecond) })
 	}
@@ -269,13 +283,33 @@ func dialWHIP(t *testing.T, endpoint, token string, m *testMedia, opts ...client
 	return c
 }
 
+// hasIDR reports whether an Annex-B access unit holds an IDR slice.
+func hasIDR(au []byte) bool {
+	for i := 0; i+3 < len(au); i++ {
+		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 && au[i+3]&0x1f == 5 {
+			return true
+		}
+	}
+	return false
+}
+
+// stopVideo stops sending video; audio goes on.
+func (c *whipClient) stopVideo() { c.videoOff.Do(func() { close(c.noVideo) }) }
+
 // send writes samples in a loop, one per every.
 func (c *whipClient) send(track *webrtc.TrackLocalStaticSample, samples [][]byte, every time.Duration) {
+	c.sendUntil(track, samples, every, nil)
+}
+
+// sendUntil sends as send does until stop or c.stop is closed.
+func (c *whipClient) sendUntil(track *webrtc.TrackLocalStaticSample, samples [][]byte, every time.Duration, stop chan struct{}) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for i := 0; ; i++ {
 		select {
 		case <-c.stop:
+			return
+		case <-stop:
 			return
 		case <-tick.C:
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
@@ -52,8 +53,12 @@ type whipSession struct {
 	health     *health
 	created    time.Time
 	// claimed: the session became the fundraiser's publisher (written
-	// before run starts, read by finish).
+	// and read by run's goroutine, or by the offer's before run starts).
 	claimed bool
+	// videoAt is when the last video packet came (cfg.Now, Unix
+	// nanoseconds): a connected session without video ends after
+	// IdleTimeout.
+	videoAt atomic.Int64
 
 	pc        *webrtc.PeerConnection
 	connected chan struct{} // closed once ICE and DTLS are up
@@ -122,11 +127,15 @@ func (ws *whipSession) kick(why string) (did bool) {
 	return did
 }
 
-// start makes the session the fundraiser's publisher and answers the
-// offer. On error the caller calls finish.
+// start answers the offer. The session claims the fundraiser (and cuts
+// off whoever is on air) only once the publisher connects, so an offer
+// that cannot be answered, or whose publisher never connects, never
+// disturbs the publisher on air. On error the caller calls finish.
 func (ws *whipSession) start(offer []byte) (string, error) {
-	// The offer is answered before the session claims the fundraiser, so
-	// an offer that cannot be answered never disturbs the publisher on air.
+	// A node full of other streams refuses now, not after the connection.
+	if !ws.srv.roomFor(ws.fundraiser) {
+		return "", errTooManyPublishers
+	}
 	pc, err := ws.w.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return "", fmt.Errorf("failed to make a peer connection: %w", err)
@@ -165,25 +174,28 @@ func (ws *whipSession) start(offer []byte) (string, error) {
 	if err := checkAnswer(sdp); err != nil {
 		return "", err
 	}
-	replaced, err := ws.srv.claim(ws.fundraiser, ws)
-	if err != nil {
-		return "", err
-	}
-	ws.claimed = true
-	ws.w.metrics.sessions.Inc()
-	ws.log.Info("whip publisher answered", "replaced", replaced, "audio", ws.info.audio)
+	ws.log.Info("whip offer answered", "audio", ws.info.audio)
 	go ws.run()
 	return sdp, nil
 }
 
-// run waits for the connection, then for the end, and tears down.
+// run waits for the connection, claims the fundraiser, watches the
+// session until it ends, and tears down.
 func (ws *whipSession) run() {
 	t := time.NewTimer(ws.w.cfg.ConnectTimeout)
 	select {
 	case <-ws.connected:
 		t.Stop()
-		ws.log.Info("whip publisher connected")
-		ws.askKeyframes()
+		replaced, err := ws.srv.claim(ws.fundraiser, ws)
+		if err != nil {
+			ws.log.Warn("whip publisher connected, but the node is at its publisher limit; closing", "max", ws.srv.cfg.MaxPublishers)
+			ws.srv.metrics.refused("publishers")
+			break
+		}
+		ws.claimed = true
+		ws.w.metrics.sessions.Inc()
+		ws.log.Info("whip publisher connected", "replaced", replaced)
+		ws.watch()
 	case <-ws.kicked:
 		t.Stop()
 	case <-t.C:
@@ -192,22 +204,33 @@ func (ws *whipSession) run() {
 	ws.finish()
 }
 
-// askKeyframes sends PLIs until the session is kicked: often until the
+// watch runs until the session is kicked. It sends PLIs: often until the
 // first keyframe, after a lost frame, and whenever KeyframeInterval passed
-// without one.
-func (ws *whipSession) askKeyframes() {
+// without one. And it ends a session that sends no video for IdleTimeout,
+// or no keyframe in IdleTimeout after connecting (RTMP's idle limit): ICE
+// consent keeps a connection up without media, and a stream without
+// pictures would stay live forever. Times are the Server's clock
+// (Config.Now).
+func (ws *whipSession) watch() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	every := ws.w.cfg.KeyframeInterval
+	idle := ws.srv.cfg.IdleTimeout
+	connectedAt := ws.srv.cfg.Now()
 	for {
 		select {
 		case <-ws.kicked:
 			return
 		case <-tick.C:
 		}
-		now := time.Now()
+		now := ws.srv.cfg.Now()
+		videoAt := connectedAt
+		if at := ws.videoAt.Load(); at != 0 && time.Unix(0, at).After(videoAt) {
+			videoAt = time.Unix(0, at)
+		}
 		ws.kfMu.Lock()
 		k := &ws.kf
+		seen := k.seen
 		ask := k.haveSSRC && (!k.seen && now.Sub(k.asked) >= firstKeyframeEvery ||
 			k.lost && now.Sub(k.asked) >= lossKeyframeAfter ||
 			k.seen && now.Sub(k.last) >= every && now.Sub(k.asked) >= every/2)
@@ -216,6 +239,16 @@ func (ws *whipSession) askKeyframes() {
 			k.asked, k.lost = now, false
 		}
 		ws.kfMu.Unlock()
+		switch {
+		case now.Sub(videoAt) >= idle:
+			ws.log.Info("whip publisher sends no video; closing", "idle_timeout", idle)
+			ws.kick("no video")
+			return
+		case !seen && now.Sub(connectedAt) >= idle:
+			ws.log.Info("whip publisher sent no keyframe; closing", "idle_timeout", idle)
+			ws.kick("no keyframe")
+			return
+		}
 		if ask {
 			ws.w.metrics.plis.Inc()
 			if err := ws.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}); err != nil {
@@ -327,6 +360,7 @@ func (ws *whipSession) readVideo(track *webrtc.TrackRemote) {
 			return
 		}
 		now := ws.srv.cfg.Now()
+		ws.videoAt.Store(now.UnixNano())
 		ws.health.received(now, uint64(pkt.MarshalSize()))
 		ws.video.anchor(now, pkt.Timestamp, ws.created, 90000)
 		sb.Push(pkt)
@@ -376,7 +410,9 @@ func (ws *whipSession) lostFrame() {
 func (ws *whipSession) videoFrame(now time.Time, ts uint32, annexB []byte) {
 	var au h264.AnnexB
 	if err := au.Unmarshal(annexB); err != nil || len(au) == 0 {
+		ws.mu.Lock()
 		ws.drop(fmt.Errorf("an unreadable frame: %w", err))
+		ws.mu.Unlock()
 		return
 	}
 	random, hasSPS := false, false
@@ -408,11 +444,6 @@ func (ws *whipSession) videoFrame(now time.Time, ts uint32, annexB []byte) {
 	}
 	if len(nalus) == 0 {
 		return
-	}
-	if random {
-		ws.kfMu.Lock()
-		ws.kf.last, ws.kf.seen = now, true
-		ws.kfMu.Unlock()
 	}
 
 	ws.mu.Lock()
@@ -448,6 +479,11 @@ func (ws *whipSession) videoFrame(now time.Time, ts uint32, annexB []byte) {
 	if err == nil {
 		ws.health.media(now, ms, true)
 		if random {
+			// Only a keyframe the stream took counts: one that came
+			// before the session claimed the fundraiser is asked again.
+			ws.kfMu.Lock()
+			ws.kf.last, ws.kf.seen = now, true
+			ws.kfMu.Unlock()
 			ws.health.keyframe(ms)
 		}
 	}
@@ -507,6 +543,7 @@ func (ws *whipSession) wrote(err error) {
 	}
 }
 
+// drop counts a frame dropped. ws.mu is held.
 func (ws *whipSession) drop(err error) {
 	ws.dropped++
 	ws.srv.metrics.dropped("muxer")
@@ -547,6 +584,9 @@ func (c *rtpClock) pts(ts uint32) int64 {
 	return c.offset + c.ext
 }
 
+// ticksDur converts ticks of rate per second to a duration without
+// overflowing for streams of any length (ticks*1e9 would after about 28
+// hours at 90 kHz).
 func ticksDur(ticks, rate int64) time.Duration {
-	return time.Duration(ticks * int64(time.Second) / rate)
+	return time.Duration(ticks/rate)*time.Second + time.Duration(ticks%rate*int64(time.Second)/rate)
 }
