@@ -287,12 +287,12 @@ func (w *WHIP) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Unlock()
 	switch r.Method {
 	case http.MethodOptions:
-		rw.Header().Set("Allow", "OPTIONS, DELETE, PATCH")
+		rw.Header().Set("Allow", whipSessionAllow)
 		rw.WriteHeader(http.StatusNoContent)
 		return
 	case http.MethodDelete, http.MethodPatch:
 	default:
-		rw.Header().Set("Allow", "OPTIONS, DELETE, PATCH")
+		rw.Header().Set("Allow", whipSessionAllow)
 		whipProblem(rw, http.StatusMethodNotAllowed, "A WHIP session takes DELETE (to stop publishing).")
 		return
 	}
@@ -300,11 +300,11 @@ func (w *WHIP) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		whipProblem(rw, http.StatusNotFound, "No such WHIP session: it has ended.")
 		return
 	}
-	if key, ok := bearer(r.Header.Get("Authorization")); ok && !ws.keyMatches(key) {
-		// The session's URL is its own secret; a token, if given, must be
-		// the one it was opened with.
-		rw.Header().Set("WWW-Authenticate", `Bearer realm="GiveLive"`)
-		whipProblem(rw, http.StatusUnauthorized, "This is not the stream key the session was opened with.")
+	if key, ok := bearer(r.Header.Get("Authorization")); !ok || !ws.keyMatches(key) {
+		// The same authorisation as the POST (RFC 9725 section 4.4): the
+		// stream key the session was opened with.
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="GiveLive", error="invalid_token"`)
+		whipProblem(rw, http.StatusUnauthorized, "Send the stream key the session was opened with as the bearer token.")
 		return
 	}
 	if r.Method == http.MethodPatch {
@@ -312,7 +312,7 @@ func (w *WHIP) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// carries every candidate of the server (it has one address per
 		// socket), and the server, being ICE lite, learns the publisher's
 		// addresses from its checks, so trickling adds nothing.
-		rw.Header().Set("Allow", "OPTIONS, DELETE")
+		rw.Header().Set("Allow", whipSessionAllow)
 		whipProblem(rw, http.StatusMethodNotAllowed,
 			"Trickle ICE is not supported: the answer already lists every candidate, and the publisher's own are learnt from its checks. Send the offer with its candidates, or without any.")
 		return
@@ -335,10 +335,10 @@ func (w *WHIP) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // offer answers a POSTed SDP offer: the checks, in order of cost, then the
 // session.
 func (w *WHIP) offer(rw http.ResponseWriter, r *http.Request) {
-	addr := clientAddr(r.RemoteAddr)
+	addr, remote := clientAddr(r.RemoteAddr), r.RemoteAddr
 	if w.cfg.ClientIP != nil {
 		if a, err := netip.ParseAddr(w.cfg.ClientIP(r)); err == nil {
-			addr = clientAddr(netip.AddrPortFrom(a, 0).String())
+			addr, remote = clientAddr(netip.AddrPortFrom(a, 0).String()), a.String()
 		}
 	}
 	key, ok := bearer(r.Header.Get("Authorization"))
@@ -360,7 +360,7 @@ func (w *WHIP) offer(rw http.ResponseWriter, r *http.Request) {
 	}
 	if wait := w.offers.delay(addr); wait > 0 {
 		w.srv.metrics.refused("offer_rate")
-		w.log.Warn("whip offer refused: too many offers from one address", "remote", r.RemoteAddr)
+		w.log.Warn("whip offer refused: too many offers from one address", "remote", remote)
 		rw.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
 		whipProblem(rw, http.StatusTooManyRequests, "Too many offers from your address; wait a few seconds and try again.")
 		return
@@ -403,7 +403,7 @@ func (w *WHIP) offer(rw http.ResponseWriter, r *http.Request) {
 		whipProblem(rw, http.StatusServiceUnavailable, "The server is shutting down; try again in a moment.")
 		return
 	}
-	ws := newWHIPSession(w, id, key, r.RemoteAddr, offer)
+	ws := newWHIPSession(w, id, key, remote, offer)
 	w.sessions[ws.id] = ws
 	w.wg.Add(1)
 	w.mu.Unlock()
@@ -489,11 +489,15 @@ func bearer(h string) (string, bool) {
 	return token, true
 }
 
+// whipSessionAllow is what a session URL takes: PATCH (trickle ICE) is
+// answered 405, so it is not listed (RFC 9725 section 4.3.1).
+const whipSessionAllow = "OPTIONS, DELETE"
+
 func setWHIPCORS(h http.Header) {
 	// WHIP clients may run on any origin (RFC 9725 section 4.2): the
 	// stream key, not the origin, authorises a publish.
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "OPTIONS, POST, DELETE, PATCH")
+	h.Set("Access-Control-Allow-Methods", "OPTIONS, POST, DELETE")
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
 	h.Set("Access-Control-Expose-Headers", "Location, ETag, Link, Retry-After")
 	h.Set("Cache-Control", "no-store")

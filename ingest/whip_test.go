@@ -571,15 +571,36 @@ func TestWHIPFull(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(body, "full") {
 		t.Fatalf("offer past the limit: %d %s", res.StatusCode, body)
 	}
-	req, _ := http.NewRequest(http.MethodDelete, c.location, nil)
-	req.Header.Set("Authorization", "Bearer key-2")
-	dres, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// DELETE takes the POST's authorisation: the session's own key.
+	for _, auth := range []string{"Bearer key-2", "", "Basic a2V5LTE=", "Bearer"} {
+		req, _ := http.NewRequest(http.MethodDelete, c.location, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		dres, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dres.Body.Close()
+		if dres.StatusCode != http.StatusUnauthorized || dres.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("DELETE with Authorization %q: %d, want 401 with WWW-Authenticate", auth, dres.StatusCode)
+		}
 	}
-	dres.Body.Close()
-	if dres.StatusCode != http.StatusUnauthorized {
-		t.Errorf("DELETE with another key: %d, want 401", dres.StatusCode)
+	if !r.srv.Publishing("f1") {
+		t.Fatal("a refused DELETE stopped the stream")
+	}
+	// The session URL's methods, as OPTIONS and a PATCH (405) both say.
+	for _, method := range []string{http.MethodOptions, http.MethodPatch} {
+		req, _ := http.NewRequest(method, c.location, nil)
+		req.Header.Set("Authorization", "Bearer key-1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if allow := res.Header.Get("Allow"); allow != "OPTIONS, DELETE" {
+			t.Errorf("%s: %d Allow %q, want OPTIONS, DELETE", method, res.StatusCode, allow)
+		}
 	}
 	d := dialWHIP(t, r.endpoint, "key-1", m) // the same fundraiser: a takeover, not a new stream
 	r.events.wait(t, "live f1", 20*time.Second)

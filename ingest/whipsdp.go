@@ -27,7 +27,7 @@ type offerInfo struct {
 
 // checkOffer reads an SDP offer and checks its shape before pion sees it:
 // one video section offering H.264, at most one audio section offering
-// Opus, nothing else, and both sending. Malformed SDP is 400; an offer we
+// Opus, nothing else, both sending, and no simulcast. Malformed SDP is 400; an offer we
 // cannot take is 422, with the reason.
 func checkOffer(body []byte) (offerInfo, error) {
 	var info offerInfo
@@ -56,6 +56,10 @@ func checkOffer(body []byte) (offerInfo, error) {
 			return info, &offerError{http.StatusUnprocessableEntity,
 				fmt.Sprintf("The offer has a %q section; a WHIP publish sends one video and at most one audio track.", truncate(m.MediaName.Media, 32))}
 		}
+		if simulcast(m) {
+			return info, &offerError{http.StatusUnprocessableEntity,
+				"The offer sends its video as simulcast (a=simulcast, a=rid); a WHIP publish to GiveLive sends one video stream: turn simulcast off."}
+		}
 		if receiveOnly(m) {
 			return info, &offerError{http.StatusUnprocessableEntity, "The offer does not send its " + m.MediaName.Media + " (it is recvonly or inactive)."}
 		}
@@ -82,6 +86,17 @@ func offers(m *sdp.MediaDescription, codec string, rate int) bool {
 		}
 		enc = strings.ToLower(strings.TrimSpace(enc))
 		if enc == want || strings.HasPrefix(enc, want+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// simulcast reports whether a media section sends several encodings
+// (RFC 8853): the session reads one stream per kind.
+func simulcast(m *sdp.MediaDescription) bool {
+	for _, a := range m.Attributes {
+		if k := strings.ToLower(a.Key); k == "simulcast" || k == "rid" {
 			return true
 		}
 	}

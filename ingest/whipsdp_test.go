@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // offerCases drive TestCheckOffer and seed FuzzWHIPOffer.
@@ -22,6 +23,10 @@ var offerCases = []struct {
 	{"two videos", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n", 422, false},
 	{"data channel", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", 422, false},
 	{"recvonly", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=recvonly\r\n", 422, false},
+	{"simulcast rid", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n" +
+		"a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\na=sendonly\r\n", 422, false},
+	{"rid alone", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=rid:h send\r\n", 422, false},
+	{"simulcast alone", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=SIMULCAST:send h;l\r\n", 422, false},
 	{"no media", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", 422, false},
 	{"not sdp", "hello", 400, false},
 	{"empty", "", 400, false},
@@ -42,6 +47,25 @@ func TestCheckOffer(t *testing.T) {
 				t.Errorf("status %d audio %v (%v), want %d %v", status, info.audio, err, tc.status, tc.audio)
 			}
 		})
+	}
+}
+
+// TestTicksDur: RTP ticks convert to durations exactly, past the 28 hours
+// at 90 kHz where ticks*1e9 would overflow, and before the start.
+func TestTicksDur(t *testing.T) {
+	for _, tc := range []struct {
+		ticks, rate int64
+		want        time.Duration
+	}{
+		{90000, 90000, time.Second},
+		{45, 90000, 500 * time.Microsecond},
+		{-90000 - 45, 90000, -time.Second - 500*time.Microsecond},
+		{3 * 24 * 3600 * 90000, 90000, 72 * time.Hour},
+		{30*24*3600*48000 + 48, 48000, 30*24*time.Hour + time.Millisecond},
+	} {
+		if got := ticksDur(tc.ticks, tc.rate); got != tc.want {
+			t.Errorf("ticksDur(%d, %d) = %v, want %v", tc.ticks, tc.rate, got, tc.want)
+		}
 	}
 }
 
