@@ -34,6 +34,9 @@ const (
 	DefaultKeyframeInterval     = 2 * time.Second
 	DefaultWHIPDisconnectedWait = 5 * time.Second
 	DefaultWHIPFailedWait       = 10 * time.Second
+	DefaultMaxTCPConns          = 256
+	DefaultMaxTCPConnsPerAddr   = 8
+	DefaultTCPFirstPacket       = 5 * time.Second
 )
 
 // WHIPConfig configures NewWHIP. UDP is required; the zero value of every
@@ -45,6 +48,15 @@ type WHIPConfig struct {
 	// TCP, if set, takes ICE over TCP too (pion's ICE TCP mux), for
 	// networks that block UDP. Closed by Close.
 	TCP net.Listener
+	// MaxTCPConns and MaxTCPConnsPerAddr bound the ICE-TCP connections
+	// open at once, in all and from one client address; beyond, a new one
+	// is closed at once. TCPFirstPacket closes a connection that sends no
+	// STUN message this long after it opened (pion's default is 30 s).
+	// Zero means DefaultMaxTCPConns, DefaultMaxTCPConnsPerAddr and
+	// DefaultTCPFirstPacket.
+	MaxTCPConns        int
+	MaxTCPConnsPerAddr int
+	TCPFirstPacket     time.Duration
 	// PublicIPs are the addresses publishers reach this node at, when it
 	// sits behind a 1:1 NAT (a cloud instance with a private address and
 	// an elastic or floating IP): they replace the host addresses in the
@@ -123,6 +135,9 @@ func NewWHIP(srv *Server, cfg WHIPConfig) (*WHIP, error) {
 	setDefault(&cfg.OfferEvery, DefaultOfferEvery)
 	setDefault(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	setDefault(&cfg.KeyframeInterval, DefaultKeyframeInterval)
+	setDefault(&cfg.MaxTCPConns, DefaultMaxTCPConns)
+	setDefault(&cfg.MaxTCPConnsPerAddr, DefaultMaxTCPConnsPerAddr)
+	setDefault(&cfg.TCPFirstPacket, DefaultTCPFirstPacket)
 	if cfg.Logger == nil {
 		cfg.Logger = srv.log
 	}
@@ -146,7 +161,14 @@ func NewWHIP(srv *Server, cfg WHIPConfig) (*WHIP, error) {
 	logs := pionLogs{log: cfg.Logger.With("component", "webrtc")}
 	w.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), cfg.UDP)
 	if cfg.TCP != nil {
-		w.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), cfg.TCP, 8)
+		w.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{
+			Listener:                     newLimitListener(cfg.TCP, cfg.MaxTCPConns, cfg.MaxTCPConnsPerAddr),
+			Logger:                       logs.NewLogger("tcpmux"),
+			ReadBufferSize:               8,
+			WriteBufferSize:              4 << 20, // as webrtc.NewICETCPMux
+			FirstStunBindTimeout:         cfg.TCPFirstPacket,
+			AliveDurationForConnFromStun: 2 * cfg.TCPFirstPacket,
+		})
 	}
 	if w.api, err = w.newAPI(logs); err != nil {
 		w.closeMuxes()

@@ -27,6 +27,7 @@ type whipRig struct {
 	*rig
 	whip     *ingest.WHIP
 	udp      net.PacketConn
+	tcpAddr  string // ICE-TCP
 	endpoint string
 }
 
@@ -54,7 +55,7 @@ func newWHIPRig(t *testing.T, edit func(*ingest.WHIPConfig), editSrv ...func(*in
 	mux.Handle("/whip", w)
 	mux.Handle("/whip/", w)
 	web := httptest.NewServer(mux)
-	wr := &whipRig{rig: r, whip: w, udp: udp, endpoint: web.URL + "/whip"}
+	wr := &whipRig{rig: r, whip: w, udp: udp, tcpAddr: tcp.Addr().String(), endpoint: web.URL + "/whip"}
 	r.web.Close()
 	r.web = web
 	// Cleanups run last-in first-out: WHIP closes before the rig's server.

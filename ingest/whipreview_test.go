@@ -1,6 +1,8 @@
 package ingest_test
 
 import (
+	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -108,5 +110,54 @@ func TestRTMPReplacesWHIP(t *testing.T) {
 	r.events.wait(t, "offline f1", 20*time.Second)
 	if got := r.events.all(); !slices.Equal(got, []string{"live f1", "live f1", "offline f1"}) {
 		t.Errorf("events %q, want live, live, offline", got)
+	}
+}
+
+// TestWHIPTCPLimits: on the ICE-TCP port, a connection past the limit of
+// one address is closed at once, one that sends no STUN message is closed
+// after TCPFirstPacket, and a closed one gives its slot back.
+func TestWHIPTCPLimits(t *testing.T) {
+	r := newWHIPRig(t, func(c *ingest.WHIPConfig) { c.MaxTCPConnsPerAddr, c.TCPFirstPacket = 3, time.Hour })
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp4", r.tcpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// closed reports whether the server closed c (EOF) rather than kept
+	// it open until the read deadline.
+	closed := func(c net.Conn, wait time.Duration) bool {
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout())
+	}
+	held := []net.Conn{dial(), dial(), dial()}
+	extra := dial()
+	if !closed(extra, 20*time.Second) {
+		t.Fatal("a connection past the per-address limit was kept open")
+	}
+	for i, c := range held {
+		if closed(c, 50*time.Millisecond) {
+			t.Errorf("connection %d within the limit was closed", i)
+		}
+	}
+	held[0].Close()
+	// The slot comes back once the server has seen the close.
+	waitFor(t, "a slot given back", 20*time.Second, func() bool {
+		return !closed(dial(), 50*time.Millisecond)
+	})
+
+	q := newWHIPRig(t, func(c *ingest.WHIPConfig) { c.TCPFirstPacket = 100 * time.Millisecond })
+	silent, err := net.Dial("tcp4", q.tcpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if !closed(silent, 20*time.Second) {
+		t.Fatal("a silent connection was kept open")
 	}
 }
