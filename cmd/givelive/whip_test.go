@@ -3,7 +3,9 @@ package main
 import (
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +114,43 @@ func TestStudioGoesLiveOverWHIP(t *testing.T) {
 	if got := evaluate[string](t, studio, `document.querySelector('[data-testid=golive-mute]').textContent + '|' + document.querySelector('[data-testid=golive-cam]').textContent`); got != "Unmute microphone|Turn camera on" {
 		t.Errorf("buttons after mute and camera off: %q", got)
 	}
+	// Black pictures and silence are still media: the playlist goes on
+	// (three more segments, no end) and the studio still says live.
+	playlist := func() string {
+		res, err := http.Get(s.base + "/hls/" + s.fundraiser + "/video1_stream.m3u8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	sequence := func(pl string) int {
+		m := regexp.MustCompile(`#EXT-X-MEDIA-SEQUENCE:(\d+)`).FindStringSubmatch(pl)
+		if m == nil {
+			return -1
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	muted := sequence(playlist())
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pl := playlist()
+		if strings.Contains(pl, "#EXT-X-ENDLIST") {
+			t.Fatalf("the stream ended after mute and camera off:\n%s", pl)
+		}
+		if sequence(pl) >= muted+3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the playlist stopped at media sequence %d after mute and camera off", sequence(pl))
+		}
+		time.Sleep(100 * time.Millisecond) // polling the playlist
+	}
+	if got := evaluate[string](t, studio, `document.querySelector('[data-testid=studio-stream]')?.dataset.status`); got != "live" {
+		t.Errorf("the studio says %q after mute and camera off, want live", got)
+	}
 	studio.do(t, "stop", chromedp.Click(chromedp.CSS(`[data-testid=golive-stop]`)))
 	streamEvent(t, watcher, "offline")
 	studio.waitFor(t, "the preview again", `document.querySelector('[data-testid=golive]')?.dataset.phase === 'ready'`, 20*time.Second)
@@ -123,6 +162,17 @@ func TestStudioGoesLiveOverWHIP(t *testing.T) {
 		if e := evaluate[[]string](t, b, `window.__errors`); len(e) > 0 {
 			t.Errorf("page errors: %q", e)
 		}
+	}
+
+	// Leaving the page while on air ends the session at once: the panel
+	// DELETEs it on pagehide (keepalive), not the server's ICE timeout.
+	studio.do(t, "go live again", chromedp.Click(chromedp.CSS(`[data-testid=golive-start]`)))
+	studio.waitFor(t, "on air again", `document.querySelector('[data-testid=golive]')?.dataset.phase === 'live'`, 30*time.Second)
+	streamEvent(t, watcher, "live")
+	studio.do(t, "leave the studio", chromedp.Navigate("about:blank"))
+	streamEvent(t, watcher, "offline")
+	if n := strings.Count(s.stderr.String(), "publisher stopped (DELETE)"); n != 2 {
+		t.Errorf("%d WHIP DELETEs logged, want 2 (Stop, then leaving the page)", n)
 	}
 	if logs := s.stderr.String(); strings.Contains(logs, ingest.Key) {
 		t.Error("the stream key reached the log")

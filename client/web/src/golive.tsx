@@ -25,7 +25,7 @@ function mediaError(err: unknown): string {
     case 'AbortError':
       return 'The camera or microphone is in use by another app. Close it and try again.';
   }
-  return 'The camera could not start: ' + (err instanceof Error ? err.message : String(err));
+  return 'The camera could not start. Reload the page and try again, or pick another camera.';
 }
 
 export function GoLivePanel({ whipURL, streamKey }: { whipURL: string; streamKey: string }) {
@@ -43,17 +43,30 @@ export function GoLivePanel({ whipURL, streamKey }: { whipURL: string; streamKey
 
   const live = phase === 'connecting' || phase === 'live' || phase === 'reconnecting';
 
+  const mounted = useRef(true);
+  const [note, setNote] = useState('');
+
   const stopTracks = () => {
     stream.current?.getTracks().forEach((t) => t.stop());
     stream.current = null;
   };
-  useEffect(
-    () => () => {
-      void pub.current?.stop();
+  useEffect(() => {
+    mounted.current = true;
+    // Closing or leaving the tab ends the broadcast at once (the DELETE
+    // goes out with keepalive) instead of after the server's timeout.
+    const hide = () => {
+      const p = pub.current;
+      pub.current = null;
+      void p?.stop();
+    };
+    window.addEventListener('pagehide', hide);
+    return () => {
+      mounted.current = false;
+      window.removeEventListener('pagehide', hide);
+      hide();
       stopTracks();
-    },
-    [],
-  );
+    };
+  }, []);
 
   const listDevices = async () => {
     const all = await navigator.mediaDevices.enumerateDevices();
@@ -70,14 +83,26 @@ export function GoLivePanel({ whipURL, streamKey }: { whipURL: string; streamKey
     }
     setPhase((p) => (p === 'off' ? 'asking' : p));
     let s: MediaStream;
+    const video = camId ? { ...CAMERA, deviceId: { exact: camId } } : { ...CAMERA, facingMode: 'user' };
     try {
-      s = await navigator.mediaDevices.getUserMedia({
-        video: camId ? { ...CAMERA, deviceId: { exact: camId } } : { ...CAMERA, facingMode: 'user' },
-        audio: micId ? { deviceId: { exact: micId } } : true,
-      });
+      try {
+        s = await navigator.mediaDevices.getUserMedia({ video, audio: micId ? { deviceId: { exact: micId } } : true });
+        setNote('');
+      } catch (err) {
+        // No microphone at all: go on with the camera alone.
+        if (micId || !(err instanceof DOMException && err.name === 'NotFoundError')) throw err;
+        s = await navigator.mediaDevices.getUserMedia({ video, audio: false });
+        setNote('No microphone was found: viewers will see you without sound.');
+      }
     } catch (err) {
+      if (!mounted.current) return;
       setError(mediaError(err));
       setPhase((p) => (p === 'asking' ? 'off' : p));
+      return;
+    }
+    if (!mounted.current) {
+      // The panel closed while the browser was asking: let the camera go.
+      s.getTracks().forEach((t) => t.stop());
       return;
     }
     const old = stream.current;
@@ -111,9 +136,10 @@ export function GoLivePanel({ whipURL, streamKey }: { whipURL: string; streamKey
     try {
       await p.start(stream.current);
     } catch (err) {
+      if (pub.current !== p) return; // stopped meanwhile
       pub.current = null;
       setPhase('ready');
-      setError(err instanceof WhipError ? err.message : 'Could not go live: ' + String(err));
+      setError(err instanceof WhipError ? err.message : 'Could not go live. Reload the page and try again.');
     }
   };
   const stop = async () => {
@@ -234,6 +260,11 @@ export function GoLivePanel({ whipURL, streamKey }: { whipURL: string; streamKey
           </button>
         )}
       </div>
+      {note && (
+        <p class="result" role="status" data-testid="golive-note">
+          {note}
+        </p>
+      )}
       {error && (
         <p class="result error" role="alert" data-testid="golive-error">
           {error}

@@ -14,6 +14,8 @@ export class WhipError extends Error {}
 export class WhipPublisher {
   private pc: RTCPeerConnection | null = null;
   private location = '';
+  private stopped = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private senders: { video?: RTCRtpSender; audio?: RTCRtpSender } = {};
 
   constructor(
@@ -22,8 +24,23 @@ export class WhipPublisher {
     private readonly onState: (s: WhipState, why?: string) => void,
   ) {}
 
-  /** start offers the stream's tracks and waits for the server's answer. */
+  /**
+   * start offers the stream's tracks and waits for the server's answer.
+   * It throws only WhipErrors (plain words); after stop it returns quietly,
+   * and a session the server opened meanwhile is deleted.
+   */
   async start(stream: MediaStream): Promise<void> {
+    try {
+      await this.offer(stream);
+    } catch (err) {
+      if (this.stopped) return;
+      this.close();
+      if (err instanceof WhipError) throw err;
+      throw new WhipError('The browser could not set up the video connection. Reload the page and try again.');
+    }
+  }
+
+  private async offer(stream: MediaStream): Promise<void> {
     const video = stream.getVideoTracks()[0];
     const audio = stream.getAudioTracks()[0];
     if (!video) throw new WhipError('No camera picture to send.');
@@ -64,6 +81,7 @@ export class WhipPublisher {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
 
+    if (this.stopped) return;
     let res: Response;
     try {
       res = await fetch(this.url, {
@@ -77,14 +95,28 @@ export class WhipPublisher {
     }
     const body = await res.text();
     if (res.status !== 201) {
+      if (this.stopped) return;
       this.close();
       throw new WhipError(refusal(res.status, body));
     }
     this.location = new URL(res.headers.get('Location') ?? '', this.url).toString();
-    await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    if (this.stopped) {
+      // Stopped while the offer was on its way: end the session it opened.
+      this.deleteSession();
+      return;
+    }
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    } catch {
+      if (this.stopped) return;
+      this.deleteSession();
+      this.close();
+      throw new WhipError('The server’s answer could not be used by this browser. Reload the page and try again.');
+    }
+    if (this.stopped) return;
     // No connection in 15 s: most likely UDP and TCP to the media port are
     // blocked on this network.
-    setTimeout(() => {
+    this.timer = setTimeout(() => {
       if (this.pc === pc && pc.connectionState !== 'connected' && pc.connectionState !== 'closed') {
         this.onState('failed', 'The video connection could not be made: this network may block it. Try another network (or mobile data).');
         void this.stop();
@@ -98,19 +130,33 @@ export class WhipPublisher {
     if (kind === 'video') this.tune();
   }
 
-  /** stop ends the session (DELETE) and closes the connection. */
+  /**
+   * stop ends the session (DELETE) and closes the connection. The DELETE
+   * is sent at once with keepalive, so it also goes out when called as the
+   * page is hidden or closed. A session whose offer is still on its way is
+   * deleted when the answer comes.
+   */
   async stop(): Promise<void> {
-    const loc = this.location;
-    this.location = '';
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const sent = this.deleteSession();
     this.close();
     this.onState('stopped');
-    if (loc) {
-      try {
-        await fetch(loc, { method: 'DELETE', headers: { Authorization: `Bearer ${this.key}` }, keepalive: true });
-      } catch {
+    await sent;
+  }
+
+  /** deleteSession DELETEs the session, if the server opened one. */
+  private deleteSession(): Promise<void> {
+    const loc = this.location;
+    this.location = '';
+    if (!loc) return Promise.resolve();
+    return fetch(loc, { method: 'DELETE', headers: { Authorization: `Bearer ${this.key}` }, keepalive: true }).then(
+      () => {},
+      () => {
         // The server ends the session by itself once the connection is gone.
-      }
-    }
+      },
+    );
   }
 
   private close(): void {
