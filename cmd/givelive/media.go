@@ -97,6 +97,9 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 	m.hls, m.window, m.rtmp, m.ln = window, window, srv, ln
 	if dir != nil {
 		if m.cross, err = newCrossNodeHLS(window, dir, reg, log.With("component", "hls-nodes")); err != nil {
+			if m.whip != nil {
+				m.whip.Close()
+			}
 			ln.Close()
 			window.Close()
 			return nil, err
