@@ -210,3 +210,36 @@ func TestTracksMustShowEarly(t *testing.T) {
 		t.Fatalf("events %q", ev)
 	}
 }
+
+// TestAcksOutliveIdleTimeout: gortmplib acknowledges what it read from
+// inside Read, so its writes must not meet a write deadline left from the
+// server's last reply. A publisher that sends small messages for longer
+// than IdleTimeout and then enough for acknowledgements is still read to
+// the end (here: refused after 32 MiB for its timestamps, as in
+// TestTracksMustShowEarly, which failed this way when reading 32 MiB took
+// longer than IdleTimeout under load).
+func TestAcksOutliveIdleTimeout(t *testing.T) {
+	const idle = time.Second
+	r := newRig(t, func(c *ingest.Config) { c.IdleTimeout = idle })
+	p := dialPublisher(t, r.rtmp, "key-1")
+	// Small messages, one per 100 ms (well inside the idle timeout), for
+	// longer than the idle timeout since the server's last reply.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for range 2 * idle / (100 * time.Millisecond) {
+		<-tick.C
+		sendAudio(p, 0)
+	}
+	frame := make([]byte, 1<<20)
+	frame[0] = 0x27
+	for range 40 {
+		if err := p.c.Write(&message.Video{ChunkStreamID: 6, MessageStreamID: 0x1000000, Codec: message.CodecH264,
+			Type: message.VideoTypeAU, AU: frame}); err != nil {
+			break // the server hung up
+		}
+	}
+	code, desc := p.statusAfter()
+	if code != "NetStream.Publish.Rejected" || !strings.Contains(desc, "timestamps") {
+		t.Fatalf("refusal %q %q, want the timestamps refusal", code, desc)
+	}
+}

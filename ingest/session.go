@@ -214,7 +214,10 @@ func (ss *session) next() (message.Message, error) {
 		if !ss.publishing && ss.publishBy.Before(deadline) {
 			deadline = ss.publishBy
 		}
-		_ = ss.conn.SetReadDeadline(deadline)
+		// The write deadline too: gortmplib writes acknowledgements (and
+		// ping replies) from inside Read, and a write deadline left from
+		// the last reply would fail them once IdleTimeout passed.
+		_ = ss.conn.SetDeadline(deadline)
 		msg, err := ss.mrw.Read()
 		ss.countBytes()
 		if err != nil {
