@@ -141,9 +141,13 @@ export class WhipPublisher {
     this.stopped = true;
     clearTimeout(this.timer);
     const sent = this.deleteSession();
-    this.close();
     this.onState('stopped');
-    await sent;
+    // The connection closes once the server has the DELETE (it answers
+    // when the stream has played out), so the server ends the session as
+    // stopped rather than as a lost connection; never later than 3 s.
+    const pc = this.pc;
+    await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    if (this.pc === pc) this.close();
   }
 
   /** deleteSession DELETEs the session, if the server opened one. */
