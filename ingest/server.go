@@ -148,9 +148,10 @@ type Server struct {
 	closed     bool
 	listeners  map[net.Listener]struct{}
 	sessions   map[*session]struct{}
-	waiting    map[netip.Addr]int   // connections per address not publishing yet
-	publishers map[string]publisher // by fundraiser id: RTMP sessions and WHIP sessions
-	announced  map[string]bool      // fundraisers Events heard "live" for
+	waiting    map[netip.Addr]int     // connections per address not publishing yet
+	publishers map[string]publisher   // by fundraiser id: RTMP sessions and WHIP sessions
+	announced  map[string]bool        // fundraisers Events heard "live" for
+	pending    []func(id string) bool // Stop's look at publishers not yet claiming (WHIP offers not connected)
 	wg         sync.WaitGroup
 
 	recheck  sync.Once     // starts the recheck loop with the first Serve
@@ -357,12 +358,28 @@ func (s *Server) recheckKeys() {
 // It reports whether there was one.
 func (s *Server) Stop(fundraiserID string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	ss, ok := s.publishers[fundraiserID]
 	if ok {
 		ss.kick("fundraiser stopped")
 	}
+	pending := s.pending
+	s.mu.Unlock()
+	// A publisher that has not claimed the fundraiser yet (a WHIP offer
+	// answered but not connected) would otherwise go live after Stop.
+	for _, stop := range pending {
+		if stop(fundraiserID) {
+			ok = true
+		}
+	}
 	return ok
+}
+
+// onStop adds a look at publishers that have not claimed their
+// fundraiser yet to Stop.
+func (s *Server) onStop(f func(id string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, f)
 }
 
 // Health returns the figures of fundraiserID's publish on this node, and

@@ -174,7 +174,29 @@ func NewWHIP(srv *Server, cfg WHIPConfig) (*WHIP, error) {
 		w.closeMuxes()
 		return nil, err
 	}
+	srv.onStop(w.stopPending)
 	return w, nil
+}
+
+// stopPending ends the sessions of fundraiser id that have not connected
+// yet (Server.Stop ends the one on air), and reports whether there were
+// any.
+func (w *WHIP) stopPending(id string) bool {
+	w.mu.Lock()
+	var list []*whipSession
+	for _, ws := range w.sessions {
+		if ws.fundraiser == id {
+			list = append(list, ws)
+		}
+	}
+	w.mu.Unlock()
+	stopped := false
+	for _, ws := range list {
+		if ws.kick("fundraiser stopped") {
+			stopped = true
+		}
+	}
+	return stopped
 }
 
 // newAPI builds the pion API every session is made with: H.264 and Opus
@@ -423,6 +445,15 @@ func (w *WHIP) offer(rw http.ResponseWriter, r *http.Request) {
 	if w.closed {
 		w.mu.Unlock()
 		whipProblem(rw, http.StatusServiceUnavailable, "The server is shutting down; try again in a moment.")
+		return
+	}
+	if len(w.sessions) >= 2*w.srv.cfg.MaxPublishers {
+		// Sessions not connected yet count for nothing else: room for
+		// every publisher and one takeover or retry each.
+		w.mu.Unlock()
+		w.srv.metrics.refused("publishers")
+		rw.Header().Set("Retry-After", "10")
+		whipProblem(rw, http.StatusServiceUnavailable, "This server is full; try again later.")
 		return
 	}
 	ws := newWHIPSession(w, id, key, remote, offer)

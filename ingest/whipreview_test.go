@@ -161,3 +161,36 @@ func TestWHIPTCPLimits(t *testing.T) {
 		t.Fatal("a silent connection was kept open")
 	}
 }
+
+// TestWHIPPendingSessions: answered offers that have not connected are
+// ended by Stop (the fundraiser ended: they must not go live after it),
+// and there are at most twice MaxPublishers sessions, connected or not.
+func TestWHIPPendingSessions(t *testing.T) {
+	r := newWHIPRig(t, func(c *ingest.WHIPConfig) { c.ConnectTimeout, c.OfferBurst = time.Hour, 100 },
+		func(c *ingest.Config) { c.MaxPublishers = 1 })
+	offer := func(key string) (int, string) {
+		pc, _, _ := newClientPC(t, clientOpts{})
+		t.Cleanup(func() { pc.Close() })
+		res, body := postOffer(t, r.endpoint, key, clientOffer(t, pc)) // never connects
+		return res.StatusCode, body
+	}
+	if code, body := offer("key-2"); code != http.StatusCreated {
+		t.Fatalf("offer: %d %s", code, body)
+	}
+	if !r.srv.Stop("f2") {
+		t.Error("Stop found nothing to stop")
+	}
+	waitFor(t, "the pending session to end", 20*time.Second, func() bool { return r.whip.Sessions() == 0 })
+
+	for i := range 2 {
+		if code, body := offer("key-1"); code != http.StatusCreated {
+			t.Fatalf("offer %d: %d %s", i, code, body)
+		}
+	}
+	if code, body := offer("key-1"); code != http.StatusServiceUnavailable || !strings.Contains(body, "full") {
+		t.Fatalf("a third pending session: %d %s, want 503", code, body)
+	}
+	if r.whip.Sessions() != 2 {
+		t.Errorf("%d sessions, want 2", r.whip.Sessions())
+	}
+}
