@@ -219,11 +219,12 @@ func TestTracksMustShowEarly(t *testing.T) {
 // TestTracksMustShowEarly, which failed this way when reading 32 MiB took
 // longer than IdleTimeout under load).
 func TestAcksOutliveIdleTimeout(t *testing.T) {
-	const idle = time.Second
+	const idle = 3 * time.Second
 	r := newRig(t, func(c *ingest.Config) { c.IdleTimeout = idle })
 	p := dialPublisher(t, r.rtmp, "key-1")
-	// Small messages, one per 100 ms (well inside the idle timeout), for
-	// longer than the idle timeout since the server's last reply.
+	// Small messages, one per 100 ms (30 times inside the idle timeout, so
+	// a loaded machine does not trip it), for longer than the idle
+	// timeout since the server's last reply.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for range 2 * idle / (100 * time.Millisecond) {
