@@ -218,7 +218,7 @@ func (h *handlers) GetFundraiserIngest(ctx context.Context, req GetFundraiserIng
 	if err != nil {
 		return nil, err
 	}
-	return GetFundraiserIngest200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey}, nil
+	return GetFundraiserIngest200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey, WhipUrl: h.whipURL(ctx)}, nil
 }
 
 // RotateStreamKey gives the owner (checked by RequireOwner) a new stream
@@ -240,7 +240,7 @@ func (h *handlers) RotateStreamKey(ctx context.Context, req RotateStreamKeyReque
 	if h.streams != nil {
 		h.streams.Disconnect(f.ID)
 	}
-	return RotateStreamKey200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey}, nil
+	return RotateStreamKey200JSONResponse{IngestUrl: h.ingestURL(ctx), StreamKey: f.StreamKey, WhipUrl: h.whipURL(ctx)}, nil
 }
 
 // ingestURL is where broadcasters publish: the configured URL, or one
@@ -250,6 +250,16 @@ func (h *handlers) ingestURL(ctx context.Context) string {
 		return h.ingest
 	}
 	return h.origin.ingestURL(ctx)
+}
+
+// whipURL is where broadcasters publish over WHIP (the stream key as the
+// bearer token), or nil when this server takes no WHIP.
+func (h *handlers) whipURL(ctx context.Context) *string {
+	if h.whipPath == "" {
+		return nil
+	}
+	u := h.origin.whipURL(ctx, h.whipPath)
+	return &u
 }
 
 // EndFundraiser ends a fundraiser (owner or admin, checked by RequireOwner).

@@ -575,6 +575,15 @@ type Ingest struct {
 	// IngestUrl Example: rtmp://live.example.org/live
 	IngestUrl string `json:"ingest_url"`
 	StreamKey string `json:"stream_key"`
+
+	// WhipUrl The WHIP endpoint (RFC 9725) on the HTTP port, for a browser or
+	// OBS 30+ (Service "WHIP"): POST an SDP offer with the stream key
+	// as the bearer token. Absent when this server takes no WHIP
+	// (mediamtx in front).
+	//
+	//
+	// Example: https://live.example.org/whip
+	WhipUrl *string `json:"whip_url,omitempty"`
 }
 
 // MediaMTXAuthRequest What mediamtx sends to its HTTP authentication callback. Members this
@@ -1109,7 +1118,7 @@ type ServerInterface interface {
 	// RaiseGoal Raise the goal (its broadcaster or an admin); it can never be lowered.
 	// (PUT /fundraisers/{id}/goal)
 	RaiseGoal(ctx echo.Context, id FundraiserID) error
-	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
+	// GetFundraiserIngest The RTMP ingest URL, the WHIP URL and the stream key (the owning broadcaster only).
 	// (GET /fundraisers/{id}/ingest)
 	GetFundraiserIngest(ctx echo.Context, id FundraiserID) error
 	// RotateStreamKey Replace the stream key (the owning broadcaster only).
@@ -5950,7 +5959,7 @@ type StrictServerInterface interface {
 	// RaiseGoal Raise the goal (its broadcaster or an admin); it can never be lowered.
 	// (PUT /fundraisers/{id}/goal)
 	RaiseGoal(ctx context.Context, request RaiseGoalRequestObject) (RaiseGoalResponseObject, error)
-	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
+	// GetFundraiserIngest The RTMP ingest URL, the WHIP URL and the stream key (the owning broadcaster only).
 	// (GET /fundraisers/{id}/ingest)
 	GetFundraiserIngest(ctx context.Context, request GetFundraiserIngestRequestObject) (GetFundraiserIngestResponseObject, error)
 	// RotateStreamKey Replace the stream key (the owning broadcaster only).

@@ -106,6 +106,19 @@ func (o origin) ingestURL(ctx context.Context) string {
 	return "rtmp://" + host + "/live"
 }
 
+// whipURL is where the broadcaster publishes over WHIP: the public scheme
+// and host (the HTTP port's) with path.
+func (o origin) whipURL(ctx context.Context, path string) string {
+	if o.publicBase != "" {
+		return o.publicBase + path
+	}
+	b, _ := ctx.Value(requestBaseKey{}).(requestBase)
+	if b.host == "" {
+		return "http://localhost" + path
+	}
+	return b.scheme + "://" + b.host + path
+}
+
 // hostOnly strips the port and IPv6 brackets from a Host header value.
 func hostOnly(hostport string) string {
 	if h, _, err := net.SplitHostPort(hostport); err == nil {

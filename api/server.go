@@ -136,6 +136,10 @@ type Config struct {
 	// instead of one derived from PublicURL and RTMPAddr (for mediamtx in
 	// front, say rtmp://media.example.org/live).
 	IngestURL string
+	// WHIPPath is where the embedded media server takes WHIP publishers
+	// on this server's HTTP port ("/whip"); whip_url is the public base
+	// URL with it. Empty means no WHIP (no whip_url).
+	WHIPPath string
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	// Empty means no CORS headers: same origin only.
 	CORSOrigins []string
@@ -292,6 +296,7 @@ func (s *Server) mountAPI(g *echo.Group) error {
 		replays:   s.cfg.Replays,
 		origin:    s.origin,
 		ingest:    strings.TrimRight(s.cfg.IngestURL, "/"),
+		whipPath:  s.cfg.WHIPPath,
 		payments:  s.cfg.Payments,
 		log:       s.cfg.Logger,
 	}
@@ -325,6 +330,7 @@ type handlers struct {
 	replays   ReplaySource
 	origin    origin
 	ingest    string // Config.IngestURL
+	whipPath  string // Config.WHIPPath
 	payments  Payments
 	log       *slog.Logger
 }

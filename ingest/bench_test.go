@@ -40,7 +40,7 @@ func BenchmarkIngest3Mbps(b *testing.B) {
 	for range b.N {
 		p := dialPublisher(b, r.rtmp, "key-1")
 		p.publishMedia(m, 0, false)
-		p.c.Close()
+		p.end()
 		<-r.events.ch // live
 		<-r.events.ch // offline: the server has taken everything
 	}

@@ -3,7 +3,10 @@ package ingest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -27,6 +30,12 @@ func TestClassify(t *testing.T) {
 	}
 	if kind, _ := classify(errors.New("anything"), io.EOF); kind != errConn {
 		t.Fatalf("an error after the connection's own: kind %d, want errConn", kind)
+	}
+	// gortmplib writes acknowledgements from inside Read: a failed write
+	// is the connection's error, not a malformed message to drop.
+	writeErr := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	if kind, _ := classify(fmt.Errorf("ack: %w", writeErr), nil); kind != errConn {
+		t.Fatalf("a write timeout from inside Read: kind %d, want errConn", kind)
 	}
 	for _, c := range []struct {
 		name  string

@@ -18,12 +18,20 @@
 // caller at /hls/). Stop ends one fundraiser's publish (when the fundraiser
 // ends); Health reports on one while it is live.
 //
+// WHIP (RFC 9725): NewWHIP adds a WebRTC door to a Server, an http.Handler
+// (POST an SDP offer with the stream key as bearer token; DELETE the
+// session URL it answers with) on pion/webrtc, every session sharing one
+// UDP socket and one TCP listener. A WHIP session is a publisher like an
+// RTMP one: same keys, events, limits and newest-wins; its H.264 and Opus
+// go to the same HLS output. WHIP.Close ends its sessions and waits.
+//
 // The server knows nothing of the ledger or the hub. It asks Keys which
 // fundraiser a stream key publishes, and tells Events when a fundraiser's
 // stream goes live and offline. Both are small interfaces the caller
 // implements.
 //
-// Concurrency: every exported method of Server is safe for concurrent use.
+// Concurrency: every exported method of Server and WHIP is safe for
+// concurrent use.
 // Each RTMP connection is served by one goroutine, which reads, answers and
 // feeds the muxer; nothing it does waits on a viewer.
 package ingest

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +99,10 @@ const (
 // plain strings; the sorting is pinned by a test that feeds it real
 // malformed messages.
 func classify(err, connErr error) (kind int, what string) {
-	if connErr != nil {
+	var op *net.OpError
+	if connErr != nil || errors.As(err, &op) || errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection's own error, reading or writing (gortmplib writes
+		// acknowledgements and ping replies from inside Read).
 		return errConn, ""
 	}
 	msg := err.Error()

@@ -47,7 +47,7 @@ func TestEnhancedRTMPPlaysAsHLS(t *testing.T) {
 			r := newRig(t)
 			p := dialPublisher(t, r.rtmp, "key-1")
 			p.publishMedia(m, 0x01000000*time.Millisecond, false)
-			p.c.Close()
+			p.end()
 			r.events.wait(t, "live f1", 10*time.Second)
 			r.events.wait(t, "offline f1", 10*time.Second)
 
@@ -176,7 +176,7 @@ func TestEnhancedAVCAndAACPlay(t *testing.T) {
 		p.send(&message.AudioExCodedFrames{ChunkStreamID: 4, MessageStreamID: 0x1000000, FourCC: message.FourCCMP4A,
 			DTS: f.dts, Payload: f.data[0]})
 	}
-	p.c.Close()
+	p.end()
 	r.events.wait(t, "live f1", 10*time.Second)
 	r.events.wait(t, "offline f1", 10*time.Second)
 	pr := ffprobe(t, r.playlistURL("f1"))

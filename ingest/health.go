@@ -136,6 +136,23 @@ func (h *health) message(now time.Time, msg message.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ms := h.clock.unwrap(dts)
+	h.noteLocked(now, ms, h.clock.base, video)
+}
+
+// media notes a frame that arrived at now with its media time ms on the
+// publish's timeline (which starts at 0): frame rate and lateness. WHIP
+// sessions, which have no RTMP messages, call it.
+func (h *health) media(now time.Time, ms int64, video bool) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.noteLocked(now, ms, 0, video)
+}
+
+// noteLocked notes a frame at media ms, base being the timeline's start.
+func (h *health) noteLocked(now time.Time, ms, base int64, video bool) {
 	h.lastMedia = ms
 	if video {
 		h.frames = append(h.frames, ms)
@@ -153,7 +170,7 @@ func (h *health) message(now time.Time, msg message.Message) {
 	if now.Sub(h.since) < lagSettle {
 		return
 	}
-	lag := now.Sub(h.since) - time.Duration(ms-h.clock.base)*time.Millisecond
+	lag := now.Sub(h.since) - time.Duration(ms-base)*time.Millisecond
 	if !h.haveLag || lag < h.firstLag {
 		h.firstLag, h.haveLag = lag, true
 	}

@@ -9,7 +9,7 @@ import (
 // Refusal reasons (the reason label of givelive_ingest_refused_total).
 var refusalReasons = []string{
 	"connections", "handshake", "app", "bad_key", "bad_key_rate", "not_allowed",
-	"publishers", "codec", "protocol", "lookup",
+	"publishers", "codec", "protocol", "lookup", "offer_rate",
 }
 
 // metrics are the ingest's counters.

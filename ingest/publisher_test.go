@@ -66,6 +66,23 @@ func tryPublisher(t testing.TB, rtmpURL, key string) (*goPublisher, error) {
 	return &goPublisher{t: t, c: c}, nil
 }
 
+// end stops publishing as an encoder that is done would, but keeps the
+// socket open for reading (TCP half-close): the server reads everything
+// sent and sees EOF. A full Close would make the server's
+// acknowledgements of data it has not read yet meet a closed socket; the
+// RST that answers them throws away what this side has not transmitted
+// yet, so a slow server (under load) would lose the stream's tail.
+func (p *goPublisher) end() {
+	p.t.Helper()
+	if tc, ok := p.c.NetConn().(interface{ CloseWrite() error }); ok {
+		if err := tc.CloseWrite(); err != nil {
+			p.t.Fatalf("close write: %v", err)
+		}
+		return
+	}
+	p.c.Close()
+}
+
 func (p *goPublisher) send(m message.Message) {
 	p.t.Helper()
 	if err := p.c.Write(m); err != nil {

@@ -148,9 +148,10 @@ type Server struct {
 	closed     bool
 	listeners  map[net.Listener]struct{}
 	sessions   map[*session]struct{}
-	waiting    map[netip.Addr]int  // connections per address not publishing yet
-	publishers map[string]*session // by fundraiser id
-	announced  map[string]bool     // fundraisers Events heard "live" for
+	waiting    map[netip.Addr]int     // connections per address not publishing yet
+	publishers map[string]publisher   // by fundraiser id: RTMP sessions and WHIP sessions
+	announced  map[string]bool        // fundraisers Events heard "live" for
+	pending    []func(id string) bool // Stop's look at publishers not yet claiming (WHIP offers not connected)
 	wg         sync.WaitGroup
 
 	recheck  sync.Once     // starts the recheck loop with the first Serve
@@ -195,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 		listeners:  map[net.Listener]struct{}{},
 		sessions:   map[*session]struct{}{},
 		waiting:    map[netip.Addr]int{},
-		publishers: map[string]*session{},
+		publishers: map[string]publisher{},
 		announced:  map[string]bool{},
 		stopLoop:   make(chan struct{}),
 	}, nil
@@ -332,21 +333,22 @@ func (s *Server) recheckKeys() {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		pubs := make([]*session, 0, len(s.publishers))
+		pubs := make([]publisher, 0, len(s.publishers))
 		for _, ss := range s.publishers {
 			pubs = append(pubs, ss)
 		}
 		s.mu.Unlock()
-		for _, ss := range pubs {
+		for _, p := range pubs {
+			key, fundraiser := p.credentials()
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-			id, err := s.cfg.Keys.PublishKey(ctx, ss.key)
+			id, err := s.cfg.Keys.PublishKey(ctx, key)
 			cancel()
-			revoked := errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != ss.fundraiser
+			revoked := errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrNotAllowed) || err == nil && id != fundraiser
 			// A publisher cut off at one recheck may still be listed at the
 			// next, while its session winds down: count it once.
-			if revoked && ss.kick("stream key revoked") {
+			if revoked && p.kick("stream key revoked") {
 				s.metrics.revoked.Inc()
-				ss.log.Info("publisher cut off: its stream key no longer publishes this fundraiser (replaced, or the fundraiser ended)")
+				s.log.Info("publisher cut off: its stream key no longer publishes this fundraiser (replaced, or the fundraiser ended)", "fundraiser", fundraiser)
 			}
 		}
 	}
@@ -356,24 +358,40 @@ func (s *Server) recheckKeys() {
 // It reports whether there was one.
 func (s *Server) Stop(fundraiserID string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	ss, ok := s.publishers[fundraiserID]
 	if ok {
 		ss.kick("fundraiser stopped")
 	}
+	pending := s.pending
+	s.mu.Unlock()
+	// A publisher that has not claimed the fundraiser yet (a WHIP offer
+	// answered but not connected) would otherwise go live after Stop.
+	for _, stop := range pending {
+		if stop(fundraiserID) {
+			ok = true
+		}
+	}
 	return ok
+}
+
+// onStop adds a look at publishers that have not claimed their
+// fundraiser yet to Stop.
+func (s *Server) onStop(f func(id string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, f)
 }
 
 // Health returns the figures of fundraiserID's publish on this node, and
 // false when it has none (or its tracks are not known yet).
 func (s *Server) Health(fundraiserID string) (Health, bool) {
 	s.mu.Lock()
-	ss, ok := s.publishers[fundraiserID]
+	p, ok := s.publishers[fundraiserID]
 	s.mu.Unlock()
-	if !ok || ss.health == nil {
+	if !ok || p.healthOf() == nil {
 		return Health{}, false
 	}
-	return ss.health.snapshot(s.cfg.Now()), true
+	return p.healthOf().snapshot(s.cfg.Now()), true
 }
 
 // Publishing reports whether fundraiserID has a publisher on this node.
@@ -388,15 +406,17 @@ func (s *Server) Publishing(fundraiserID string) bool {
 // previous one (most often the same encoder whose old connection has not
 // timed out yet after a network change) is closed. It fails when the node
 // already has MaxPublishers other streams.
-func (s *Server) claim(id string, ss *session) (replaced bool, err error) {
+func (s *Server) claim(id string, p publisher) (replaced bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.publishers[id]
 	if !ok && len(s.publishers) >= s.cfg.MaxPublishers {
 		return false, errTooManyPublishers
 	}
-	s.stopWaitingLocked(ss)
-	s.publishers[id] = ss
+	if ss, isRTMP := p.(*session); isRTMP {
+		s.stopWaitingLocked(ss)
+	}
+	s.publishers[id] = p
 	s.metrics.publishers.Set(float64(len(s.publishers)))
 	if ok {
 		old.kick("replaced by a new publisher")
@@ -407,10 +427,10 @@ func (s *Server) claim(id string, ss *session) (replaced bool, err error) {
 // release forgets ss as id's publisher. It reports whether ss still was
 // (and so whether its end is the stream's end), and whether Events was told
 // the stream is live (and so must hear it is offline).
-func (s *Server) release(id string, ss *session) (ended, wasLive bool) {
+func (s *Server) release(id string, p publisher) (ended, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.publishers[id] != ss {
+	if s.publishers[id] != p {
 		return false, false
 	}
 	delete(s.publishers, id)
@@ -422,7 +442,7 @@ func (s *Server) release(id string, ss *session) (ended, wasLive bool) {
 
 // goLive tells Events that id is live, if ss is still its publisher (a
 // replaced one stays quiet), and records it so its end reports offline.
-func (s *Server) goLive(id string, ss *session) {
+func (s *Server) goLive(id string, p publisher) {
 	ev := s.cfg.Events
 	if ev == nil {
 		return
@@ -430,7 +450,7 @@ func (s *Server) goLive(id string, ss *session) {
 	s.events.Lock()
 	defer s.events.Unlock()
 	s.mu.Lock()
-	current := s.publishers[id] == ss
+	current := s.publishers[id] == p
 	if current {
 		s.announced[id] = true
 	}
@@ -445,15 +465,40 @@ func (s *Server) goLive(id string, ss *session) {
 
 // current runs fn while ss is id's publisher, under the server's lock, so
 // a replaced publisher never begins its stream after its successor.
-func (s *Server) current(id string, ss *session, fn func()) {
+func (s *Server) current(id string, p publisher, fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.publishers[id] == ss {
+	if s.publishers[id] == p {
 		fn()
 	}
 }
 
+// roomFor reports whether a new publisher of id would be taken now: id is
+// on air already (a takeover), or the node is under MaxPublishers.
+func (s *Server) roomFor(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.publishers[id]
+	return ok || len(s.publishers) < s.cfg.MaxPublishers
+}
+
 var errTooManyPublishers = errors.New("too many publishers")
+
+// publisher is what the server holds for a fundraiser's publish: an RTMP
+// session or a WHIP session. One at a time per fundraiser; the newest wins.
+type publisher interface {
+	// kick ends the publish from another goroutine, once, and reports
+	// whether this call did.
+	kick(why string) bool
+	// credentials are the stream key it published with (secret, never
+	// logged) and its fundraiser.
+	credentials() (key, fundraiser string)
+	// healthOf returns its figures, or nil.
+	healthOf() *health
+}
+
+func (ss *session) credentials() (string, string) { return ss.key, ss.fundraiser }
+func (ss *session) healthOf() *health             { return ss.health }
 
 // stopWaitingLocked stops counting ss among its address's connections
 // that are not publishing. s.mu is held.

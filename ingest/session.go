@@ -215,6 +215,8 @@ func (ss *session) next() (message.Message, error) {
 		if !ss.publishing && ss.publishBy.Before(deadline) {
 			deadline = ss.publishBy
 		}
+		// Writes have their own deadline (door.Write): gortmplib writes
+		// acknowledgements and ping replies from inside Read.
 		_ = ss.conn.SetReadDeadline(deadline)
 		msg, err := ss.mrw.Read()
 		ss.countBytes()

@@ -576,6 +576,15 @@ type Ingest struct {
 	// IngestUrl Example: rtmp://live.example.org/live
 	IngestUrl string `json:"ingest_url"`
 	StreamKey string `json:"stream_key"`
+
+	// WhipUrl The WHIP endpoint (RFC 9725) on the HTTP port, for a browser or
+	// OBS 30+ (Service "WHIP"): POST an SDP offer with the stream key
+	// as the bearer token. Absent when this server takes no WHIP
+	// (mediamtx in front).
+	//
+	//
+	// Example: https://live.example.org/whip
+	WhipUrl *string `json:"whip_url,omitempty"`
 }
 
 // MediaMTXAuthRequest What mediamtx sends to its HTTP authentication callback. Members this
@@ -1381,7 +1390,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
 	RaiseGoal(ctx context.Context, id FundraiserID, body RaiseGoalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
+	// GetFundraiserIngest The RTMP ingest URL, the WHIP URL and the stream key (the owning broadcaster only).
 	//
 	// Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 	GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2197,7 +2206,7 @@ func (c *Client) RaiseGoal(ctx context.Context, id FundraiserID, body RaiseGoalJ
 	return c.Client.Do(req)
 }
 
-// GetFundraiserIngest The RTMP ingest URL and stream key (the owning broadcaster only).
+// GetFundraiserIngest The RTMP ingest URL, the WHIP URL and the stream key (the owning broadcaster only).
 //
 // Corresponds with GET /fundraisers/{id}/ingest (the `GetFundraiserIngest` operationId).
 func (c *Client) GetFundraiserIngest(ctx context.Context, id FundraiserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4775,7 +4784,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /fundraisers/{id}/goal (the `RaiseGoal` operationId).
 	RaiseGoalWithResponse(ctx context.Context, id FundraiserID, body RaiseGoalJSONRequestBody, reqEditors ...RequestEditorFn) (*RaiseGoalResponse, error)
 
-	// GetFundraiserIngestWithResponse The RTMP ingest URL and stream key (the owning broadcaster only).
+	// GetFundraiserIngestWithResponse The RTMP ingest URL, the WHIP URL and the stream key (the owning broadcaster only).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8572,7 +8581,7 @@ func (c *ClientWithResponses) RaiseGoalWithResponse(ctx context.Context, id Fund
 	return ParseRaiseGoalResponse(rsp)
 }
 
-// GetFundraiserIngestWithResponse The RTMP ingest URL and stream key (the owning broadcaster only).
+// GetFundraiserIngestWithResponse The RTMP ingest URL, the WHIP URL and the stream key (the owning broadcaster only).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -105,6 +105,7 @@ func (srv *testServer) start(t *testing.T) {
 	cmd.Env = append(envWithout("GIVELIVE_"),
 		"GIVELIVE_HTTP_ADDR=127.0.0.1:"+srv.port,
 		"GIVELIVE_RTMP_ADDR=127.0.0.1:0",
+		"GIVELIVE_WEBRTC_ADDR=127.0.0.1:0",
 		"GIVELIVE_DATA_DIR="+srv.dataDir,
 		"GIVELIVE_ADMIN_TOKEN="+srv.AdminToken,
 		// A generous API rate rather than GIVELIVE_API_RATE=-1, which the

@@ -110,7 +110,8 @@ type asset struct {
 func Owns(path string) bool {
 	switch {
 	case path == "", path == "/ws", path == "/metrics", path == "/healthz", path == "/readyz",
-		path == "/api", strings.HasPrefix(path, "/api/"), strings.HasPrefix(path, "/hls/"), strings.HasPrefix(path, "/replay/"):
+		path == "/api", strings.HasPrefix(path, "/api/"), strings.HasPrefix(path, "/hls/"), strings.HasPrefix(path, "/replay/"),
+		path == "/whip", strings.HasPrefix(path, "/whip/"): // WHIP publishers (ingest)
 		return false
 	}
 	return strings.HasPrefix(path, "/")

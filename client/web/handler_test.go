@@ -186,7 +186,7 @@ func TestOwns(t *testing.T) {
 		"/": true, "/f/abc": true, "/f/": true, "/assets/main-ABCD1234.js": true,
 		"/overlay/abc": true, "/overlay/": true, "/studio": true, "/studio/x": true, "/studios": true,
 		"/api/v1/fundraisers": false, "/api": false, "/ws": false, "/hls/f_1/index.m3u8": false, "/replay/f_1/index.m3u8": false, "/metrics": false,
-		"/healthz": false, "/readyz": false, "/favicon.ico": true, "": false, "/fundraisers": true, "/og/f_1.png": true,
+		"/healthz": false, "/readyz": false, "/whip": false, "/whip/abc": false, "/whipped": true, "/favicon.ico": true, "": false, "/fundraisers": true, "/og/f_1.png": true,
 	} {
 		if got := Owns(path); got != want {
 			t.Errorf("Owns(%q) = %v, want %v", path, got, want)

@@ -82,6 +82,7 @@ func startDemoIn(t *testing.T, bin, dataDir, addr string, env ...string) *demoSe
 		"GIVELIVE_ADMIN_TOKEN="+testAdminToken,
 		"GIVELIVE_DRAIN_TIMEOUT=5s",
 		"GIVELIVE_RTMP_ADDR="+rtmpAddr,
+		"GIVELIVE_WEBRTC_ADDR=127.0.0.1:0",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
@@ -319,7 +320,7 @@ func TestDemoSeedSurvivesRestart(t *testing.T) {
 		addr := freeAddr(t)
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		cmd := exec.CommandContext(ctx, bin, "--demo")
-		cmd.Env = append(os.Environ(), "GIVELIVE_HTTP_ADDR="+addr, "GIVELIVE_RTMP_ADDR="+freeAddr(t), "GIVELIVE_DATA_DIR="+dir, "GIVELIVE_ADMIN_TOKEN=x")
+		cmd.Env = append(os.Environ(), "GIVELIVE_HTTP_ADDR="+addr, "GIVELIVE_RTMP_ADDR="+freeAddr(t), "GIVELIVE_WEBRTC_ADDR=127.0.0.1:0", "GIVELIVE_DATA_DIR="+dir, "GIVELIVE_ADMIN_TOKEN=x")
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		var out lockedBuffer
 		cmd.Stdout = &out

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/givelive/givelive/api"
@@ -31,6 +32,7 @@ type media struct {
 	proxy  *hls.Proxy     // the mediamtx HLS proxy, or nil
 	cross  *crossNodeHLS  // HLS of other nodes' streams, or nil (one node, or mediamtx)
 	rtmp   *ingest.Server // nil with mediamtx
+	whip   *ingest.WHIP   // nil with mediamtx or GIVELIVE_WEBRTC_ADDR=off
 	replay *replays       // recordings and their replay; nil when off or with mediamtx
 	ln     net.Listener   // the RTMP listener
 	served chan error     // Serve's result
@@ -98,9 +100,20 @@ func startMedia(cfg config.Config, ledger store.Store, tracker *streams.Tracker,
 		rp.close()
 		return nil, fmt.Errorf("failed to listen for RTMP on %s: %w", cfg.RTMPAddr, err)
 	}
+	if cfg.WebRTCAddr != "" {
+		if m.whip, err = startWHIP(cfg, srv, reg, log); err != nil {
+			ln.Close()
+			window.Close()
+			rp.close()
+			return nil, err
+		}
+	}
 	m.hls, m.window, m.rtmp, m.ln = window, window, srv, ln
 	if dir != nil {
 		if m.cross, err = newCrossNodeHLS(window, dir, reg, log.With("component", "hls-nodes")); err != nil {
+			if m.whip != nil {
+				m.whip.Close()
+			}
 			ln.Close()
 			window.Close()
 			rp.close()
@@ -121,6 +134,9 @@ func (m *media) stop() {
 }
 
 func (m *media) close() {
+	if m.whip != nil {
+		m.whip.Close()
+	}
 	if m.rtmp != nil {
 		m.rtmp.Close()
 		if err := <-m.served; err != nil && !errors.Is(err, ingest.ErrServerClosed) {
@@ -137,6 +153,84 @@ func (m *media) close() {
 	if m.cross != nil {
 		m.cross.close()
 	}
+}
+
+// whipPath is where WHIP publishers POST their offers on the HTTP port.
+const whipPath = "/whip"
+
+// startWHIP opens the WebRTC sockets (one UDP port, and TCP on the same
+// port number) and the WHIP endpoint of srv.
+func startWHIP(cfg config.Config, srv *ingest.Server, reg prometheus.Registerer, log *slog.Logger) (*ingest.WHIP, error) {
+	udp, err := net.ListenPacket("udp", cfg.WebRTCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen for WebRTC (WHIP) on UDP %s: %w", cfg.WebRTCAddr, err)
+	}
+	var tcp net.Listener
+	if cfg.WebRTCTCP {
+		host, _, _ := net.SplitHostPort(cfg.WebRTCAddr)
+		_, port, _ := net.SplitHostPort(udp.LocalAddr().String())
+		if _, want, _ := net.SplitHostPort(cfg.WebRTCAddr); want == "0" {
+			port = "0" // tests: any free port
+		}
+		if tcp, err = net.Listen("tcp", net.JoinHostPort(host, port)); err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("failed to listen for WebRTC (WHIP) on TCP %s: %w", net.JoinHostPort(host, port), err)
+		}
+	}
+	var ips []string
+	for _, ip := range cfg.WebRTCPublicIPs {
+		ips = append(ips, strings.TrimSpace(ip))
+	}
+	wcfg := ingest.WHIPConfig{
+		UDP:        udp,
+		TCP:        tcp,
+		PublicIPs:  ips,
+		Path:       whipPath,
+		Logger:     log.With("component", "whip"),
+		Registerer: reg,
+	}
+	if cfg.TrustProxy {
+		wcfg.ClientIP = echo.ExtractIPFromXFFHeader()
+	}
+	w, err := ingest.NewWHIP(srv, wcfg)
+	if err != nil {
+		udp.Close()
+		if tcp != nil {
+			tcp.Close()
+		}
+		return nil, err
+	}
+	attrs := []any{"udp", udp.LocalAddr().String()}
+	if tcp != nil {
+		attrs = append(attrs, "tcp", tcp.Addr().String())
+	}
+	if len(ips) > 0 {
+		attrs = append(attrs, "public_ips", strings.Join(ips, ","))
+	}
+	log.Info("whip listening on "+whipPath+"; webrtc", attrs...)
+	return w, nil
+}
+
+// whipURLPath is the WHIP path for whip_url, or "" without WHIP.
+func (m *media) whipURLPath() string {
+	if m.whip == nil {
+		return ""
+	}
+	return whipPath
+}
+
+// routeWHIP sends the WHIP endpoint and its sessions to the WHIP server.
+func (m *media) routeWHIP(rest http.Handler) http.Handler {
+	if m.whip == nil {
+		return rest
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == whipPath || strings.HasPrefix(r.URL.Path, whipPath+"/") {
+			m.whip.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
 }
 
 // stopPublish ends one fundraiser's publish, if this node has it.

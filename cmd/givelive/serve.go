@@ -201,6 +201,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		Replays:        med.replaySource(),
 		MediaMTXSecret: cfg.MediaMTXSecret,
 		IngestURL:      cfg.IngestURL,
+		WHIPPath:       med.whipURLPath(),
 		Payments:       api.Payments{PublishableKey: cfg.StripePublishableKey, StripeJSURL: cfg.StripeJSURL},
 		WebSocket:      rooms,
 		Registry:       reg,
@@ -222,7 +223,7 @@ func runServer(ctx context.Context, cfg config.Config, withDemo bool, log *slog.
 		return fmt.Errorf("failed to listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, med.replayHandler(), med.routeAPI(srv.Handler())))),
+		Handler:           srv.HostGuard(routeWeb(newWebApp(cfg, ledger, tracker, log), routeHLS(med.hls, med.replayHandler(), med.routeWHIP(med.routeAPI(srv.Handler()))))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,

@@ -72,6 +72,14 @@ type Config struct {
 	IngestURL      string        `env:"GIVELIVE_INGEST_URL"`
 	MediaMTXSecret string        `env:"GIVELIVE_MEDIAMTX_SECRET"`
 	RTMPMaxStreams int           `env:"GIVELIVE_RTMP_MAX_STREAMS" envDefault:"64"`
+	// WHIP (WebRTC publish from a browser or OBS 30+): ICE and media of
+	// every session share one UDP port (and one TCP port, the same
+	// number, for networks that block UDP). Empty or "off": no WHIP. The
+	// public IPs replace the host's own in the candidates publishers are
+	// told (a server behind a 1:1 NAT, such as a cloud instance).
+	WebRTCAddr      string   `env:"GIVELIVE_WEBRTC_ADDR" envDefault:":8189"`
+	WebRTCTCP       bool     `env:"GIVELIVE_WEBRTC_TCP" envDefault:"true"`
+	WebRTCPublicIPs []string `env:"GIVELIVE_WEBRTC_PUBLIC_IP" envSeparator:","`
 	// AdvertiseURL is this node's HTTP base URL as other nodes reach it
 	// (http://10.0.0.5:8080), for HLS proxied from the node that ingests
 	// a stream. Empty: derived from GIVELIVE_HTTP_ADDR (an unspecified
@@ -139,6 +147,19 @@ func Load() (Config, error) {
 	}
 	if c.RTMPMaxStreams < 1 {
 		return Config{}, fmt.Errorf("GIVELIVE_RTMP_MAX_STREAMS=%d: want at least 1", c.RTMPMaxStreams)
+	}
+	if c.WebRTCAddr == "off" {
+		c.WebRTCAddr = ""
+	}
+	if c.WebRTCAddr != "" {
+		if _, _, err := net.SplitHostPort(c.WebRTCAddr); err != nil {
+			return Config{}, fmt.Errorf("GIVELIVE_WEBRTC_ADDR=%q: want host:port such as :8189 (or off)", c.WebRTCAddr)
+		}
+	}
+	for _, ip := range c.WebRTCPublicIPs {
+		if net.ParseIP(strings.TrimSpace(ip)) == nil {
+			return Config{}, fmt.Errorf("GIVELIVE_WEBRTC_PUBLIC_IP=%q: want the public IP address(es) publishers reach this server at, comma-separated", ip)
+		}
 	}
 	if c.HLSSource != "" {
 		u, err := url.Parse(c.HLSSource)

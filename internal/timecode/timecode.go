@@ -135,6 +135,51 @@ const Probe = `(() => {
   requestAnimationFrame(tick);
 })();`
 
+// Camera is a page script for a publisher in a browser: it wraps
+// navigator.mediaDevices.getUserMedia so that the video track it returns
+// is a 640 × 360 canvas (captureStream at 30 fps) painting, like Frame,
+// the grid of the time each frame is painted, with a moving bar; audio is
+// the real (or fake) microphone's. A page that publishes its camera then
+// publishes the time code, for Probe to read on a viewer's page.
+const Camera = `(() => {
+  if (!navigator.mediaDevices || window.__timecodeCamera) return;
+  window.__timecodeCamera = true;
+  const cols = 8, rows = 6, block = 40, w = 640, h = 360;
+  const word = (ms) => {
+    let v = BigInt(ms) & ((1n << 44n) - 1n), n = 0n, x = v;
+    while (x) { n += x & 1n; x >>= 1n; }
+    return (v << 4n) | (n & 15n);
+  };
+  const orig = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c) => {
+    const real = await orig(c);
+    if (!c || !c.video) return real;
+    const canvas = document.createElement('canvas');
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext('2d');
+    const paint = () => {
+      const ms = Date.now();
+      ctx.fillStyle = 'rgb(128,128,128)'; ctx.fillRect(0, 0, w, h);
+      ctx.fillStyle = 'rgb(40,40,40)'; ctx.fillRect(Math.floor(ms / 8) % w, rows * block, 16, h - rows * block);
+      const v = word(ms);
+      for (let i = 0; i < cols * rows; i++) {
+        const on = (v >> BigInt(cols * rows - 1 - i)) & 1n;
+        ctx.fillStyle = on ? 'rgb(235,235,235)' : 'rgb(16,16,16)';
+        ctx.fillRect((i % cols) * block, Math.floor(i / cols) * block, block, block);
+      }
+    };
+    paint();
+    const timer = setInterval(paint, 10);
+    const track = canvas.captureStream(30).getVideoTracks()[0];
+    track.addEventListener('ended', () => clearInterval(timer));
+    const stop = track.stop.bind(track);
+    track.stop = () => { clearInterval(timer); stop(); };
+    real.getVideoTracks().forEach((t) => { real.removeTrack(t); t.stop(); });
+    real.addTrack(track);
+    return real;
+  };
+})();`
+
 // Write writes w × h gray frames at fps to out in real time, each showing
 // the wall-clock time (now) it is written, until ctx ends or a write fails.
 // It returns the time drawn in the last frame written whole.

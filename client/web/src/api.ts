@@ -266,6 +266,8 @@ export interface Nonprofit {
 export interface Ingest {
   ingest_url: string;
   stream_key: string;
+  /** The WHIP endpoint (browser, OBS 30+), when the server takes WHIP. */
+  whip_url?: string;
 }
 
 export interface DonationRecord {

@@ -584,8 +584,54 @@ function IngestPanel({ id, token }: { id: string; token: string }) {
           </dd>
         </dl>
       )}
-      <p class="hint">In OBS: Settings → Stream → Service “Custom…”, then paste the server and the key. Never show the key on stream.</p>
+      {ingest?.whip_url && (
+        <dl>
+          <dt>WHIP URL (OBS 30+, other WebRTC encoders)</dt>
+          <dd>
+            <code data-testid="whip-url">{ingest.whip_url}</code> <CopyButton text={ingest.whip_url} testid="copy-whip-url" />
+          </dd>
+        </dl>
+      )}
+      <p class="hint">
+        In OBS: Settings → Stream → Service “Custom…”, then paste the server and the key
+        {ingest?.whip_url ? '; or Service “WHIP”, the WHIP URL, and the key as the Bearer Token' : ''}. Never show the key on stream.
+      </p>
+      {ingest?.whip_url && <BrowserLive whipURL={ingest.whip_url} streamKey={ingest.stream_key} />}
     </section>
+  );
+}
+
+type GoLive = typeof import('./golive').GoLivePanel;
+
+/**
+ * BrowserLive offers to go live from this browser (or phone) without an
+ * encoder; the panel's code loads only when it is opened.
+ */
+function BrowserLive({ whipURL, streamKey }: { whipURL: string; streamKey: string }) {
+  const [Panel, setPanel] = useState<GoLive | null>(null);
+  const [error, setError] = useState('');
+  const open = () => {
+    setError('');
+    import('./golive').then(
+      (m) => setPanel(() => m.GoLivePanel),
+      () => setError('The camera panel could not load. Check your connection and try again.'),
+    );
+  };
+  return (
+    <div class="studio-browser-live" data-testid="browser-live">
+      <h3>Go live from this browser</h3>
+      {Panel ? (
+        <Panel whipURL={whipURL} streamKey={streamKey} />
+      ) : (
+        <>
+          <p class="hint">No encoder needed: your camera and microphone, from a computer or a phone.</p>
+          <button type="button" onClick={open} data-testid="browser-live-open">
+            Use my camera
+          </button>
+        </>
+      )}
+      {error && <p class="result error">{error}</p>}
+    </div>
   );
 }
 
