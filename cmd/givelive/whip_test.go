@@ -23,8 +23,10 @@ import (
 // and stopping takes it offline. The camera is a canvas painting the time
 // (timecode.Camera) and the viewer page reads it back (timecode.Probe), so
 // the test logs the glass-to-glass delay (never asserted: see
-// docs/BENCHMARKS.md). Desktop and phone-width screenshots of both pages
-// go to $GIVELIVE_ARTIFACTS.
+// docs/BENCHMARKS.md). A gift comes in while the browser broadcasts; after
+// the fundraiser ends, the replay of the browser's broadcast plays on a
+// phone and the gift's alert comes again at its moment. Desktop and
+// phone-width screenshots of every page go to $GIVELIVE_ARTIFACTS.
 func TestStudioGoesLiveOverWHIP(t *testing.T) {
 	needChromium(t)
 	needWebBuild(t)
@@ -94,6 +96,24 @@ func TestStudioGoesLiveOverWHIP(t *testing.T) {
 	if unread := evaluate[int](t, viewer, `window.__timecode.unread`); unread > len(late)/10 {
 		t.Logf("%d frames could not be read (damaged or mid-change)", unread)
 	}
+
+	// A gift while the browser broadcasts: it comes back in the replay.
+	var gift struct {
+		ID string `json:"id"`
+	}
+	if code := postDonation(t, s.base, s.fundraiser, "whip-gift", map[string]any{"amount": 900, "currency": "USD", "name": "Wren", "message": "from the phone"}, &gift); code != http.StatusCreated {
+		t.Fatalf("donation: %d", code)
+	}
+	var snap replaySnap
+	waitFor(t, "more recording after the gift", func() bool {
+		getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+		return snap.Replay != nil && snap.Replay.Recording && snap.Replay.DurationMs > 0
+	})
+	recorded := snap.Replay.DurationMs
+	waitFor(t, "three more seconds of recording", func() bool {
+		getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+		return snap.Replay != nil && snap.Replay.DurationMs >= recorded+3000
+	})
 
 	// Phone width: both pages lay out without sideways scrolling.
 	for _, b := range []struct {
@@ -179,4 +199,28 @@ func TestStudioGoesLiveOverWHIP(t *testing.T) {
 	if logs := s.stderr.String(); strings.Contains(logs, ingest.Key) {
 		t.Error("the stream key reached the log")
 	}
+
+	// After the end, the browser's broadcast plays back on a phone, and
+	// the gift given during it comes again at its moment.
+	if code := getJSON(t, "POST", s.base+"/api/v1/fundraisers/"+s.fundraiser+"/end", s.bToken, nil, nil); code != http.StatusOK {
+		t.Fatalf("end: %d", code)
+	}
+	waitFor(t, "the replay to be finished", func() bool {
+		getJSON(t, "GET", s.base+"/api/v1/fundraisers/"+s.fundraiser, "", nil, &snap)
+		return snap.Status == "ended" && snap.Replay != nil && snap.Replay.Available && !snap.Replay.Recording
+	})
+	replay := newBrowser(t)
+	replay.phone(t)
+	replay.do(t, "open the ended fundraiser", chromedp.Navigate(s.base+"/f/"+s.fundraiser))
+	const replayTime = `(() => { const v = document.querySelector('[data-testid=replay-video]'); return v && v.readyState >= 2 ? v.currentTime : -1 })()`
+	replay.waitFor(t, "the replay playing", replayTime+` > 0.5`, 30*time.Second)
+	marker := `[data-testid=replay-marker][data-id="` + gift.ID + `"]`
+	replay.waitFor(t, "the gift's marker", `document.querySelector('`+marker+`')`, 20*time.Second)
+	replay.do(t, "jump to the gift", chromedp.Click(chromedp.CSS(marker)))
+	replay.waitFor(t, "the gift's alert", `[...document.querySelectorAll('[data-testid=alert]')].some((a) => a.dataset.key === 'd-`+gift.ID+`' && a.textContent.includes('Wren'))`, 30*time.Second)
+	if evaluate[bool](t, replay, `document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the replay's phone layout scrolls sideways")
+	}
+	replay.screenshot(t, "5-replay-phone")
+	noViolations(t, replay)
 }
