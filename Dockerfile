@@ -54,7 +54,9 @@ COPY --from=build --chown=65532:65532 /out/data /data
 ENV GIVELIVE_DATA_DIR=/data
 VOLUME /data
 USER nonroot:nonroot
-# 8080: API, WebSocket, HLS, web app. 1935: RTMP ingest.
-EXPOSE 8080 1935
+# 8080: API, WebSocket, HLS, replays, web app, WHIP offers. 1935: RTMP
+# ingest. 8189: WebRTC media of WHIP publishers (UDP, and TCP for networks
+# that block UDP). Recordings go under /data/recordings.
+EXPOSE 8080 1935 8189/udp 8189/tcp
 ENTRYPOINT ["/givelive"]
 CMD ["serve"]
