@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/givelive/givelive/ingest/hls"
@@ -74,7 +73,7 @@ func (h *crossNodeHLS) coalesce(w http.ResponseWriter, r *http.Request, t *proxy
 	}
 	key := t.host + " " + t.base.Scheme + "://" + t.base.Host + strings.TrimSuffix(t.base.Path, "/") + t.path + "?" + query
 	if file {
-		if res := h.cache.get(key); res != nil {
+		if res, ok := h.cache.Get(key); ok {
 			h.writeUpstream(w, res, time.Time{})
 			return
 		}
@@ -159,7 +158,7 @@ func (h *crossNodeHLS) fly(f *upstreamFlight, key string, t *proxyTarget, query 
 	}
 	f.res = a
 	if res.StatusCode == http.StatusOK && !strings.HasSuffix(t.path, ".m3u8") {
-		h.cache.put(key, a)
+		h.cache.Put(key, a)
 	}
 }
 
@@ -178,41 +177,4 @@ func (h *crossNodeHLS) writeUpstream(w http.ResponseWriter, a *upstreamAnswer, a
 	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(a.body)
-}
-
-// answerCache keeps the finished files most recently fetched from other
-// nodes, bounded in bytes, oldest out first. Safe for concurrent use.
-type answerCache struct {
-	mu      sync.Mutex
-	max     int
-	bytes   int
-	entries map[string]*upstreamAnswer
-	order   []string
-}
-
-func (c *answerCache) get(key string) *upstreamAnswer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.entries[key]
-}
-
-func (c *answerCache) put(key string, a *upstreamAnswer) {
-	if len(a.body) > c.max {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; ok {
-		return
-	}
-	c.entries[key] = a
-	c.order = append(c.order, key)
-	c.bytes += len(a.body)
-	for c.bytes > c.max {
-		old := c.order[0]
-		c.order[0] = ""
-		c.order = c.order[1:]
-		c.bytes -= len(c.entries[old].body)
-		delete(c.entries, old)
-	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/givelive/givelive/hub/redisbroker"
 	"github.com/givelive/givelive/ingest/hls"
 	"github.com/givelive/givelive/internal/config"
+	"github.com/givelive/givelive/internal/fifocache"
 	"github.com/givelive/givelive/internal/mediadir"
 )
 
@@ -128,7 +129,7 @@ type crossNodeHLS struct {
 	upstream  prometheus.Counter
 	flightsMu sync.Mutex
 	flights   map[string]*upstreamFlight
-	cache     answerCache
+	cache     *fifocache.Cache[*upstreamAnswer] // finished files from other nodes
 }
 
 // recentNode is where a stream was last proxied, and until when to keep
@@ -169,7 +170,7 @@ func newCrossNodeHLS(local localHLS, dir streamLocator, reg prometheus.Registere
 		log:     log,
 		recent:  map[string]recentNode{},
 		flights: map[string]*upstreamFlight{},
-		cache:   answerCache{max: proxyCacheBytes, entries: map[string]*upstreamAnswer{}},
+		cache:   fifocache.New(proxyCacheBytes, func(a *upstreamAnswer) int { return len(a.body) }),
 		upstream: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "givelive_hls_proxy_upstream_requests_total",
 			Help: "Requests made to other nodes for their streams' HLS; viewers asking for the same file and part at once share one.",

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -104,7 +103,7 @@ func (st *Stream) fly(f *flight, key, name, query string) {
 	}
 	f.res = rec.result(name)
 	if f.res.code == http.StatusOK && !isPlaylist(name) {
-		st.cache.put(name, f.res)
+		st.cache.Put(name, f.res)
 	}
 	st.fmu.Lock()
 	delete(st.flights, key)
@@ -128,7 +127,7 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, st *Stream, n
 			return writeProblem(w, r, http.StatusBadRequest, detailBadBlocking), answered
 		}
 	}
-	if res := st.cache.get(name); res != nil {
+	if res, ok := st.cache.Get(name); ok {
 		return s.writeRecorded(w, r, name, res, true), answered
 	}
 	f := st.startFlight(name, query)
@@ -277,43 +276,6 @@ func BlockingQuery(raw string) (string, bool) {
 		b.WriteString(kv[1])
 	}
 	return b.String(), true
-}
-
-// respCache keeps a stream's most recent finished files (segments, parts,
-// init), bounded in bytes, oldest out first. Safe for concurrent use.
-type respCache struct {
-	mu      sync.RWMutex
-	max     int
-	bytes   int
-	entries map[string]*recorded
-	order   []string
-}
-
-func (c *respCache) get(name string) *recorded {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.entries[name]
-}
-
-func (c *respCache) put(name string, res *recorded) {
-	if len(res.body) > c.max {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[name]; ok {
-		return
-	}
-	c.entries[name] = res
-	c.order = append(c.order, name)
-	c.bytes += len(res.body)
-	for c.bytes > c.max {
-		old := c.order[0]
-		c.order[0] = ""
-		c.order = c.order[1:]
-		c.bytes -= len(c.entries[old].body)
-		delete(c.entries, old)
-	}
 }
 
 func isPlaylist(name string) bool { return strings.HasSuffix(name, ".m3u8") }

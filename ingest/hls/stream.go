@@ -16,6 +16,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
+
+	"github.com/givelive/givelive/internal/fifocache"
 )
 
 // Tracks are what a stream carries: a video track, an audio track, or
@@ -86,8 +88,8 @@ type Stream struct {
 
 	fmu     sync.Mutex
 	flights map[string]*flight
-	fwg     sync.WaitGroup // flight goroutines
-	cache   respCache
+	fwg     sync.WaitGroup              // flight goroutines
+	cache   *fifocache.Cache[*recorded] // finished files, bounded in bytes
 
 	// The publisher's side: what End needs to push the last frames out,
 	// and the last parameter set checked.
@@ -122,7 +124,7 @@ func newStream(s *Server, w *window, tracks Tracks) (*Stream, error) {
 		w:       w,
 		gone:    make(chan struct{}),
 		flights: map[string]*flight{},
-		cache:   respCache{max: s.cfg.CacheBytes, entries: map[string]*recorded{}},
+		cache:   fifocache.New(s.cfg.CacheBytes, func(r *recorded) int { return len(r.body) }),
 	}
 	var list []*gohlslib.Track
 	switch v := tracks.Video.(type) {
